@@ -1,0 +1,159 @@
+"""The pipeline: load -> calibrate -> preprocess -> segment -> skeleton -> hairs -> measure -> result.
+
+Every adapter (CLI, web UI, batch engine, before/after) calls `analyze`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .calibration import as_calibration
+from .errors import ParameterError
+from .hairs import trace_hairs
+from .io import load_image
+from .measure import measure_hairs
+from .preprocess import preprocess
+from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
+from .segment import ridge_filter, segment
+from .skeleton import skeleton_branches
+
+#: A photo whose skin is darker or brighter than this (luma) is flagged as badly exposed.
+_DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
+
+
+def analyze(
+    image, um_per_px=None, *, calibration=None, parameters=None, name=None, **options
+) -> AnalysisResult:
+    """Count hairs and measure their shafts on one scalp photo.
+
+    Parameters
+    ----------
+    image : str, os.PathLike, ndarray or PIL.Image.Image
+        The photo (see `densitometry.io.load_image`); never modified.
+    um_per_px : float, optional
+        Micrometres per pixel. Give this or ``calibration``.
+    calibration : Calibration, optional
+        E.g. ``Calibration.from_field_of_view(width_mm, image_width_px)``.
+    parameters : AnalysisParameters, optional
+        All settings at once; or give them as keyword ``options`` (e.g. ``min_length_um=200``).
+    name : str, optional
+        Name stored in the result (default: the file name).
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    ImageLoadError
+        The image cannot be read or is unusable (the message names it).
+    CalibrationError
+        Calibration missing, non-finite or not positive.
+    ParameterError
+        A parameter is out of range or unknown.
+    """
+    calibration = as_calibration(calibration, um_per_px=um_per_px)
+    parameters = _parameters(parameters, options)
+    loaded = load_image(image, name=name)
+    if parameters.refine:
+        from .refiner import refined_ridge_map
+
+        prepared = preprocess(
+            loaded.rgb,
+            calibration,
+            polarity=parameters.polarity,
+            max_hair_diameter_um=parameters.max_diameter_um,
+        )
+        ridge, mask = refined_ridge_map(loaded.rgb, prepared, calibration, parameters)
+    else:
+        prepared = preprocess(
+            loaded.rgb,
+            calibration,
+            polarity=parameters.polarity,
+            max_hair_diameter_um=parameters.max_diameter_um,
+        )
+        ridge = ridge_filter(
+            prepared.contrast,
+            calibration,
+            min_diameter_um=parameters.min_diameter_um,
+            max_diameter_um=parameters.max_diameter_um,
+        )
+        mask = segment(ridge, low_contrast=parameters.low_contrast, high_contrast=parameters.high_contrast)
+    traced = trace_hairs(skeleton_branches(mask), ridge.sigma_px, max_turn_deg=parameters.max_turn_deg)
+    measured = measure_hairs(prepared.contrast, traced, ridge.sigma_px)
+
+    height, width = loaded.shape_px
+    min_length_px = calibration.px(parameters.min_length_um)
+    rows, centerlines = [], []
+    for hair, measurement in zip(traced, measured):
+        if hair.length_px < min_length_px or not np.isfinite(measurement.diameter_px):
+            continue
+        diameter_um = calibration.um(measurement.diameter_px)
+        start, end = hair.coords_px[0], hair.coords_px[-1]
+        on_border = bool(
+            np.any(hair.coords_px.min(axis=0) <= 1)
+            or hair.coords_px[:, 0].max() >= height - 2
+            or hair.coords_px[:, 1].max() >= width - 2
+        )
+        rows.append(
+            {
+                "hair_id": len(rows),
+                "diameter_um": diameter_um,
+                "length_um": calibration.um(hair.length_px),
+                "thickness_class": parameters.classify(diameter_um).value,
+                "contrast": measurement.contrast,
+                "start_row_px": float(start[0]),
+                "start_col_px": float(start[1]),
+                "end_row_px": float(end[0]),
+                "end_col_px": float(end[1]),
+                "touches_border": on_border,
+                "junction_count": int(len(hair.junctions_px)),
+                "diameter_sample_count": measurement.n_samples,
+            }
+        )
+        centerlines.append(hair.coords_px)
+    hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
+    return AnalysisResult(
+        image_name=loaded.name,
+        calibration=calibration,
+        image_shape_px=(height, width),
+        parameters=parameters,
+        polarity=prepared.polarity,
+        hairs=hairs,
+        centerlines_px=tuple(centerlines),
+        hair_mask=mask,
+        image=loaded.to_uint8(),
+        quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
+        version=__version__,
+    )
+
+
+def _parameters(parameters, options) -> AnalysisParameters:
+    if parameters is not None and options:
+        raise ParameterError("give either parameters=AnalysisParameters(...) or keyword options, not both")
+    if parameters is not None:
+        if not isinstance(parameters, AnalysisParameters):
+            raise ParameterError(f"parameters must be an AnalysisParameters, got {type(parameters).__name__}")
+        return parameters
+    known = set(AnalysisParameters.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ParameterError(f"unknown option(s) {unknown}; valid options: {sorted(known)}")
+    return AnalysisParameters(**options)
+
+
+def _quality_warnings(prepared, mask, hair_count):
+    warnings = []
+    skin = float(np.median(prepared.background))
+    if skin < _DARK_SKIN:
+        warnings.append(f"underexposed: median skin brightness {skin:.2f} (of 1)")
+    if skin > _BRIGHT_SKIN or float(np.mean(prepared.grey >= 0.995)) > 0.05:
+        warnings.append("overexposed: skin or large areas are clipped to white")
+    sharpness = float(np.var(np.diff(prepared.grey, axis=1)))
+    if sharpness < 2e-5:
+        warnings.append("blurred or featureless: very little fine detail in the photo")
+    if hair_count < 5:
+        warnings.append(f"few hairs detected ({hair_count}): check focus, calibration and polarity")
+    return warnings

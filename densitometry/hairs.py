@@ -1,0 +1,253 @@
+"""Individual hairs: resolve skeleton junctions into separate shafts.
+
+Two crossing hairs make an X in the skeleton, two hairs of one follicular unit that touch for a stretch
+make a Y, and a shallow crossing makes two Y junctions joined by a shared segment. Counting connected
+skeleton pieces counts those as one hair. Here every junction is resolved by direction continuity: the
+branches meeting at a junction are paired so that each pair continues straight on (greedy, best pair
+first, turning by less than ``max_turn_deg``); a branch left unpaired either ends there (a hair that
+stops against another) or, when it continues straight into a branch already taken, shares that branch
+with the other hair (touching hairs).
+
+References
+----------
+Similar continuity rules are used for fibre and neurite tracing, e.g. Bachmann L. et al. (2013),
+"Automatic detection of hairs" and the crossing-resolution step of fibermorph (Lewis et al. 2021).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .skeleton import JUNCTION_DEGREE, Branch
+
+
+@dataclass(frozen=True)
+class TracedHair:
+    """One hair as an ordered centreline.
+
+    Attributes
+    ----------
+    coords_px : ndarray of float, shape (N, 2)
+        (row, col) centreline points in order.
+    length_px : float
+        Arc length in pixels.
+    branch_ids : tuple of int
+        Skeleton branches the hair runs through, in order.
+    junctions_px : ndarray of float, shape (K, 2)
+        Centres of the junctions the hair passes or ends at (diameters are not measured there).
+    """
+
+    coords_px: np.ndarray
+    length_px: float
+    branch_ids: tuple
+    junctions_px: np.ndarray
+
+
+class _UnionFind:
+    def __init__(self, size):
+        self.parent = list(range(size))
+
+    def find(self, item):
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _width_at(sigma_px_map, point):
+    row = int(np.clip(round(point[0]), 0, sigma_px_map.shape[0] - 1))
+    col = int(np.clip(round(point[1]), 0, sigma_px_map.shape[1] - 1))
+    return max(2.0, 2.0 * float(sigma_px_map[row, col]))
+
+
+def _outgoing_direction(coords, width_px):
+    """Unit direction of a branch leaving a junction at ``coords[0]``."""
+    steps = np.linalg.norm(np.diff(coords, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(steps)])
+    near = 0.75 * width_px
+    far = near + max(3.0 * width_px, 8.0)
+    if arc[-1] < near + 2.0:
+        vector = coords[-1] - coords[0]
+    else:
+        start = np.interp(near, arc, np.arange(len(arc)))
+        stop = np.interp(min(far, arc[-1]), arc, np.arange(len(arc)))
+        first = coords[int(start)]
+        vector = coords[int(np.ceil(stop))] - first
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else np.zeros(2)
+
+
+def _end_coords(branch: Branch, end: int):
+    """Branch coordinates ordered from ``end`` (0: start, 1: end) outwards."""
+    return branch.coords_px if end == 0 else branch.coords_px[::-1]
+
+
+def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair]:
+    """Resolve junctions and return one centreline per hair.
+
+    Parameters
+    ----------
+    branches : list of Branch
+        From `densitometry.skeleton.skeleton_branches`.
+    sigma_px_map : ndarray of float, shape (H, W)
+        Ridge scale per pixel (half the local shaft width), from the ridge filter.
+    max_turn_deg : float
+        Largest change of direction accepted when a hair is continued across a junction.
+
+    Returns
+    -------
+    list of TracedHair
+    """
+    if not branches:
+        return []
+    cos_limit = np.cos(np.deg2rad(max_turn_deg))
+
+    # 1. Group junction nodes that lie within about a shaft width of each other.
+    junction_nodes = {}
+    for branch in branches:
+        for node, degree, point in (
+            (branch.start_node, branch.start_degree, branch.coords_px[0]),
+            (branch.end_node, branch.end_degree, branch.coords_px[-1]),
+        ):
+            if degree >= JUNCTION_DEGREE:
+                junction_nodes[node] = point
+    nodes = list(junction_nodes)
+    node_index = {node: i for i, node in enumerate(nodes)}
+    clusters = _UnionFind(len(nodes))
+    if nodes:
+        points = np.array([junction_nodes[n] for n in nodes])
+        widths = np.array([_width_at(sigma_px_map, p) for p in points])
+        for i, j in cKDTree(points).query_pairs(float(max(3.0, widths.max()))):
+            if np.linalg.norm(points[i] - points[j]) <= max(3.0, 0.5 * (widths[i] + widths[j])):
+                clusters.union(i, j)
+
+    def cluster_of(node, degree):
+        return clusters.find(node_index[node]) if degree >= JUNCTION_DEGREE else None
+
+    # 2. Drop branches inside a junction and short spurs (skeleton artefacts of thick shafts).
+    kept = []
+    for index, branch in enumerate(branches):
+        start = cluster_of(branch.start_node, branch.start_degree)
+        end = cluster_of(branch.end_node, branch.end_degree)
+        width = _width_at(sigma_px_map, branch.coords_px[len(branch.coords_px) // 2])
+        if start is not None and start == end and branch.length_px <= 3.0 * width:
+            continue
+        if (start is None) != (end is None) and branch.length_px < max(3.0, 1.2 * width):
+            continue
+        kept.append(index)
+
+    # 3. Branch ends meeting at each junction cluster, with their outgoing directions.
+    cluster_ends: dict[int, list] = {}
+    end_cluster = {}
+    direction = {}
+    for index in kept:
+        branch = branches[index]
+        for end, node, degree in (
+            (0, branch.start_node, branch.start_degree),
+            (1, branch.end_node, branch.end_degree),
+        ):
+            cluster = cluster_of(node, degree)
+            if cluster is None:
+                continue
+            coords = _end_coords(branch, end)
+            direction[(index, end)] = _outgoing_direction(coords, _width_at(sigma_px_map, coords[0]))
+            cluster_ends.setdefault(cluster, []).append((index, end))
+            end_cluster[(index, end)] = cluster
+
+    # 4. Pair ends straight through each junction; link leftovers that continue into a taken branch.
+    partner = {}
+    shared_link = {}
+    cluster_centre = {}
+    for cluster, ends in cluster_ends.items():
+        cluster_centre[cluster] = np.mean([_end_coords(branches[i], e)[0] for i, e in ends], axis=0)
+        if len(ends) == 2:
+            partner[ends[0]], partner[ends[1]] = ends[1], ends[0]
+            continue
+        candidates = []
+        for a in range(len(ends)):
+            for b in range(a + 1, len(ends)):
+                straightness = -float(direction[ends[a]] @ direction[ends[b]])
+                if straightness >= cos_limit and ends[a][0] != ends[b][0]:
+                    candidates.append((straightness, ends[a], ends[b]))
+        for _, end_a, end_b in sorted(candidates, key=lambda c: -c[0]):
+            if end_a not in partner and end_b not in partner:
+                partner[end_a], partner[end_b] = end_b, end_a
+        for end in ends:
+            if end in partner:
+                continue
+            options = [
+                (-float(direction[end] @ direction[other]), other)
+                for other in ends
+                if other in partner and other[0] != end[0]
+            ]
+            if options:
+                straightness, other = max(options, key=lambda o: o[0])
+                if straightness >= cos_limit:
+                    shared_link[end] = other
+
+    # 5. Walk hairs from every terminal end.
+    def walk(first_branch, first_end):
+        order, flips, junctions = [], [], []
+        branch, end, via_shared = first_branch, first_end, False
+        seen = set()
+        while (branch, end) not in seen:
+            seen.add((branch, end))
+            order.append(branch)
+            flips.append(end == 1)
+            exit_end = (branch, 1 - end)
+            cluster = end_cluster.get(exit_end)
+            if cluster is None:
+                break
+            junctions.append(cluster_centre[cluster])
+            if via_shared:
+                # Leaving a segment shared with another hair: continue into the leftover branch
+                # that lines up with it, or stop where the shared stretch ends.
+                waiting = [e for e, target in shared_link.items() if target == exit_end and e not in seen]
+                follower, via_shared = (waiting[0] if waiting else None), False
+            elif exit_end in shared_link:
+                follower, via_shared = shared_link[exit_end], True
+            else:
+                follower = partner.get(exit_end)
+            if follower is None:
+                break
+            branch, end = follower
+        return order, flips, junctions
+
+    hairs, done = [], set()
+    visited_branches = set()
+
+    def add_hair(order, flips, junctions, terminals):
+        key = frozenset(terminals)
+        if key in done:
+            return
+        done.add(key)
+        visited_branches.update(order)
+        pieces = [_end_coords(branches[b], 1 if flip else 0) for b, flip in zip(order, flips)]
+        coords = np.concatenate(pieces)
+        length = float(np.linalg.norm(np.diff(coords, axis=0), axis=1).sum())
+        junction_array = np.array(junctions, dtype=float).reshape(-1, 2)
+        hairs.append(TracedHair(coords, length, tuple(order), junction_array))
+
+    terminals = []
+    for index in kept:
+        for end in (0, 1):
+            if (index, end) not in partner:
+                terminals.append((index, end))
+    for index, end in terminals:
+        order, flips, junctions = walk(index, end)
+        # The far terminal of this walk: the exit end of the last branch.
+        last_exit = (order[-1], 0 if flips[-1] else 1)
+        if (index, end) in shared_link:
+            continue  # a shared leftover is reached from its hair's other end
+        add_hair(order, flips, junctions, [(index, end), last_exit])
+    for index in kept:  # closed loops of paired branches
+        if index not in visited_branches:
+            order, flips, junctions = walk(index, 0)
+            add_hair(order, flips, junctions, [(index, 0), ("loop", min(order))])
+    return hairs

@@ -1,0 +1,132 @@
+"""Preprocess: flatten the illumination and turn the photo into a hair-contrast image.
+
+The contrast image is the relative difference between a pixel and the local skin background,
+``(background - grey) / background`` for dark hair and ``(grey - background) / background`` for grey or
+white hair, so a value of 0.3 means "30 % darker (or brighter) than the surrounding skin" in every photo:
+exposure, vignetting and skin tone change the background, not the contrast. No per-image maximum is used,
+which keeps photos comparable (before/after depends on it).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .calibration import Calibration
+
+#: Rec. 601 luma weights (R, G, B).
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+#: Smallest background level used as a denominator (avoids blow-ups in black corners).
+_MIN_BACKGROUND = 0.04
+
+
+class Polarity(str, enum.Enum):
+    """Whether hairs are darker or brighter than the scalp."""
+
+    AUTO = "auto"
+    DARK = "dark"  #: dark hair on lighter skin (black, brown, blond on pale skin)
+    BRIGHT = "bright"  #: grey or white hair, brighter than the skin
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """Output of `preprocess`.
+
+    Attributes
+    ----------
+    contrast : ndarray of float32, shape (H, W)
+        Relative hair contrast against the local skin background (0 on skin, > 0 on hair).
+    grey : ndarray of float32, shape (H, W)
+        Luma of the photo in [0, 1].
+    background : ndarray of float32, shape (H, W)
+        Estimated skin brightness.
+    polarity : Polarity
+        DARK or BRIGHT (never AUTO).
+    """
+
+    contrast: np.ndarray
+    grey: np.ndarray
+    background: np.ndarray
+    polarity: Polarity
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    """Luma in [0, 1] of an RGB float image of shape (H, W, 3)."""
+    return np.ascontiguousarray(rgb @ _LUMA, dtype=np.float32)
+
+
+def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_hair_diameter_um: float):
+    """Skin brightness under the hairs.
+
+    A grey-level closing (dark hair) or opening (bright hair) with a disk wider than the thickest
+    hair removes the hairs and keeps the skin; it is computed at reduced resolution and smoothed.
+    """
+    height, width = grey.shape
+    diameter_px = calibration.px(max_hair_diameter_um)
+    # Work at a resolution where the thickest hair is ~4 px wide: the background is smooth anyway.
+    factor = max(1, int(diameter_px // 4))
+    small = cv2.resize(
+        grey, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    )
+    radius = max(2, int(np.ceil(1.5 * diameter_px / factor / 2)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    op = cv2.MORPH_CLOSE if polarity is Polarity.DARK else cv2.MORPH_OPEN
+    small = cv2.morphologyEx(small, op, kernel, borderType=cv2.BORDER_REFLECT)
+    small = cv2.GaussianBlur(small, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def relative_contrast(grey, background, polarity: Polarity) -> np.ndarray:
+    """Relative contrast of hair against skin (positive on hair)."""
+    denominator = np.maximum(background, _MIN_BACKGROUND)
+    difference = background - grey if polarity is Polarity.DARK else grey - background
+    return (difference / denominator).astype(np.float32)
+
+
+def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hair_diameter_um=150.0):
+    """Grey conversion, illumination flattening and polarity.
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+        Photo in [0, 1] (see `densitometry.io.load_image`).
+    calibration : Calibration
+    polarity : Polarity or str
+        ``"auto"`` decides from the photo (see `detect_polarity`), ``"dark"`` or ``"bright"`` forces it.
+    max_hair_diameter_um : float
+        Thickest hair expected; sets the background filter size.
+
+    Returns
+    -------
+    Preprocessed
+    """
+    polarity = Polarity(polarity)
+    grey = to_grey(rgb)
+    if polarity is Polarity.AUTO:
+        polarity = detect_polarity(grey, calibration, max_hair_diameter_um=max_hair_diameter_um)
+    background = skin_background(
+        grey, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
+    )
+    return Preprocessed(relative_contrast(grey, background, polarity), grey, background, polarity)
+
+
+def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.0) -> Polarity:
+    """Decide whether the hairs are darker or brighter than the skin.
+
+    Both readings are passed through a line detector at a typical shaft width; the one with more
+    line-like (not blob-like) contrast wins. Glare and dandruff are bright but blob-shaped, so they
+    do not turn a dark-haired photo into a bright one.
+    """
+    from .segment import line_evidence
+
+    scores = {}
+    for candidate in (Polarity.DARK, Polarity.BRIGHT):
+        background = skin_background(
+            grey, calibration, polarity=candidate, max_hair_diameter_um=max_hair_diameter_um
+        )
+        contrast = relative_contrast(grey, background, candidate)
+        scores[candidate] = line_evidence(contrast, calibration)
+    return Polarity.BRIGHT if scores[Polarity.BRIGHT] > 1.5 * scores[Polarity.DARK] else Polarity.DARK

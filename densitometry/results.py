@@ -1,0 +1,265 @@
+"""Results: the typed outcome of an analysis, its per-hair table and a JSON-safe summary."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .calibration import Calibration, check_positive_finite
+from .errors import ParameterError
+from .preprocess import Polarity
+
+
+class ThicknessClass(str, enum.Enum):
+    """Shaft thickness class (see `AnalysisParameters` for the thresholds)."""
+
+    VELLUS = "vellus"
+    INTERMEDIATE = "intermediate"
+    TERMINAL = "terminal"
+
+
+#: Columns of `AnalysisResult.hairs`, in order.
+HAIR_COLUMNS = (
+    "hair_id",
+    "diameter_um",
+    "length_um",
+    "thickness_class",
+    "contrast",
+    "start_row_px",
+    "start_col_px",
+    "end_row_px",
+    "end_col_px",
+    "touches_border",
+    "junction_count",
+    "diameter_sample_count",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisParameters:
+    """Settings of one analysis; stored with every result so any number can be reproduced.
+
+    Parameters
+    ----------
+    min_length_um : float
+        A hair counts when at least this much of its shaft is visible (default 150 µm).
+    vellus_max_um : float
+        Shafts thinner than this are vellus (default 30 µm).
+    terminal_min_um : float
+        Shafts at least this thick are terminal (default 60 µm); in between: intermediate.
+        TrichoScan-style two-class reports use ``vellus_max_um = terminal_min_um = 40``.
+    polarity : Polarity or str
+        ``"auto"``, ``"dark"`` (dark hair on lighter skin) or ``"bright"`` (grey/white hair).
+    min_diameter_um, max_diameter_um : float
+        Range of shaft widths the ridge filter looks for.
+    low_contrast, high_contrast : float
+        Hysteresis thresholds in relative contrast (fraction darker/brighter than the skin).
+    max_turn_deg : float
+        Largest bend accepted when a hair is followed across a junction.
+    refine : bool
+        Use the CNN refiner's hair probability map instead of the ridge threshold.
+    """
+
+    min_length_um: float = 150.0
+    vellus_max_um: float = 30.0
+    terminal_min_um: float = 60.0
+    polarity: Polarity = Polarity.AUTO
+    min_diameter_um: float = 15.0
+    max_diameter_um: float = 150.0
+    low_contrast: float = 0.05
+    high_contrast: float = 0.12
+    max_turn_deg: float = 35.0
+    refine: bool = False
+
+    def __post_init__(self):
+        for name in (
+            "min_length_um",
+            "vellus_max_um",
+            "terminal_min_um",
+            "min_diameter_um",
+            "max_diameter_um",
+            "low_contrast",
+            "high_contrast",
+            "max_turn_deg",
+        ):
+            try:
+                value = check_positive_finite(getattr(self, name), name)
+            except ValueError as error:
+                raise ParameterError(str(error)) from None
+            object.__setattr__(self, name, value)
+        try:
+            object.__setattr__(self, "polarity", Polarity(self.polarity))
+        except ValueError:
+            raise ParameterError(
+                f"polarity must be one of {[p.value for p in Polarity]}, got {self.polarity!r}"
+            ) from None
+        if self.terminal_min_um < self.vellus_max_um:
+            raise ParameterError(
+                f"terminal_min_um ({self.terminal_min_um}) must be >= vellus_max_um ({self.vellus_max_um})"
+            )
+        if self.max_diameter_um <= self.min_diameter_um:
+            raise ParameterError("max_diameter_um must be larger than min_diameter_um")
+        if self.high_contrast < self.low_contrast:
+            raise ParameterError("high_contrast must be >= low_contrast")
+        object.__setattr__(self, "refine", bool(self.refine))
+
+    def classify(self, diameter_um) -> ThicknessClass:
+        """Thickness class of one diameter."""
+        if diameter_um < self.vellus_max_um:
+            return ThicknessClass.VELLUS
+        if diameter_um >= self.terminal_min_um:
+            return ThicknessClass.TERMINAL
+        return ThicknessClass.INTERMEDIATE
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict of the parameters."""
+        values = asdict(self)
+        values["polarity"] = Polarity(self.polarity).value
+        return values
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything measured on one photo.
+
+    Attributes
+    ----------
+    image_name : str
+    calibration : Calibration
+    image_shape_px : tuple of int
+        (height, width).
+    parameters : AnalysisParameters
+    polarity : Polarity
+        The polarity used (decided automatically unless forced).
+    hairs : pandas.DataFrame
+        One row per counted hair, columns `HAIR_COLUMNS` (pixels in ``*_px``, physical sizes in µm).
+    centerlines_px : tuple of ndarray
+        (N, 2) (row, col) centreline of each counted hair, in the order of ``hairs``.
+    hair_mask : ndarray of bool, shape (H, W)
+        The segmented hair pixels.
+    image : ndarray of uint8, shape (H, W, 3)
+        The photo, for overlays.
+    quality_warnings : tuple of str
+        Problems with the photo that may make the numbers less reliable.
+    version : str
+        Package version that produced the result.
+    """
+
+    image_name: str
+    calibration: Calibration
+    image_shape_px: tuple
+    parameters: AnalysisParameters
+    polarity: Polarity
+    hairs: pd.DataFrame
+    centerlines_px: tuple
+    hair_mask: np.ndarray = field(repr=False)
+    image: np.ndarray = field(repr=False)
+    quality_warnings: tuple = ()
+    version: str = ""
+
+    @property
+    def um_per_px(self) -> float:
+        return self.calibration.um_per_px
+
+    @property
+    def field_area_cm2(self) -> float:
+        """Area of the whole photo in cm²."""
+        height, width = self.image_shape_px
+        return self.calibration.area_cm2(height * width)
+
+    @property
+    def hair_count(self) -> int:
+        return int(len(self.hairs))
+
+    @property
+    def density_per_cm2(self) -> float:
+        """Counted hairs per cm² of the field of view."""
+        return self.hair_count / self.field_area_cm2
+
+    def _diameters_um(self):
+        values = self.hairs["diameter_um"].to_numpy(dtype=float)
+        return values[np.isfinite(values)]
+
+    @property
+    def mean_diameter_um(self) -> float:
+        values = self._diameters_um()
+        return float(values.mean()) if len(values) else math.nan
+
+    @property
+    def median_diameter_um(self) -> float:
+        values = self._diameters_um()
+        return float(np.median(values)) if len(values) else math.nan
+
+    def _fraction(self, thickness_class: ThicknessClass) -> float:
+        if self.hair_count == 0:
+            return math.nan
+        return float((self.hairs["thickness_class"] == thickness_class.value).mean())
+
+    @property
+    def vellus_fraction(self) -> float:
+        return self._fraction(ThicknessClass.VELLUS)
+
+    @property
+    def intermediate_fraction(self) -> float:
+        return self._fraction(ThicknessClass.INTERMEDIATE)
+
+    @property
+    def terminal_fraction(self) -> float:
+        return self._fraction(ThicknessClass.TERMINAL)
+
+    @property
+    def cumulative_thickness_mm_per_cm2(self) -> float:
+        """Sum of shaft diameters (mm) per cm² of field, as TrichoScan reports it."""
+        return float(self._diameters_um().sum() / 1000.0 / self.field_area_cm2)
+
+    def summary(self) -> dict:
+        """The per-photo numbers (JSON-safe; NaN becomes None)."""
+        values = {
+            "image": self.image_name,
+            "hair_count": self.hair_count,
+            "density_per_cm2": self.density_per_cm2,
+            "field_area_cm2": self.field_area_cm2,
+            "mean_diameter_um": self.mean_diameter_um,
+            "median_diameter_um": self.median_diameter_um,
+            "vellus_fraction": self.vellus_fraction,
+            "intermediate_fraction": self.intermediate_fraction,
+            "terminal_fraction": self.terminal_fraction,
+            "cumulative_thickness_mm_per_cm2": self.cumulative_thickness_mm_per_cm2,
+            "um_per_px": self.um_per_px,
+            "polarity": Polarity(self.polarity).value,
+            "image_height_px": int(self.image_shape_px[0]),
+            "image_width_px": int(self.image_shape_px[1]),
+        }
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
+
+    def to_dict(self, *, include_hairs: bool = True) -> dict:
+        """JSON-safe dict: summary, quality warnings, parameters, version and (optionally) the hairs."""
+        values = {
+            "summary": self.summary(),
+            "quality_warnings": list(self.quality_warnings),
+            "parameters": self.parameters.to_dict(),
+            "densitometry_version": self.version,
+        }
+        if include_hairs:
+            hairs = self.hairs.astype(object).where(self.hairs.notna(), None)
+            values["hairs"] = hairs.to_dict(orient="records")
+        return values
+
+    def overlay(self, *, line_width_px: int | None = None) -> np.ndarray:
+        """RGB uint8 image with every counted hair drawn, coloured by thickness class."""
+        from .overlay import draw_overlay
+
+        return draw_overlay(self, line_width_px=line_width_px)
+
+    def diameter_histogram(self, *, bin_width_um: float = 10.0):
+        """Counts of hairs per diameter bin: ``(counts, edges_um)``."""
+        bin_width_um = check_positive_finite(bin_width_um, "bin_width_um")
+        values = self._diameters_um()
+        top = max(float(values.max()) if len(values) else 0.0, self.parameters.terminal_min_um) + bin_width_um
+        edges = np.arange(0.0, top + bin_width_um, bin_width_um)
+        counts, edges = np.histogram(values, bins=edges)
+        return counts, edges

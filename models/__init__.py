@@ -1,0 +1,1 @@
+"""Trained weights, config and model card of the CNN refiner (installed as ``densitometry.models``)."""

@@ -87,7 +87,7 @@ def analyze(
     height, width = loaded.shape_px
     min_length_px = calibration.px(parameters.min_length_um)
     rows, centerlines = [], []
-    for hair, measurement in zip(traced, measured):
+    for hair, measurement in zip(traced, measured, strict=True):
         if hair.length_px < min_length_px or not np.isfinite(measurement.diameter_px):
             continue
         diameter_um = calibration.um(measurement.diameter_px)

@@ -228,7 +228,7 @@ def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             return
         done.add(key)
         visited_branches.update(order)
-        pieces = [_end_coords(branches[b], 1 if flip else 0) for b, flip in zip(order, flips)]
+        pieces = [_end_coords(branches[b], 1 if flip else 0) for b, flip in zip(order, flips, strict=True)]
         coords = np.concatenate(pieces)
         length = float(np.linalg.norm(np.diff(coords, axis=0), axis=1).sum())
         junction_array = np.array(junctions, dtype=float).reshape(-1, 2)

@@ -153,9 +153,8 @@ def _array_to_rgb(array: np.ndarray, label: str) -> np.ndarray:
         scaled = array.astype(np.float32)
     elif np.issubdtype(array.dtype, np.integer):
         info = np.iinfo(array.dtype)
-        if info.min < 0:
-            if array.min(initial=0) < 0:
-                raise ImageLoadError(f"{label}: negative pixel values in a signed integer image")
+        if info.min < 0 and array.min(initial=0) < 0:
+            raise ImageLoadError(f"{label}: negative pixel values in a signed integer image")
         top = 255.0 if array.max(initial=0) <= 255 else float(info.max)
         scaled = array.astype(np.float32) / top
     elif np.issubdtype(array.dtype, np.floating):

@@ -31,7 +31,7 @@ def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) ->
     canvas = result.image.copy()
     height, width = canvas.shape[:2]
     stroke = line_width_px or max(1, round(min(height, width) / 400))
-    for coords, hair_class in zip(result.centerlines_px, result.hairs["thickness_class"]):
+    for coords, hair_class in zip(result.centerlines_px, result.hairs["thickness_class"], strict=True):
         points = np.round(coords[:, ::-1] * 4).astype(np.int32).reshape(-1, 1, 2)
         colour = CLASS_COLOURS_RGB.get(hair_class, (255, 255, 255))
         cv2.polylines(canvas, [points], False, colour, stroke, cv2.LINE_AA, shift=2)

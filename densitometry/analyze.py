@@ -80,7 +80,7 @@ def analyze(
             min_diameter_um=parameters.min_diameter_um,
             max_diameter_um=parameters.max_diameter_um,
         )
-        mask = segment(ridge, low_contrast=parameters.low_contrast, high_contrast=parameters.high_contrast)
+        mask = segment(ridge, prepared.contrast, low_contrast=parameters.low_contrast, high_contrast=parameters.high_contrast)
     traced = trace_hairs(skeleton_branches(mask), ridge.sigma_px, max_turn_deg=parameters.max_turn_deg)
     measured = measure_hairs(prepared.contrast, traced, ridge.sigma_px)
 
@@ -88,7 +88,11 @@ def analyze(
     min_length_px = calibration.px(parameters.min_length_um)
     rows, centerlines = [], []
     for hair, measurement in zip(traced, measured, strict=True):
-        if hair.length_px < min_length_px or not np.isfinite(measurement.diameter_px):
+        if not np.isfinite(measurement.diameter_px):
+            continue
+        # A skeleton stops about half a shaft width short of each end of the shaft.
+        length_px = hair.length_px + measurement.diameter_px
+        if length_px < min_length_px:
             continue
         diameter_um = calibration.um(measurement.diameter_px)
         start, end = hair.coords_px[0], hair.coords_px[-1]
@@ -101,7 +105,7 @@ def analyze(
             {
                 "hair_id": len(rows),
                 "diameter_um": diameter_um,
-                "length_um": calibration.um(hair.length_px),
+                "length_um": calibration.um(length_px),
                 "thickness_class": parameters.classify(diameter_um).value,
                 "contrast": measurement.contrast,
                 "start_row_px": float(start[0]),

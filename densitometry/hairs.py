@@ -124,8 +124,14 @@ def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         points = np.array([junction_nodes[n] for n in nodes])
         widths = np.array([_width_at(sigma_px_map, p) for p in points])
         for i, j in cKDTree(points).query_pairs(float(max(3.0, widths.max()))):
-            if np.linalg.norm(points[i] - points[j]) <= max(3.0, 0.5 * (widths[i] + widths[j])):
+            if np.linalg.norm(points[i] - points[j]) <= max(3.0, 0.75 * (widths[i] + widths[j])):
                 clusters.union(i, j)
+    # Junctions joined by a branch shorter than about a shaft width are one crossing.
+    for branch in branches:
+        if branch.start_degree >= JUNCTION_DEGREE and branch.end_degree >= JUNCTION_DEGREE:
+            middle = branch.coords_px[len(branch.coords_px) // 2]
+            if branch.length_px <= max(4.0, 1.5 * _width_at(sigma_px_map, middle)):
+                clusters.union(node_index[branch.start_node], node_index[branch.end_node])
 
     def cluster_of(node, degree):
         return clusters.find(node_index[node]) if degree >= JUNCTION_DEGREE else None

@@ -1,0 +1,32 @@
+"""Tiny exact phantoms for known-answer tests: straight shafts of known width on flat skin."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def shaft_coverage(shape, start, end, width_px):
+    """Anti-aliased coverage (0..1) of a straight shaft of ``width_px`` from ``start`` to ``end`` (row, col)."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    direction = end - start
+    length = np.linalg.norm(direction)
+    direction /= length
+    rel_r, rel_c = rows - start[0], cols - start[1]
+    along = rel_r * direction[0] + rel_c * direction[1]
+    across = np.abs(-rel_r * direction[1] + rel_c * direction[0])
+    inside = (along >= 0) & (along <= length)
+    return np.clip(width_px / 2 - across + 0.5, 0, 1) * inside
+
+
+def phantom(shafts, *, shape=(480, 640), skin=0.75, blur_px=1.0, noise=0.01, seed=0, bright=False):
+    """Grey phantom with shafts given as (start, end, width_px, contrast); returns float32 (H, W) in [0, 1]."""
+    image = np.full(shape, skin)
+    for start, end, width_px, contrast in shafts:
+        coverage = shaft_coverage(shape, start, end, width_px)
+        image = image * (1 + contrast * coverage) if bright else image * (1 - contrast * coverage)
+    if blur_px:
+        image = cv2.GaussianBlur(image, (0, 0), blur_px)
+    image = image + np.random.default_rng(seed).normal(0, noise, shape)
+    return np.clip(image, 0, 1).astype(np.float32)

@@ -1,0 +1,167 @@
+"""Known-answer tests of the analyzer core on exact phantoms."""
+
+import math
+
+import numpy as np
+import pytest
+from phantoms import phantom
+
+import densitometry
+from densitometry import AnalysisParameters, CalibrationError, ParameterError
+
+UM_PER_PX = 5.0
+# (start, end, width_px, contrast): 80, 40, 25 and 65 µm at 5 µm/px; two crossings.
+CROSSING = [
+    ((50, 50), (400, 100), 16, 0.7),
+    ((60, 300), (420, 250), 8, 0.6),
+    ((100, 400), (100, 620), 5, 0.5),
+    ((200, 20), (300, 600), 13, 0.6),
+]
+
+
+@pytest.fixture(scope="module")
+def crossing_result():
+    return densitometry.analyze(phantom(CROSSING), um_per_px=UM_PER_PX)
+
+
+def test_counts_crossing_hairs_individually(crossing_result):
+    assert crossing_result.hair_count == 4
+
+
+def test_diameters_are_subpixel_accurate(crossing_result):
+    measured = np.sort(crossing_result.hairs["diameter_um"].to_numpy())
+    truth = np.sort([w * UM_PER_PX for _, _, w, _ in CROSSING])
+    np.testing.assert_allclose(measured, truth, atol=3.0)
+
+
+def test_lengths_and_classes(crossing_result):
+    hairs = crossing_result.hairs.sort_values("diameter_um")
+    truth_length_um = sorted(
+        (np.hypot(e[0] - s[0], e[1] - s[1]) * UM_PER_PX, w) for s, e, w, _ in CROSSING
+    )
+    by_width = dict(sorted((w, length) for length, w in truth_length_um))
+    for (_, row), width in zip(hairs.iterrows(), sorted(by_width), strict=True):
+        assert row["length_um"] == pytest.approx(by_width[width], rel=0.08)
+    assert list(hairs["thickness_class"]) == ["vellus", "intermediate", "terminal", "terminal"]
+    assert crossing_result.vellus_fraction == pytest.approx(0.25)
+    assert crossing_result.terminal_fraction == pytest.approx(0.5)
+
+
+def test_density_and_cumulative_thickness_follow_from_counts(crossing_result):
+    area_cm2 = 480 * 640 * (UM_PER_PX / 1e4) ** 2
+    assert crossing_result.field_area_cm2 == pytest.approx(area_cm2)
+    assert crossing_result.density_per_cm2 == pytest.approx(4 / area_cm2)
+    expected = crossing_result.hairs["diameter_um"].sum() / 1000 / area_cm2
+    assert crossing_result.cumulative_thickness_mm_per_cm2 == pytest.approx(expected)
+
+
+def test_blank_image_gives_zero_hairs():
+    result = densitometry.analyze(np.full((200, 300), 0.7, np.float32), um_per_px=UM_PER_PX)
+    assert result.hair_count == 0
+    assert result.density_per_cm2 == 0
+    assert math.isnan(result.mean_diameter_um)
+    assert result.to_dict()["summary"]["mean_diameter_um"] is None
+
+
+def test_rotation_by_90_degrees_keeps_count_and_diameters(crossing_result):
+    rotated = densitometry.analyze(np.rot90(phantom(CROSSING)), um_per_px=UM_PER_PX)
+    assert rotated.hair_count == crossing_result.hair_count
+    np.testing.assert_allclose(
+        np.sort(rotated.hairs["diameter_um"]), np.sort(crossing_result.hairs["diameter_um"]), atol=2.0
+    )
+
+
+def test_doubling_um_per_px_quarters_density_and_doubles_diameters(crossing_result):
+    coarse = densitometry.analyze(phantom(CROSSING), um_per_px=2 * UM_PER_PX, min_diameter_um=30, max_diameter_um=300)
+    assert coarse.hair_count == crossing_result.hair_count
+    assert coarse.density_per_cm2 == pytest.approx(crossing_result.density_per_cm2 / 4)
+    np.testing.assert_allclose(
+        np.sort(coarse.hairs["diameter_um"]), 2 * np.sort(crossing_result.hairs["diameter_um"]), rtol=0.06
+    )
+
+
+def test_grey_hair_brighter_than_skin_is_detected_automatically():
+    shafts = [((40, 40), (400, 120), 14, 0.25), ((60, 500), (440, 380), 10, 0.25), ((240, 20), (230, 620), 12, 0.25)]
+    image = phantom(shafts, skin=0.55, bright=True)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert result.hair_count == 3
+    np.testing.assert_allclose(np.sort(result.hairs["diameter_um"]), [50, 60, 70], atol=4.0)
+    forced = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark")
+    assert forced.polarity is densitometry.Polarity.DARK
+
+
+def test_touching_hairs_of_one_follicular_unit_count_twice():
+    # Two 70 µm hairs leaving one opening 12 degrees apart: they touch for the first ~150 µm.
+    opening = (400, 300)
+    angle = np.deg2rad(12)
+    length = 330
+    ends = [
+        (opening[0] - length * np.cos(a), opening[1] + length * np.sin(a)) for a in (-angle / 2, angle / 2)
+    ]
+    image = phantom([(opening, ends[0], 14, 0.7), (opening, ends[1], 14, 0.7)])
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.hair_count == 2
+
+
+def test_short_hairs_below_min_length_are_not_counted():
+    image = phantom([((100, 100), (100, 125), 10, 0.7), ((300, 100), (300, 500), 10, 0.7)])
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)  # 125 µm and 2000 µm long
+    assert result.hair_count == 1
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, min_length_um=100).hair_count == 2
+
+
+def test_input_array_is_not_modified():
+    image = phantom(CROSSING)
+    before = image.copy()
+    densitometry.analyze(image, um_per_px=UM_PER_PX)
+    np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("bad", [None, 0, -5.0, float("nan"), float("inf"), "five"])
+def test_bad_calibration_is_a_clear_error(bad):
+    with pytest.raises(CalibrationError, match="um_per_px|calibration"):
+        densitometry.analyze(np.zeros((64, 64), np.float32), um_per_px=bad)
+
+
+def test_calibration_from_field_of_view():
+    calibration = densitometry.Calibration.from_field_of_view(6.4, 1280, height_mm=4.8, image_height_px=960)
+    assert calibration.um_per_px == pytest.approx(5.0)
+    with pytest.raises(CalibrationError, match="square"):
+        densitometry.Calibration.from_field_of_view(6.4, 1280, height_mm=6.0, image_height_px=960)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"min_length_um": -1}, "min_length_um"),
+        ({"vellus_max_um": 70, "terminal_min_um": 60}, "terminal_min_um"),
+        ({"polarity": "purple"}, "polarity"),
+        ({"no_such_option": 1}, "unknown option"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(options, match):
+    with pytest.raises(ParameterError, match=match):
+        densitometry.analyze(np.zeros((64, 64), np.float32), um_per_px=5, **options)
+
+
+def test_thresholds_are_configurable_and_stored(crossing_result):
+    trichoscan = densitometry.analyze(phantom(CROSSING), um_per_px=UM_PER_PX, vellus_max_um=40, terminal_min_um=40)
+    assert trichoscan.intermediate_fraction == 0
+    assert trichoscan.vellus_fraction == pytest.approx(0.25)
+    assert trichoscan.to_dict()["parameters"]["vellus_max_um"] == 40
+    assert AnalysisParameters().terminal_min_um == 60
+
+
+def test_result_serialises_and_draws(crossing_result):
+    import json
+
+    data = json.loads(json.dumps(crossing_result.to_dict()))
+    assert data["summary"]["hair_count"] == 4
+    assert data["densitometry_version"] == densitometry.__version__
+    assert len(data["hairs"]) == 4
+    overlay = crossing_result.overlay()
+    assert overlay.shape == (480, 640, 3) and overlay.dtype == np.uint8
+    assert not np.array_equal(overlay, crossing_result.image)
+    counts, edges = crossing_result.diameter_histogram(bin_width_um=10)
+    assert counts.sum() == 4 and edges[0] == 0

@@ -1,0 +1,142 @@
+"""``densitometry analyze``: analyse photos and folders into tables, locally or on a Dask cluster.
+
+Usage::
+
+    densitometry analyze PATH... --um-per-px 5 --out results/ [--recursive] [--workers N]
+                         [--scheduler tcp://HOST:8786] [--overlays] [--refine] [--min-length-um ...]
+
+PATH is any mix of image files and folders (``--recursive`` searches sub-folders). Non-image and hidden
+files are skipped and listed. Every photo needs a calibration: ``--um-per-px`` for all, ``--fov-mm W H``
+(field of view in mm, µm per pixel follows from each image's size) or ``--calibration table.csv`` with
+columns ``pattern`` (path or glob matched against the path relative to the folder given, and against the
+file name; the first matching row wins) and ``um_per_px``. A photo without a calibration, or one that
+cannot be read, becomes an error row and the batch goes on.
+
+Outputs in ``--out``:
+
+``summary.csv``
+    One row per input photo, failed ones included (``status`` ok|error, ``error`` says why).
+``hairs.csv`` (``hairs.parquet`` with ``--format parquet``)
+    One row per hair, with the photo it came from.
+``run.json``
+    Parameters, calibration, package version, counts, skipped files and timings.
+``overlays/*.png``
+    With ``--overlays``: every counted hair drawn on the photo.
+``journal.jsonl``
+    The checkpoint: one line per finished photo. Rerunning the same command skips photos already done
+    with the same file (size and modification time), parameters, calibration and package version, and
+    rebuilds the tables. Delete it (or pass ``--no-resume``) to start again.
+
+Exit codes: 0 all photos analysed, 1 some failed (listed in summary.csv), 2 usage error, 130 interrupted
+(rerun to resume).
+
+Running on a Dask cluster
+-------------------------
+Install ``densitometry[distributed]`` (same version) wherever the client, scheduler and workers run, then::
+
+    dask scheduler                                  # on the head node; prints tcp://HEAD:8786
+    dask worker tcp://HEAD:8786 --nworkers 8 --nthreads 1   # on each compute node
+    densitometry analyze /shared/study --recursive --um-per-px 5 \\
+        --scheduler tcp://HEAD:8786 --out /shared/study-results
+
+Workers open the photos by absolute path, so the photos must be on a filesystem mounted at the same path
+on every worker (NFS, Lustre, a cloud bucket mount). Only the small result tables travel back; the client
+writes all outputs, so ``--out`` only needs to be writable where the command runs. One thread per worker
+process is best: the analysis is CPU-bound and holds the GIL in places.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def default_workers() -> int:
+    """Local worker processes used when ``--workers`` is not given: min(CPU count, 4)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def add_arguments(parser) -> None:
+    """Add the ``analyze`` options to an argparse (sub)parser."""
+    from .preprocess import Polarity
+    from .results import AnalysisParameters
+
+    defaults = AnalysisParameters()
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="image files and/or folders")
+    parser.add_argument("-o", "--out", default="results", help="output folder")
+    parser.add_argument("-r", "--recursive", action="store_true", help="search sub-folders of folders")
+
+    calibration = parser.add_argument_group("calibration (give exactly one)")
+    calibration.add_argument(
+        "--um-per-px", type=float, metavar="UM", help="micrometres per pixel, all photos"
+    )
+    calibration.add_argument(
+        "--fov-mm",
+        type=float,
+        nargs=2,
+        metavar=("WIDTH_MM", "HEIGHT_MM"),
+        help="field of view of every photo in mm; µm per pixel follows from each image's size",
+    )
+    calibration.add_argument(
+        "--calibration",
+        metavar="CSV",
+        help="table with columns pattern (path or glob, relative to the folder given, or file name) and "
+        "um_per_px, for photos from several devices; the first matching row wins",
+    )
+
+    analysis = parser.add_argument_group("analysis")
+    analysis.add_argument(
+        "--min-length-um", type=float, default=defaults.min_length_um, help="shortest visible hair counted"
+    )
+    analysis.add_argument(
+        "--vellus-max-um", type=float, default=defaults.vellus_max_um, help="thinner shafts are vellus"
+    )
+    analysis.add_argument(
+        "--terminal-min-um", type=float, default=defaults.terminal_min_um, help="thicker shafts are terminal"
+    )
+    analysis.add_argument(
+        "--polarity",
+        choices=[polarity.value for polarity in Polarity],
+        default=Polarity(defaults.polarity).value,
+        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo",
+    )
+    analysis.add_argument(
+        "--refine", action="store_true", help="use the CNN refiner (needs densitometry[refiner])"
+    )
+
+    execution = parser.add_argument_group("execution and output")
+    execution.add_argument(
+        "-j",
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="local worker processes (1: analyse in this process); ignored with --scheduler",
+    )
+    execution.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster, e.g. tcp://head:8786 (photo paths must be valid "
+        "on the workers)",
+    )
+    execution.add_argument("--overlays", action="store_true", help="also write overlays/*.png")
+    execution.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="file format of the per-hair table"
+    )
+    execution.add_argument(
+        "--no-resume", action="store_true", help="analyse every photo again, ignoring the journal"
+    )
+    execution.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+
+
+def run(args) -> int:
+    """Run the ``analyze`` subcommand; returns the exit code."""
+    from .batch_inputs import BatchUsageError
+    from .batch_run import BatchOptions, run_batch
+
+    try:
+        return run_batch(BatchOptions.from_args(args))
+    except BatchUsageError as error:
+        print(f"densitometry analyze: error: {error}", file=sys.stderr)
+        return EXIT_USAGE

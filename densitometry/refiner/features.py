@@ -1,0 +1,63 @@
+"""Network input: fixed-normalised feature channels, resampled to the model's pixel size.
+
+Training and inference build their inputs with these same functions, so the network never sees a
+differently prepared image at run time.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .config import RefinerConfig
+
+
+def feature_channels(rgb, contrast, ridge_strength, config: RefinerConfig) -> np.ndarray:
+    """Stack and normalise the input channels named in ``config.input_channels``.
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+        Photo in [0, 1].
+    contrast : ndarray of float32, shape (H, W)
+        Relative hair contrast (`densitometry.preprocess.Preprocessed.contrast`).
+    ridge_strength : ndarray of float32, shape (H, W)
+        Classic line strength in contrast units (`densitometry.segment.RidgeMap.strength`).
+    config : RefinerConfig
+
+    Returns
+    -------
+    ndarray of float32, shape (C, H, W)
+        ``(x - offset) / scale`` with the config's fixed constants (no per-image statistics), clipped to
+        ``+-config.input_clip``.
+    """
+    rgb = np.asarray(rgb, dtype=np.float32)
+    sources = {
+        "contrast": lambda: contrast,
+        "ridge_strength": lambda: ridge_strength,
+        "luma": lambda: rgb @ np.array([0.299, 0.587, 0.114], np.float32),
+        "red_minus_blue": lambda: rgb[..., 0] - rgb[..., 2],
+    }
+    planes = []
+    for name, offset, scale in zip(
+        config.input_channels, config.input_offsets, config.input_scales, strict=True
+    ):
+        plane = (np.asarray(sources[name](), dtype=np.float32) - offset) / scale
+        planes.append(np.clip(plane, -config.input_clip, config.input_clip))
+    return np.stack(planes).astype(np.float32, copy=False)
+
+
+def model_shape(shape_px, um_per_px: float, config: RefinerConfig) -> tuple[int, int]:
+    """(height, width) in model pixels of an image of ``shape_px`` at ``um_per_px``."""
+    factor = float(um_per_px) / config.model_um_per_px(um_per_px)
+    return max(1, round(shape_px[0] * factor)), max(1, round(shape_px[1] * factor))
+
+
+def resample(planes: np.ndarray, shape) -> np.ndarray:
+    """Resize (C, H, W) planes to ``shape`` = (h, w): area averaging when shrinking, bilinear otherwise."""
+    height, width = planes.shape[-2:]
+    if (height, width) == tuple(shape):
+        return planes
+    shrink = shape[0] * shape[1] < height * width
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(p, (shape[1], shape[0]), interpolation=interpolation) for p in planes])

@@ -5,6 +5,7 @@ Every adapter (CLI, web UI, batch engine, before/after) calls `analyze`.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -80,8 +81,18 @@ def analyze(
             min_diameter_um=parameters.min_diameter_um,
             max_diameter_um=parameters.max_diameter_um,
         )
-        mask = segment(ridge, prepared.contrast, low_contrast=parameters.low_contrast, high_contrast=parameters.high_contrast)
-    traced = trace_hairs(skeleton_branches(mask), ridge.sigma_px, max_turn_deg=parameters.max_turn_deg)
+        mask = segment(
+            ridge,
+            prepared.contrast,
+            low_contrast=parameters.low_contrast,
+            high_contrast=parameters.high_contrast,
+            hole_area_px=int(calibration.px(parameters.max_diameter_um) ** 2),
+        )
+    width_px_map = np.minimum(
+        2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
+        calibration.px(parameters.max_diameter_um),
+    )
+    traced = trace_hairs(skeleton_branches(mask), width_px_map, max_turn_deg=parameters.max_turn_deg)
     measured = measure_hairs(prepared.contrast, traced, ridge.sigma_px)
 
     height, width = loaded.shape_px

@@ -60,10 +60,10 @@ class _UnionFind:
         self.parent[self.find(a)] = self.find(b)
 
 
-def _width_at(sigma_px_map, point):
-    row = int(np.clip(round(point[0]), 0, sigma_px_map.shape[0] - 1))
-    col = int(np.clip(round(point[1]), 0, sigma_px_map.shape[1] - 1))
-    return max(2.0, 2.0 * float(sigma_px_map[row, col]))
+def _width_at(width_px_map, point):
+    row = int(np.clip(round(point[0]), 0, width_px_map.shape[0] - 1))
+    col = int(np.clip(round(point[1]), 0, width_px_map.shape[1] - 1))
+    return max(2.0, float(width_px_map[row, col]))
 
 
 def _outgoing_direction(coords, width_px):
@@ -88,15 +88,15 @@ def _end_coords(branch: Branch, end: int):
     return branch.coords_px if end == 0 else branch.coords_px[::-1]
 
 
-def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair]:
+def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair]:
     """Resolve junctions and return one centreline per hair.
 
     Parameters
     ----------
     branches : list of Branch
         From `densitometry.skeleton.skeleton_branches`.
-    sigma_px_map : ndarray of float, shape (H, W)
-        Ridge scale per pixel (half the local shaft width), from the ridge filter.
+    width_px_map : ndarray of float, shape (H, W)
+        Local shaft width in pixels (e.g. twice the mask's distance transform).
     max_turn_deg : float
         Largest change of direction accepted when a hair is continued across a junction.
 
@@ -108,7 +108,9 @@ def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         return []
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
 
-    # 1. Group junction nodes that lie within about a shaft width of each other.
+    # 1. Group junction nodes that lie within about a shaft width of each other (closest pairs first,
+    #    and never into a group wider than a crossing of the thickest shafts involved, so dense hair
+    #    does not chain many crossings into one).
     junction_nodes = {}
     for branch in branches:
         for node, degree, point in (
@@ -122,16 +124,28 @@ def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     clusters = _UnionFind(len(nodes))
     if nodes:
         points = np.array([junction_nodes[n] for n in nodes])
-        widths = np.array([_width_at(sigma_px_map, p) for p in points])
-        for i, j in cKDTree(points).query_pairs(float(max(3.0, widths.max()))):
-            if np.linalg.norm(points[i] - points[j]) <= max(3.0, 0.75 * (widths[i] + widths[j])):
-                clusters.union(i, j)
-    # Junctions joined by a branch shorter than about a shaft width are one crossing.
-    for branch in branches:
-        if branch.start_degree >= JUNCTION_DEGREE and branch.end_degree >= JUNCTION_DEGREE:
-            middle = branch.coords_px[len(branch.coords_px) // 2]
-            if branch.length_px <= max(4.0, 1.5 * _width_at(sigma_px_map, middle)):
-                clusters.union(node_index[branch.start_node], node_index[branch.end_node])
+        widths = np.array([_width_at(width_px_map, p) for p in points])
+        members = {i: [i] for i in range(len(nodes))}
+        links = [
+            (float(np.linalg.norm(points[i] - points[j])), i, j)
+            for i, j in cKDTree(points).query_pairs(float(max(3.0, widths.max())))
+            if np.linalg.norm(points[i] - points[j]) <= max(3.0, 0.6 * (widths[i] + widths[j]))
+        ]
+        for branch in branches:
+            if branch.start_degree >= JUNCTION_DEGREE and branch.end_degree >= JUNCTION_DEGREE:
+                middle = branch.coords_px[len(branch.coords_px) // 2]
+                if branch.length_px <= max(3.0, 1.2 * _width_at(width_px_map, middle)):
+                    i, j = node_index[branch.start_node], node_index[branch.end_node]
+                    links.append((branch.length_px, i, j))
+        for _, i, j in sorted(links):
+            root_i, root_j = clusters.find(i), clusters.find(j)
+            if root_i == root_j:
+                continue
+            merged = members[root_i] + members[root_j]
+            extent = np.ptp(points[merged], axis=0).max()
+            if extent <= 1.5 * widths[merged].max() + 2.0:
+                clusters.union(root_i, root_j)
+                members[clusters.find(root_i)] = merged
 
     def cluster_of(node, degree):
         return clusters.find(node_index[node]) if degree >= JUNCTION_DEGREE else None
@@ -141,11 +155,14 @@ def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     for index, branch in enumerate(branches):
         start = cluster_of(branch.start_node, branch.start_degree)
         end = cluster_of(branch.end_node, branch.end_degree)
-        width = _width_at(sigma_px_map, branch.coords_px[len(branch.coords_px) // 2])
+        width = _width_at(width_px_map, branch.coords_px[len(branch.coords_px) // 2])
         if start is not None and start == end and branch.length_px <= 3.0 * width:
             continue
-        if (start is None) != (end is None) and branch.length_px < max(3.0, 1.2 * width):
-            continue
+        if (start is None) != (end is None):
+            # A spur: skeletonisation noise on the side of a shaft, shorter than the shaft is wide.
+            base = branch.coords_px[0] if start is not None else branch.coords_px[-1]
+            if branch.length_px < max(3.0, 1.5 * _width_at(width_px_map, base)):
+                continue
         kept.append(index)
 
     # 3. Branch ends meeting at each junction cluster, with their outgoing directions.
@@ -162,7 +179,7 @@ def trace_hairs(branches, sigma_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if cluster is None:
                 continue
             coords = _end_coords(branch, end)
-            direction[(index, end)] = _outgoing_direction(coords, _width_at(sigma_px_map, coords[0]))
+            direction[(index, end)] = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
             cluster_ends.setdefault(cluster, []).append((index, end))
             end_cluster[(index, end)] = cluster
 

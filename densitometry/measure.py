@@ -165,7 +165,19 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     offsets = np.linspace(-1.0, 1.0, _PROFILE_SAMPLES)[None, :] * reach[:, None]
     map_rows = (points[:, 0:1] + offsets * normals[:, 0:1]).astype(np.float32)
     map_cols = (points[:, 1:2] + offsets * normals[:, 1:2]).astype(np.float32)
-    profiles = cv2.remap(contrast, map_cols, map_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    # cv2.remap handles at most 32767 rows per call.
+    profiles = np.concatenate(
+        [
+            cv2.remap(
+                contrast,
+                map_cols[i : i + 30000],
+                map_rows[i : i + 30000],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT,
+            )
+            for i in range(0, len(map_rows), 30000)
+        ]
+    )
     widths, peaks = profile_widths(profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1))
     for index in range(len(hairs)):
         mine = owner == index

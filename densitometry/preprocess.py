@@ -62,7 +62,8 @@ def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_h
     """Skin brightness under the hairs.
 
     A grey-level closing (dark hair) or opening (bright hair) with a disk wider than the thickest
-    hair removes the hairs and keeps the skin; it is computed at reduced resolution and smoothed.
+    hair removes the hairs and keeps the skin, and the dual operation then removes specks of the other
+    polarity; it is computed at reduced resolution and smoothed.
     """
     height, width = grey.shape
     diameter_px = calibration.px(max_hair_diameter_um)
@@ -73,8 +74,13 @@ def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_h
     )
     radius = max(2, int(np.ceil(1.5 * diameter_px / factor / 2)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    op = cv2.MORPH_CLOSE if polarity is Polarity.DARK else cv2.MORPH_OPEN
-    small = cv2.morphologyEx(small, op, kernel, borderType=cv2.BORDER_REFLECT)
+    # Close then open (dark hair) removes the hairs first and then bright specks (dandruff, glare
+    # dots) that a closing alone would spread into the background, darkening the skin around them.
+    first, second = (
+        (cv2.MORPH_CLOSE, cv2.MORPH_OPEN) if polarity is Polarity.DARK else (cv2.MORPH_OPEN, cv2.MORPH_CLOSE)
+    )
+    small = cv2.morphologyEx(small, first, kernel, borderType=cv2.BORDER_REFLECT)
+    small = cv2.morphologyEx(small, second, kernel, borderType=cv2.BORDER_REFLECT)
     small = cv2.GaussianBlur(small, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
@@ -116,17 +122,25 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
 def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.0) -> Polarity:
     """Decide whether the hairs are darker or brighter than the skin.
 
-    Both readings are passed through a line detector at a typical shaft width; the one with more
-    line-like (not blob-like) contrast wins. Glare and dandruff are bright but blob-shaped, so they
-    do not turn a dark-haired photo into a bright one.
+    Both readings are taken against the same neutral background (a wide median, which follows the skin
+    as long as skin covers most of the field) and passed through a line detector at a typical shaft
+    width; the reading with clearly more line-like contrast wins. Glare and dandruff are bright but
+    blob-shaped, and skin showing between dark hairs stays near the median, so neither turns a
+    dark-haired photo into a bright one. Dark is the default when the evidence is close.
     """
     from .segment import line_evidence
 
-    scores = {}
-    for candidate in (Polarity.DARK, Polarity.BRIGHT):
-        background = skin_background(
-            grey, calibration, polarity=candidate, max_hair_diameter_um=max_hair_diameter_um
-        )
-        contrast = relative_contrast(grey, background, candidate)
-        scores[candidate] = line_evidence(contrast, calibration)
-    return Polarity.BRIGHT if scores[Polarity.BRIGHT] > 1.5 * scores[Polarity.DARK] else Polarity.DARK
+    height, width = grey.shape
+    diameter_px = calibration.px(max_hair_diameter_um)
+    factor = max(1, int(diameter_px // 4))
+    small = cv2.resize(
+        grey, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    )
+    window = min(255, 2 * int(np.ceil(3.0 * diameter_px / factor)) + 1)
+    median = (
+        cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), window).astype(np.float32) / 255.0
+    )
+    background = cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR)
+    dark = line_evidence(relative_contrast(grey, background, Polarity.DARK), calibration)
+    bright = line_evidence(relative_contrast(grey, background, Polarity.BRIGHT), calibration)
+    return Polarity.BRIGHT if bright > 1.5 * dark else Polarity.DARK

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from skimage.filters import apply_hysteresis_threshold
+from skimage.morphology import remove_small_holes
 
 from .calibration import Calibration
 
@@ -114,12 +115,14 @@ def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> fl
     return float(np.mean(np.maximum(response - 0.05, 0.0)))
 
 
-def segment(ridge: RidgeMap, contrast, *, low_contrast=0.05, high_contrast=0.12) -> np.ndarray:
+def segment(
+    ridge: RidgeMap, contrast, *, low_contrast=0.05, high_contrast=0.12, hole_area_px=64
+) -> np.ndarray:
     """Hair mask by hysteresis on the line strength, limited to pixels that are themselves hair.
 
     A coarse scale sees two close parallel shafts as one wide line, and its response spills over the
-    skin between them; requiring each pixel's own contrast to be a fair part (40 %) of the line strength
-    keeps the gap out, so touching hairs still show as separate branches.
+    skin around and between them; requiring each pixel's own contrast to reach half the line strength
+    nearby (the shaft's half maximum) keeps that halo out, so close hairs stay separate branches.
 
     Parameters
     ----------
@@ -129,11 +132,16 @@ def segment(ridge: RidgeMap, contrast, *, low_contrast=0.05, high_contrast=0.12)
     low_contrast, high_contrast : float
         Relative contrasts: a line is seeded where it is at least ``high_contrast`` and grown where it
         is at least ``low_contrast``.
+    hole_area_px : int
+        Holes in the mask up to this area are filled.
 
     Returns
     -------
     ndarray of bool, shape (H, W)
     """
     smooth = cv2.GaussianBlur(contrast, (0, 0), 0.7)
-    candidate = np.where(smooth >= 0.4 * ridge.strength, ridge.strength, 0.0)
-    return apply_hysteresis_threshold(candidate, low_contrast, high_contrast)
+    nearby_peak = cv2.dilate(ridge.strength, np.ones((5, 5), np.uint8))
+    candidate = np.where(smooth >= 0.5 * nearby_peak, ridge.strength, 0.0)
+    mask = apply_hysteresis_threshold(candidate, low_contrast, high_contrast)
+    # Pinholes (a specular highlight along a shaft) would make loops in the skeleton.
+    return remove_small_holes(mask, max_size=hole_area_px)

@@ -263,8 +263,7 @@ def sample_scene(params: SceneParameters, rng: np.random.Generator, *, height_px
         )
         for u in np.flatnonzero(unit_reported)
     ]
-    # Hairless units inside the field (their hairs were culled as too short to matter cannot happen,
-    # but a unit whose every hair lies exactly on the border could): keep them as openings.
+    # Empty openings (no hair), scattered over the field, in proportion to the hair-bearing units inside.
     n_hair_units = sum(1 for unit in units if unit.inside_field)
     n_empty = int(rng.poisson(n_hair_units * params.empty_opening_fraction))
     for _ in range(n_empty):

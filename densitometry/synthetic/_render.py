@@ -131,18 +131,27 @@ def _flakes(params, rng, shape, count):
     if count == 0:
         return colour, alpha
     for _ in range(count):
-        size = rng.uniform(100.0, 900.0) / s
-        n = int(rng.integers(12, 28))
-        angles = np.sort(rng.uniform(0, 2 * math.pi, n))
-        radii = size * np.clip(rng.uniform(0.3, 1.0) + 0.25 * rng.standard_normal(n), 0.1, 1.0)
+        # Irregular but rounded outline: a radius made of a few low harmonics plus a little jitter.
+        size = 0.5 * rng.uniform(100.0, 900.0) / s
+        angles = np.linspace(0, 2 * math.pi, 40, endpoint=False)
+        radii = np.ones_like(angles)
+        for harmonic in (2, 3, 5):
+            radii += rng.uniform(0, 0.5 / harmonic**0.5) * np.sin(
+                harmonic * angles + rng.uniform(0, 2 * math.pi)
+            )
+        radii = size * np.clip(radii + 0.05 * rng.standard_normal(angles.size), 0.15, None)
         centre = np.array([rng.uniform(0, width), rng.uniform(0, height)])
-        pts = centre + np.column_stack([radii * np.cos(angles), radii * np.sin(angles) * rng.uniform(0.4, 1)])
+        squash, turn = rng.uniform(0.4, 1.0), rng.uniform(0, math.pi)
+        x, y = radii * np.cos(angles), radii * np.sin(angles) * squash
+        pts = centre + np.column_stack(
+            [x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn)]
+        )
         a = rng.uniform(0.5, 0.95)
         tone = np.array([248.0, 246.0, rng.uniform(200.0, 245.0)], dtype=np.float32) * rng.uniform(0.93, 1.03)
         poly = [np.round(pts * 16).astype(np.int32)]
         cv2.fillPoly(alpha, poly, a, cv2.LINE_AA, 4)
         cv2.fillPoly(colour, poly, tuple(float(v * a) for v in tone), cv2.LINE_AA, 4)
-    grain = np.clip(0.9 + 0.15 * _smooth_noise(rng, shape, max(15.0 / s, 1.0)), 0.5, 1.1)
+    grain = np.clip(0.9 + 0.08 * _smooth_noise(rng, shape, max(25.0 / s, 1.0)), 0.6, 1.1)
     sigma = max(15.0 / s, 0.6)
     alpha = np.clip(_blur(alpha, sigma) * grain, 0, 1)
     colour = _blur(colour, sigma) * grain[..., None]
@@ -158,8 +167,11 @@ def _glare(params, rng, shape, flow_deg):
         axes = (max(int(rng.uniform(80, 700) / s), 1), max(int(rng.uniform(30, 200) / s), 1))
         angle = flow_deg + rng.normal(0, 30)
         centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
-        cv2.ellipse(layer, centre, axes, angle, 0, 360, float(rng.uniform(25, 110)), -1, cv2.LINE_AA)
-    layer = _blur(layer, max(rng.uniform(25.0, 70.0) / s, 1.0))
+        peak = float(rng.uniform(25, 110))
+        for scale in (1.0, 0.65, 0.35):  # stacked ellipses: a soft, peaked highlight
+            inner = (max(int(axes[0] * scale), 1), max(int(axes[1] * scale), 1))
+            cv2.ellipse(layer, centre, inner, angle, 0, 360, peak / 3, -1, cv2.LINE_AA)
+    layer = _blur(layer, max(rng.uniform(30.0, 80.0) / s, 1.0))
     n_sparkles = int(rng.poisson(params.glare_count * 30))
     if n_sparkles:
         rr = rng.integers(0, height, n_sparkles)

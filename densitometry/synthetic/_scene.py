@@ -279,7 +279,7 @@ def _clinical(rng) -> dict:
         defocused_hair_fraction=_u(rng, 0, 0.3) if mode != "clipped" else 0.0,
         hair_defocus_um=_u(rng, 4, 20),
         specular_strength=_u(rng, 0, 0.6),
-        shadow_strength=_u(rng, 0, 0.25),
+        shadow_strength=_u(rng, 0, 0.18),
         skin_rgb=_skin_rgb(rng, tone),
         skin_variation=_u(rng, 0.02, 0.08),
         redness=_u(rng, 0, 0.6),

@@ -241,7 +241,7 @@ def test_bad_parameters_raise_clear_errors():
 
 
 def test_cli_writes_numbered_files(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     synthetic.add_arguments(parser)
     assert "default: clinical" in parser.format_help()
     args = parser.parse_args(

@@ -9,38 +9,36 @@ from ._scene import SCENARIOS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``synth`` subcommand's options to ``parser``."""
+    """Add the ``synth`` subcommand's options to ``parser``.
+
+    Defaults are shown in the help when the parser uses `argparse.ArgumentDefaultsHelpFormatter`, as the
+    ``densitometry`` command does.
+    """
     parser.add_argument("--out", required=True, help="output directory (created if missing)")
-    parser.add_argument("-n", "--count", type=int, default=10, help="number of photos (default: %(default)s)")
+    parser.add_argument("-n", "--count", type=int, default=10, help="number of photos")
     parser.add_argument(
         "--scenario",
         default="clinical",
         choices=sorted(SCENARIOS),
-        help="scenario to draw from (default: %(default)s)",
+        help="scenario to draw from",
     )
     parser.add_argument(
         "--seed",
         type=int,
         default=0,
-        help="seed of the first photo; photo i uses seed + i (default: %(default)s)",
+        help="seed of the first photo; photo i uses seed + i",
     )
+    parser.add_argument("--width", type=int, default=1280, help="image width in pixels")
+    parser.add_argument("--height", type=int, default=960, help="image height in pixels")
     parser.add_argument(
-        "--width", type=int, default=1280, help="image width in pixels (default: %(default)s)"
+        "--um-per-px", type=float, default=None, help="pixel size in µm; None draws it from the scenario"
     )
-    parser.add_argument(
-        "--height", type=int, default=960, help="image height in pixels (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--um-per-px", type=float, default=None, help="pixel size in µm (default: drawn from the scenario)"
-    )
-    parser.add_argument(
-        "--format", choices=("jpg", "png"), default="jpg", help="image format (default: %(default)s)"
-    )
+    parser.add_argument("--format", choices=("jpg", "png"), default="jpg", help="image format")
     parser.add_argument(
         "--min-length-um",
         type=float,
         default=150.0,
-        help="visible length for a hair to count in the truth summary (default: %(default)s)",
+        help="visible length for a hair to count in the truth summary",
     )
 
 

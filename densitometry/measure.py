@@ -1,11 +1,12 @@
 """Measurements: shaft diameter across the intensity profile, length, and the per-photo summary.
 
 The diameter is measured on profiles sampled across the shaft, perpendicular to its centreline, in the
-contrast image (sub-pixel, bilinear). The two shaft edges are the steepest rise and fall of the profile,
-located with parabolic interpolation; for a blurred opaque shaft this is exact as long as the shaft is
+contrast image (sub-pixel, bilinear). The two shaft edges are where the profile, entered from the skin
+on either side, first reaches half its peak (linear interpolation between samples); for a blurred opaque
+shaft these are the true edges as long as the shaft is
 wider than about twice the blur, where a binary-mask width is off by up to a pixel either side. Samples
 near junctions (where another hair overlaps) and near the ends are skipped, and the hair's diameter is
-the median of its samples.
+a low percentile of its samples (see `_WIDTH_PERCENTILE`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from .hairs import TracedHair
 
 #: Samples along one cross-shaft profile.
 _PROFILE_SAMPLES = 81
+#: Percentile of a hair's profile widths reported as its diameter. Below the median because stretches
+#: where a second hair runs alongside can only widen a profile, never narrow it.
+_WIDTH_PERCENTILE = 35
 
 
 @dataclass(frozen=True)
@@ -88,34 +92,25 @@ def profile_widths(profiles, step_px):
     window = slice(centre - size // 6, centre + size // 6 + 1)
     peak_index = window.start + np.argmax(signal[:, window], axis=1)
     peaks = signal[np.arange(count), peak_index]
-    gradient = np.gradient(signal, axis=1)
     widths = np.full(count, np.nan)
     for m in range(count):
         peak, top = peak_index[m], peaks[m]
         if top <= 0:
             continue
         row = signal[m]
+        # Walk in from each side's last sample below 15 % of the peak to the half-maximum crossing:
+        # coming from outside, a specular highlight along the shaft's centre cannot be taken for an edge.
         below = np.nonzero(row[:peak] < 0.15 * top)[0]
-        left_stop = below[-1] if len(below) else 0
         above = np.nonzero(row[peak:] < 0.15 * top)[0]
-        right_stop = peak + above[0] if len(above) else size - 1
-        if left_stop < 1 or right_stop > size - 2:
+        if not len(below) or not len(above):
             continue
-        left = left_stop + np.argmax(gradient[m, left_stop : peak + 1])
-        right = peak + np.argmin(gradient[m, peak : right_stop + 1])
-        widths[m] = (_vertex(gradient[m], right) - _vertex(gradient[m], left)) * step_px[m]
+        half = 0.5 * top
+        left = below[-1] + np.argmax(row[below[-1] : peak + 1] >= half)
+        right = peak + above[0] - np.argmax(row[peak : peak + above[0] + 1][::-1] >= half)
+        left_edge = left - 1 + (half - row[left - 1]) / (row[left] - row[left - 1])
+        right_edge = right + (row[right] - half) / (row[right] - row[right + 1])
+        widths[m] = (right_edge - left_edge) * step_px[m]
     return widths, peaks
-
-
-def _vertex(values, index):
-    """Sub-sample position of the extremum at ``index`` by a parabola through its neighbours."""
-    if index <= 0 or index >= len(values) - 1:
-        return float(index)
-    before, here, after = values[index - 1], values[index], values[index + 1]
-    curvature = before - 2.0 * here + after
-    if curvature == 0:
-        return float(index)
-    return index + float(np.clip(0.5 * (before - after) / curvature, -0.5, 0.5))
 
 
 def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairMeasurement]:
@@ -184,6 +179,8 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
         good = mine & np.isfinite(widths)
         if good.any():
             results[index] = HairMeasurement(
-                float(np.median(widths[good])), float(np.median(peaks[good])), int(good.sum())
+                float(np.percentile(widths[good], _WIDTH_PERCENTILE)),
+                float(np.median(peaks[good])),
+                int(good.sum()),
             )
     return results

@@ -10,10 +10,10 @@ import densitometry
 from densitometry import AnalysisParameters, CalibrationError, ParameterError
 
 UM_PER_PX = 5.0
-# (start, end, width_px, contrast): 80, 40, 25 and 65 µm at 5 µm/px; two crossings.
+# (start, end, width_px, contrast): 80, 45, 25 and 65 µm at 5 µm/px; two crossings.
 CROSSING = [
     ((50, 50), (400, 100), 16, 0.7),
-    ((60, 300), (420, 250), 8, 0.6),
+    ((60, 300), (420, 250), 9, 0.6),
     ((100, 400), (100, 620), 5, 0.5),
     ((200, 20), (300, 600), 13, 0.6),
 ]
@@ -36,9 +36,7 @@ def test_diameters_are_subpixel_accurate(crossing_result):
 
 def test_lengths_and_classes(crossing_result):
     hairs = crossing_result.hairs.sort_values("diameter_um")
-    truth_length_um = sorted(
-        (np.hypot(e[0] - s[0], e[1] - s[1]) * UM_PER_PX, w) for s, e, w, _ in CROSSING
-    )
+    truth_length_um = sorted((np.hypot(e[0] - s[0], e[1] - s[1]) * UM_PER_PX, w) for s, e, w, _ in CROSSING)
     by_width = dict(sorted((w, length) for length, w in truth_length_um))
     for (_, row), width in zip(hairs.iterrows(), sorted(by_width), strict=True):
         assert row["length_um"] == pytest.approx(by_width[width], rel=0.08)
@@ -72,7 +70,9 @@ def test_rotation_by_90_degrees_keeps_count_and_diameters(crossing_result):
 
 
 def test_doubling_um_per_px_quarters_density_and_doubles_diameters(crossing_result):
-    coarse = densitometry.analyze(phantom(CROSSING), um_per_px=2 * UM_PER_PX, min_diameter_um=30, max_diameter_um=300)
+    coarse = densitometry.analyze(
+        phantom(CROSSING), um_per_px=2 * UM_PER_PX, min_diameter_um=30, max_diameter_um=300
+    )
     assert coarse.hair_count == crossing_result.hair_count
     assert coarse.density_per_cm2 == pytest.approx(crossing_result.density_per_cm2 / 4)
     np.testing.assert_allclose(
@@ -81,7 +81,11 @@ def test_doubling_um_per_px_quarters_density_and_doubles_diameters(crossing_resu
 
 
 def test_grey_hair_brighter_than_skin_is_detected_automatically():
-    shafts = [((40, 40), (400, 120), 14, 0.25), ((60, 500), (440, 380), 10, 0.25), ((240, 20), (230, 620), 12, 0.25)]
+    shafts = [
+        ((40, 40), (400, 120), 14, 0.25),
+        ((60, 500), (440, 380), 10, 0.25),
+        ((240, 20), (230, 620), 12, 0.25),
+    ]
     image = phantom(shafts, skin=0.55, bright=True)
     result = densitometry.analyze(image, um_per_px=UM_PER_PX)
     assert result.polarity is densitometry.Polarity.BRIGHT
@@ -146,7 +150,9 @@ def test_bad_parameters_are_clear_errors(options, match):
 
 
 def test_thresholds_are_configurable_and_stored(crossing_result):
-    trichoscan = densitometry.analyze(phantom(CROSSING), um_per_px=UM_PER_PX, vellus_max_um=40, terminal_min_um=40)
+    trichoscan = densitometry.analyze(
+        phantom(CROSSING), um_per_px=UM_PER_PX, vellus_max_um=40, terminal_min_um=40
+    )
     assert trichoscan.intermediate_fraction == 0
     assert trichoscan.vellus_fraction == pytest.approx(0.25)
     assert trichoscan.to_dict()["parameters"]["vellus_max_um"] == 40

@@ -1,0 +1,88 @@
+"""Accuracy on synthetic photos with exact truth, per scenario, against the naive pipeline.
+
+    python benchmarks/accuracy.py                    # 8 photos per scenario, 1280x960
+    python benchmarks/accuracy.py -n 3 --size 640 480 --scenario clean clinical --no-naive
+
+Prints, per scenario: median |count error| %, median density error /cm², mean |mean-diameter error| µm,
+mean |terminal-share error| (percentage points), for densitometry and for the naive frangi + Otsu +
+skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by `densitometry.synthetic`
+with seeds 1000 + i, which the training of the CNN refiner never uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from naive import naive_analyze  # noqa: E402
+
+import densitometry  # noqa: E402
+from densitometry import synthetic  # noqa: E402
+
+SEED_OFFSET = 1000
+
+
+def evaluate(scenario, n, size, *, naive, refine=False):
+    rows = []
+    for i in range(n):
+        photo = synthetic.generate(scenario, seed=SEED_OFFSET + i, width_px=size[0], height_px=size[1])
+        truth = photo.truth(min_length_um=150.0)
+        start = time.perf_counter()
+        result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=refine)
+        seconds = time.perf_counter() - start
+        row = {
+            "count_truth": truth["hair_count"],
+            "count_err_pct": 100 * abs(result.hair_count - truth["hair_count"]) / max(1, truth["hair_count"]),
+            "density_err": abs(result.density_per_cm2 - truth["density_per_cm2"]),
+            "diam_err_um": abs(result.mean_diameter_um - truth["mean_diameter_um"]),
+            "terminal_err_pp": 100 * abs(result.terminal_fraction - truth["terminal_fraction"]),
+            "seconds": seconds,
+        }
+        if naive:
+            count, mean_um, _ = naive_analyze(photo.image, photo.um_per_px)
+            row["naive_count_err_pct"] = 100 * abs(count - truth["hair_count"]) / max(1, truth["hair_count"])
+            row["naive_diam_err_um"] = abs(mean_um - truth["mean_diameter_um"])
+        rows.append(row)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=8, help="photos per scenario")
+    parser.add_argument("--size", type=int, nargs=2, default=(1280, 960), metavar=("W", "H"))
+    parser.add_argument("--scenario", nargs="*", default=list(synthetic.SCENARIOS))
+    parser.add_argument("--no-naive", action="store_true", help="skip the (slow) naive pipeline")
+    parser.add_argument("--refine", action="store_true", help="use the CNN refiner")
+    args = parser.parse_args(argv)
+    header = (
+        f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'dens/cm2':>9}{'diam um':>8}{'term pp':>8}{'s/photo':>8}"
+    )
+    if not args.no_naive:
+        header += f"{'naive count%':>13}{'naive diam um':>14}"
+    print(header)
+    for scenario in args.scenario:
+        rows = evaluate(scenario, args.n, args.size, naive=not args.no_naive, refine=args.refine)
+        col = {k: np.array([r[k] for r in rows], float) for k in rows[0]}
+        line = (
+            f"{scenario:<18}{np.median(col['count_truth']):>6.0f}{np.median(col['count_err_pct']):>8.1f}"
+            f"{np.median(col['density_err']):>9.1f}{np.nanmean(col['diam_err_um']):>8.1f}"
+            f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.mean(col['seconds']):>8.2f}"
+        )
+        if not args.no_naive:
+            line += (
+                f"{np.median(col['naive_count_err_pct']):>13.1f}{np.nanmean(col['naive_diam_err_um']):>14.1f}"
+            )
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

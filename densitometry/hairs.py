@@ -61,8 +61,8 @@ class _UnionFind:
 
 
 def _width_at(width_px_map, point):
-    row = int(np.clip(round(point[0]), 0, width_px_map.shape[0] - 1))
-    col = int(np.clip(round(point[1]), 0, width_px_map.shape[1] - 1))
+    row = min(max(int(round(point[0])), 0), width_px_map.shape[0] - 1)
+    col = min(max(int(round(point[1])), 0), width_px_map.shape[1] - 1)
     return max(2.0, float(width_px_map[row, col]))
 
 

@@ -69,8 +69,8 @@ def _line_response(image, sigma):
 def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, max_diameter_um=150.0):
     """Multi-scale line strength of a contrast image (hair positive).
 
-    Large scales are computed on a reduced copy (area-averaged) so the cost stays close to that of the
-    finest scale.
+    Large scales are computed on a reduced copy (area-averaged) and combined there, so each reduced
+    level costs one upsampling and the total stays close to the cost of the finest scale.
 
     Parameters
     ----------
@@ -85,21 +85,29 @@ def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, ma
     RidgeMap
     """
     height, width = contrast.shape
+    levels: dict[int, list] = {}
+    for sigma in scales_px(calibration, min_diameter_um=min_diameter_um, max_diameter_um=max_diameter_um):
+        levels.setdefault(max(1, int(sigma // 1.5)), []).append(float(sigma))
     strength = np.zeros((height, width), np.float32)
     sigma_map = np.zeros((height, width), np.float32)
-    reduced = {1: contrast}
-    for sigma in scales_px(calibration, min_diameter_um=min_diameter_um, max_diameter_um=max_diameter_um):
-        factor = max(1, int(sigma // 1.5))
-        if factor not in reduced:
+    for factor, sigmas in sorted(levels.items()):
+        image = contrast
+        if factor > 1:
             size = (max(8, width // factor), max(8, height // factor))
-            reduced[factor] = cv2.resize(contrast, size, interpolation=cv2.INTER_AREA)
-        image = reduced[factor]
-        response = _line_response(image, sigma * image.shape[1] / width)
-        if image is not contrast:
-            response = cv2.resize(response, (width, height), interpolation=cv2.INTER_LINEAR)
-        better = response > strength
-        strength = np.where(better, response, strength)
-        sigma_map[better] = sigma
+            image = cv2.resize(contrast, size, interpolation=cv2.INTER_AREA)
+        level_strength = np.zeros(image.shape, np.float32)
+        level_sigma = np.zeros(image.shape, np.float32)
+        for sigma in sigmas:
+            response = _line_response(image, sigma * image.shape[1] / width)
+            better = response > level_strength
+            np.copyto(level_strength, response, where=better)
+            level_sigma[better] = sigma
+        if factor > 1:
+            level_strength = cv2.resize(level_strength, (width, height), interpolation=cv2.INTER_LINEAR)
+            level_sigma = cv2.resize(level_sigma, (width, height), interpolation=cv2.INTER_NEAREST)
+        better = level_strength > strength
+        np.copyto(strength, level_strength, where=better)
+        np.copyto(sigma_map, level_sigma, where=better)
     return RidgeMap(strength, sigma_map)
 
 

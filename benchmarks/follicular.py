@@ -1,0 +1,93 @@
+"""Follicular-unit benchmark: FU count and mean hairs per FU against the synthetic truth.
+
+For each scenario, a few seeded synthetic photos are analysed and `follicular_units` is compared with
+``photo.truth()`` (units inside the field with at least one counted hair). Targets: FU count within 5 %,
+mean hairs per FU within 0.1.
+
+Usage::
+
+    python benchmarks/follicular.py [--photos 5] [--width 960 --height 720] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SCENARIOS = ("follicular_units", "clinical", "miniaturised", "clipped")
+
+
+def _analysed(scenario, seed, width, height, cache):
+    import densitometry
+    from densitometry import synthetic
+
+    path = cache / f"{scenario}_{seed}_{width}x{height}.pkl" if cache else None
+    if path is not None and path.exists():
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    photo = synthetic.generate(scenario, seed=seed, width_px=width, height_px=height)
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    item = (photo.truth(), photo.params.length_mode, result)
+    if path is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            pickle.dump(item, handle)
+    return item
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--photos", type=int, default=5, help="photos per scenario")
+    parser.add_argument("--width", type=int, default=960)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--spacing-um", type=float, default=150.0, help="max_unit_spacing_um")
+    parser.add_argument("--cache", type=Path, default=None, help="folder to keep analyses between runs")
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
+    args = parser.parse_args(argv)
+
+    from densitometry.follicular import follicular_units
+
+    print(
+        f"{'scenario':18s} {'seed':>4s} {'mode':>7s} {'FU':>4s} {'FUtrue':>6s} {'err%':>6s} "
+        f"{'h/FU':>5s} {'true':>5s} {'diff':>6s} {'s':>5s}"
+    )
+    all_met = True
+    for scenario in args.scenarios:
+        count_errors, mean_errors = [], []
+        for seed in range(args.photos):
+            start = time.perf_counter()
+            truth, mode, result = _analysed(scenario, seed, args.width, args.height, args.cache)
+            units = follicular_units(result, max_unit_spacing_um=args.spacing_um)
+            elapsed = time.perf_counter() - start
+            true_count = truth["follicular_unit_count"]
+            true_mean = truth["hairs_per_unit_mean"] or float("nan")
+            count_error = 100.0 * (units.unit_count - true_count) / max(true_count, 1)
+            mean_error = units.hairs_per_unit_mean - true_mean
+            count_errors.append(count_error)
+            mean_errors.append(mean_error)
+            print(
+                f"{scenario:18s} {seed:4d} {mode:>7s} {units.unit_count:4d} {true_count:6d} {count_error:6.1f} "
+                f"{units.hairs_per_unit_mean:5.2f} {true_mean:5.2f} {mean_error:+6.2f} {elapsed:5.1f}"
+            )
+        count_mae = float(np.nanmean(np.abs(count_errors)))
+        mean_mae = float(np.nanmean(np.abs(mean_errors)))
+        met = count_mae <= 5.0 and mean_mae <= 0.1
+        all_met &= met
+        print(
+            f"{scenario:18s} mean |FU count error| {count_mae:.1f} % (bias {np.nanmean(count_errors):+.1f} %), "
+            f"mean |hairs/FU error| {mean_mae:.2f} (bias {np.nanmean(mean_errors):+.2f}); "
+            f"targets 5 % / 0.1: {'met' if met else 'NOT met'}"
+        )
+    print("all targets met" if all_met else "targets NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Follicular units and pattern-loss indicators: exact grouping on hand-made results, flags at thresholds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from densitometry.calibration import Calibration
+from densitometry.errors import ParameterError
+from densitometry.follicular import (
+    DISCLAIMER,
+    UNIT_COLUMNS,
+    FollicularUnits,
+    follicular_units,
+    pattern_indicators,
+)
+from densitometry.results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
+
+UM_PER_PX = 5.0  # 150 µm default spacing = 30 px
+
+
+def fake_result(segments, *, diameters_um=None, shape=(400, 400), um_per_px=UM_PER_PX):
+    """An `AnalysisResult` with straight hairs from ``start`` to ``end`` (row, col) on blank skin."""
+    diameters_um = diameters_um or [70.0] * len(segments)
+    parameters = AnalysisParameters()
+    rows, centerlines = [], []
+    for index, ((start, end), diameter) in enumerate(zip(segments, diameters_um, strict=True)):
+        coords = np.linspace(start, end, 50)
+        centerlines.append(coords)
+        rows.append(
+            {
+                "hair_id": index,
+                "diameter_um": diameter,
+                "length_um": float(np.linalg.norm(np.subtract(end, start))) * um_per_px,
+                "thickness_class": parameters.classify(diameter).value,
+                "contrast": 0.5,
+                "start_row_px": float(start[0]),
+                "start_col_px": float(start[1]),
+                "end_row_px": float(end[0]),
+                "end_col_px": float(end[1]),
+                "touches_border": False,
+                "junction_count": 0,
+                "diameter_sample_count": 10,
+            }
+        )
+    return AnalysisResult(
+        image_name="fake",
+        calibration=Calibration(um_per_px),
+        image_shape_px=shape,
+        parameters=parameters,
+        polarity="dark",
+        hairs=pd.DataFrame(rows, columns=list(HAIR_COLUMNS)),
+        centerlines_px=tuple(centerlines),
+        hair_mask=np.zeros(shape, bool),
+        image=np.full((*shape, 3), 180, np.uint8),
+    )
+
+
+# Units of 1, 2 and 3 hairs, roots well inside the field and > 1 mm apart; tips fan out.
+UNIT_1 = [((100, 100), (100, 180))]
+UNIT_2 = [((250, 100), (330, 120)), ((251, 101), (330, 60))]
+UNIT_3 = [((100, 300), (180, 330)), ((101, 300), (180, 290)), ((100, 301), (180, 250))]
+
+
+def test_units_of_one_two_three_hairs():
+    units = follicular_units(fake_result(UNIT_1 + UNIT_2 + UNIT_3))
+    assert units.unit_count == 3
+    assert units.hairs_per_unit_mean == pytest.approx(2.0)
+    assert units.single_hair_unit_fraction == pytest.approx(1 / 3)
+    assert units.size_distribution == {1: 1, 2: 1, 3: 1, "4+": 0}
+    assert list(units.table.columns) == list(UNIT_COLUMNS)
+    assert sorted(units.table["size"]) == [1, 2, 3]
+    assert sorted(map(sorted, units.table["hair_ids"])) == [[0], [1, 2], [3, 4, 5]]
+    assert units.hair_unit_ids[1] == units.hair_unit_ids[2] != units.hair_unit_ids[0]
+    assert units.density_per_cm2 == pytest.approx(3 / fake_result(UNIT_1).field_area_cm2)
+    assert units.summary()["units_4plus_hairs"] == 0
+
+
+def test_root_is_the_end_shared_with_the_other_hairs_of_the_unit():
+    reversed_unit = [(end, start) for start, end in UNIT_3]
+    units = follicular_units(fake_result(reversed_unit))
+    assert units.unit_count == 1
+    assert not units.root_at_start.any()
+    np.testing.assert_allclose(units.root_px.mean(axis=0), [100.3, 300.3], atol=1.0)
+
+
+def test_border_end_is_never_a_root_and_hairs_rooted_outside_belong_to_no_unit():
+    hairs = [
+        ((0, 200), (80, 200)),  # enters from the top border, tip inside: rooted outside
+        ((0, 50), (399, 60)),  # crosses the field
+        ((300, 0), (300, 80)),  # from the left border, with no root cue at the inner end
+    ] + UNIT_2
+    units = follicular_units(fake_result(hairs))
+    assert list(units.hair_unit_ids[:3]) == [-1, -1, -1]
+    assert units.outside_hair_count == 3
+    assert units.unit_count == 1
+    # A border-cut hair whose inner end meets another hair's root does belong to that unit.
+    joined = follicular_units(fake_result([((0, 100), (250, 100))] + UNIT_2))
+    assert joined.unit_count == 1
+    assert joined.table["size"].iloc[0] == 3
+    assert not joined.root_at_start[0]
+
+
+def test_roots_further_apart_than_the_spacing_are_separate_units():
+    hairs = [((200, 100), (200, 20)), ((200, 131), (280, 131))]  # roots 31 px = 155 µm apart
+    assert follicular_units(fake_result(hairs)).unit_count == 2
+    assert follicular_units(fake_result(hairs), max_unit_spacing_um=160).unit_count == 1
+
+
+def test_clusters_above_the_cap_are_split():
+    # Six roots 10 px apart in a row: one single-linkage chain of six.
+    hairs = [((200, 100 + 10 * i), (120, 100 + 10 * i)) for i in range(6)]
+    units = follicular_units(fake_result(hairs), max_hairs_per_unit=4)
+    assert units.unit_count == 2
+    assert units.table["size"].max() <= 4
+    assert follicular_units(fake_result(hairs), max_hairs_per_unit=6).unit_count == 1
+
+
+def test_no_hairs_gives_no_units():
+    units = follicular_units(fake_result([]))
+    assert units.unit_count == 0
+    assert math.isnan(units.hairs_per_unit_mean)
+    assert units.summary()["hairs_per_unit_mean"] is None
+    indicators = pattern_indicators(fake_result([]), units, region="frontal")
+    assert indicators.flags == ()
+    assert indicators.to_dict()["thin_hair_fraction"] is None
+
+
+def test_result_is_not_modified():
+    result = fake_result(UNIT_1 + UNIT_2 + UNIT_3)
+    before = result.hairs.copy()
+    units = follicular_units(result)
+    pattern_indicators(result, units, region="frontal")
+    pd.testing.assert_frame_equal(result.hairs, before)
+    with pytest.raises(ValueError):
+        units.hair_unit_ids[0] = 5
+
+
+@pytest.mark.parametrize("spacing", [0, -150.0, math.nan, math.inf, "wide", None])
+def test_spacing_must_be_positive(spacing):
+    with pytest.raises(ParameterError, match="max_unit_spacing_um"):
+        follicular_units(fake_result(UNIT_1), max_unit_spacing_um=spacing)
+
+
+@pytest.mark.parametrize("cap", [0, -1, 2.5, True])
+def test_cap_must_be_a_positive_integer(cap):
+    with pytest.raises(ParameterError, match="max_hairs_per_unit"):
+        follicular_units(fake_result(UNIT_1), max_hairs_per_unit=cap)
+
+
+def _ten_hairs(thin, not_terminal):
+    diameters = [20.0] * thin + [45.0] * (not_terminal - thin) + [80.0] * (10 - not_terminal)
+    hairs = [((20 + 35 * i, 20), (20 + 35 * i, 120)) for i in range(10)]
+    return fake_result(hairs, diameters_um=diameters)
+
+
+@pytest.mark.parametrize(("thin", "flag"), [(0, False), (1, False), (2, True)])
+def test_thin_hair_flag_above_ten_percent(thin, flag):
+    result = _ten_hairs(thin, thin)
+    indicators = pattern_indicators(result, follicular_units(result))
+    assert indicators.thin_hair_fraction == pytest.approx(thin / 10)
+    assert indicators.thin_hair_flag is flag
+
+
+@pytest.mark.parametrize(("not_terminal", "flag"), [(2, False), (3, True)])
+def test_heterogeneity_flag_above_twenty_percent(not_terminal, flag):
+    result = _ten_hairs(0, not_terminal)
+    indicators = pattern_indicators(result, follicular_units(result))
+    assert indicators.heterogeneity_fraction == pytest.approx(not_terminal / 10)
+    assert indicators.heterogeneity_flag is flag
+    assert indicators.thin_hair_flag is False
+
+
+@pytest.mark.parametrize(
+    ("region", "norm", "flag"), [("frontal", 0.35, False), ("occipital", 0.30, True), (None, None, None)]
+)
+def test_single_hair_unit_flag_against_regional_norm(region, norm, flag):
+    result = fake_result(UNIT_1 + UNIT_2 + UNIT_3)  # 1 of 3 units is single: 0.333
+    indicators = pattern_indicators(result, follicular_units(result), region=region)
+    assert indicators.single_hair_unit_norm == norm
+    assert indicators.single_hair_unit_flag is flag
+    values = indicators.to_dict()
+    assert values["disclaimer"] == DISCLAIMER
+    assert "not a diagnosis" in values["disclaimer"]
+    assert values["thresholds"]["thin_max_um"] == 30.0
+
+
+def test_custom_norms_and_bad_thresholds():
+    result = fake_result(UNIT_1 + UNIT_2 + UNIT_3)
+    units = follicular_units(result)
+    custom = pattern_indicators(result, units, region="vertex", single_hair_unit_norms={"vertex": 0.5})
+    assert custom.single_hair_unit_flag is False
+    with pytest.raises(ParameterError, match="region"):
+        pattern_indicators(result, units, region="vertex")
+    with pytest.raises(ParameterError, match="thin_fraction_limit"):
+        pattern_indicators(result, units, thin_fraction_limit=1.5)
+    with pytest.raises(ParameterError, match="thin_max_um"):
+        pattern_indicators(result, units, thin_max_um=0)
+    with pytest.raises(ParameterError, match="units"):
+        pattern_indicators(result, None)
+
+
+def test_units_object_is_frozen():
+    units = follicular_units(fake_result(UNIT_1))
+    assert isinstance(units, FollicularUnits)
+    with pytest.raises(AttributeError):
+        units.table = None

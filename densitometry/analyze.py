@@ -22,6 +22,8 @@ from .skeleton import skeleton_branches
 
 #: A photo whose skin is darker or brighter than this (luma) is flagged as badly exposed.
 _DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
+#: Neighbourhood radius for the half-maximum test of the mask: half a typical terminal shaft.
+_PEAK_RADIUS_UM = 40.0
 
 
 def analyze(
@@ -87,6 +89,7 @@ def analyze(
             low_contrast=parameters.low_contrast,
             high_contrast=parameters.high_contrast,
             hole_area_px=int(calibration.px(parameters.max_diameter_um) ** 2),
+            peak_radius_px=calibration.px(_PEAK_RADIUS_UM),
         )
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),

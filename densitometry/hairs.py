@@ -107,6 +107,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     if not branches:
         return []
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
+    cos_fold = np.cos(np.deg2rad(min(90.0, 2.0 * max_turn_deg)))
 
     # 1. Group junction nodes that lie within about a shaft width of each other (closest pairs first,
     #    and never into a group wider than a crossing of the thickest shafts involved, so dense hair
@@ -190,7 +191,10 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     for cluster, ends in cluster_ends.items():
         cluster_centre[cluster] = np.mean([_end_coords(branches[i], e)[0] for i, e in ends], axis=0)
         if len(ends) == 2:
-            partner[ends[0]], partner[ends[1]] = ends[1], ends[0]
+            # Two ends left (the rest were spurs): one shaft bent at a skeleton artefact, unless they
+            # fold back like the two hairs of a follicular unit leaving one opening in a V.
+            if -float(direction[ends[0]] @ direction[ends[1]]) >= cos_fold and ends[0][0] != ends[1][0]:
+                partner[ends[0]], partner[ends[1]] = ends[1], ends[0]
             continue
         candidates = []
         for a in range(len(ends)):

@@ -124,13 +124,15 @@ def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> fl
 
 
 def segment(
-    ridge: RidgeMap, contrast, *, low_contrast=0.05, high_contrast=0.12, hole_area_px=64
+    ridge: RidgeMap, contrast, *, low_contrast=0.05, high_contrast=0.12, hole_area_px=64, peak_radius_px=4.0
 ) -> np.ndarray:
     """Hair mask by hysteresis on the line strength, limited to pixels that are themselves hair.
 
     A coarse scale sees two close parallel shafts as one wide line, and its response spills over the
-    skin around and between them; requiring each pixel's own contrast to reach half the line strength
-    nearby (the shaft's half maximum) keeps that halo out, so close hairs stay separate branches.
+    skin around and between them; requiring each pixel's own contrast to reach 40 % of the highest
+    contrast within ``peak_radius_px`` (a little below the shaft's half maximum, so a shaft stays whole
+    where a crossing doubles the contrast) keeps that halo and the gaps between close hairs out, so they
+    stay separate branches.
 
     Parameters
     ----------
@@ -142,14 +144,19 @@ def segment(
         is at least ``low_contrast``.
     hole_area_px : int
         Holes in the mask up to this area are filled.
+    peak_radius_px : float
+        Radius of the neighbourhood whose peak contrast sets the half-maximum level (about half a
+        terminal shaft's width).
 
     Returns
     -------
     ndarray of bool, shape (H, W)
     """
     smooth = cv2.GaussianBlur(contrast, (0, 0), 0.7)
-    nearby_peak = cv2.dilate(ridge.strength, np.ones((5, 5), np.uint8))
-    candidate = np.where(smooth >= 0.5 * nearby_peak, ridge.strength, 0.0)
+    radius = max(1, int(round(peak_radius_px)))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    nearby_peak = cv2.dilate(smooth, disk)
+    candidate = np.where(smooth >= 0.4 * nearby_peak, ridge.strength, 0.0)
     mask = apply_hysteresis_threshold(candidate, low_contrast, high_contrast)
     # Pinholes (a specular highlight along a shaft) would make loops in the skeleton.
     return remove_small_holes(mask, max_size=hole_area_px)

@@ -40,6 +40,64 @@ def _analysed(scenario, seed, width, height, cache):
     return item
 
 
+def _truth_result(truth, result, seed):
+    """The analysis result with its hairs replaced by the true visible hairs (ends in random order).
+
+    Isolates the root choice and the grouping from the hair detector's misses and false hairs.
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from densitometry.results import HAIR_COLUMNS
+
+    rng = np.random.default_rng(seed)
+    height, width = result.image_shape_px
+    rows, centerlines = [], []
+    for hair in truth["hairs"]:
+        if not hair["counted"]:
+            continue
+        coords = np.asarray(hair["centerline_px"], float)
+        inside = (
+            (coords[:, 0] >= 0)
+            & (coords[:, 0] <= height - 1)
+            & (coords[:, 1] >= 0)
+            & (coords[:, 1] <= width - 1)
+        )
+        # Longest run of points inside the field.
+        best, start = (0, 0), None
+        for i, flag in enumerate(np.append(inside, False)):
+            if flag and start is None:
+                start = i
+            elif not flag and start is not None:
+                best = max(best, (i - start, start), key=lambda b: b[0])
+                start = None
+        if best[0] < 2:
+            continue
+        coords = coords[best[1] : best[1] + best[0]]
+        if rng.random() < 0.5:
+            coords = coords[::-1]
+        rows.append(
+            {
+                "hair_id": len(rows),
+                "diameter_um": hair["diameter_um"],
+                "length_um": hair["visible_length_um"],
+                "thickness_class": result.parameters.classify(hair["diameter_um"]).value,
+                "contrast": 1.0,
+                "start_row_px": coords[0, 0],
+                "start_col_px": coords[0, 1],
+                "end_row_px": coords[-1, 0],
+                "end_col_px": coords[-1, 1],
+                "touches_border": bool(best[0] < len(inside)),
+                "junction_count": 0,
+                "diameter_sample_count": 1,
+            }
+        )
+        centerlines.append(coords)
+    hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
+    return dataclasses.replace(result, hairs=hairs, centerlines_px=tuple(centerlines))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -49,6 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--spacing-um", type=float, default=150.0, help="max_unit_spacing_um")
     parser.add_argument("--cache", type=Path, default=None, help="folder to keep analyses between runs")
+    parser.add_argument(
+        "--true-hairs",
+        action="store_true",
+        help="group the true visible hairs instead of the detected ones (tests roots and grouping alone)",
+    )
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     args = parser.parse_args(argv)
 
@@ -64,6 +127,8 @@ def main(argv=None) -> int:
         for seed in range(args.photos):
             start = time.perf_counter()
             truth, mode, result = _analysed(scenario, seed, args.width, args.height, args.cache)
+            if args.true_hairs:
+                result = _truth_result(truth, result, seed)
             units = follicular_units(result, max_unit_spacing_um=args.spacing_um)
             elapsed = time.perf_counter() - start
             true_count = truth["follicular_unit_count"]

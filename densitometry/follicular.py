@@ -72,6 +72,10 @@ DISCLAIMER = (
 
 #: An end within this many pixels (plus half a shaft) of the image edge lies on the field border.
 _BORDER_MARGIN_PX = 2.0
+#: Hairs of one unit leave their opening within this angle of each other.
+_COMPANION_MAX_ANGLE_DEG = 40.0
+#: Arc length (µm) over which the direction of a hair leaving its end is measured.
+_DIRECTION_REACH_UM = 150.0
 #: Darkness (fraction darker than the surrounding skin) that counts as a follicular opening.
 _OPENING_DARKNESS = 0.04
 
@@ -239,7 +243,8 @@ def follicular_units(
     diameters_px = np.array([calibration.px(d) for d in hairs["diameter_um"]], dtype=float).reshape(n)
 
     on_border = _on_border(ends, diameters_px, result.image_shape_px)
-    companions = _companions(ends, calibration.px(companion_um))
+    directions = _end_directions(result.centerlines_px, n, calibration.px(_DIRECTION_REACH_UM))
+    companions = _companions(ends, directions, calibration.px(companion_um))
     darkness = _opening_darkness(result, ends, calibration.px(opening_um))
     has_opening = darkness >= _OPENING_DARKNESS
 
@@ -250,9 +255,7 @@ def follicular_units(
     root_px = ends[np.arange(n), root_end] if n else np.zeros((0, 2))
     root_border = on_border[np.arange(n), root_end] if n else np.zeros(0, dtype=bool)
     other_border = on_border[np.arange(n), 1 - root_end] if n else np.zeros(0, dtype=bool)
-    root_cue = (
-        (companions[np.arange(n), root_end] > 0) | has_opening[np.arange(n), root_end] if n else root_border
-    )
+    root_cue = (companions[np.arange(n), root_end] > 0) if n else root_border
     # Rooted outside: cut by the border at both ends, or at one end with nothing root-like at the other.
     outside = root_border | (other_border & ~root_cue)
 
@@ -298,17 +301,46 @@ def _on_border(ends, diameters_px, shape_px):
     return (rows <= margin) | (cols <= margin) | (rows >= height - 1 - margin) | (cols >= width - 1 - margin)
 
 
-def _companions(ends, radius_px):
-    """Number of other hairs with an end within ``radius_px`` of each end, shape (n, 2)."""
+def _end_directions(centerlines, n, reach_px):
+    """Unit vector from each end into its hair (over ``reach_px`` of arc), shape (n, 2, 2)."""
+    directions = np.zeros((n, 2, 2))
+    for i, coords in enumerate(centerlines):
+        coords = np.asarray(coords, dtype=float)
+        if len(coords) < 2:
+            continue
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(coords, axis=0), axis=1))])
+        for e, (points, along) in enumerate(((coords, arc), (coords[::-1], arc[-1] - arc[::-1]))):
+            k = min(int(np.searchsorted(along, min(reach_px, along[-1]))), len(points) - 1)
+            vector = points[k] - points[0]
+            norm = np.linalg.norm(vector)
+            if norm > 0:
+                directions[i, e] = vector / norm
+    return directions
+
+
+def _companions(ends, directions, radius_px):
+    """Number of other hairs leaving each end's neighbourhood in about the same direction, shape (n, 2).
+
+    Hairs of one unit leave the opening side by side and nearly parallel (they diverge by a few to ~20
+    degrees), so an end counts another hair's end as a companion only if it lies within ``radius_px``
+    and both hairs run away from their ends within `_COMPANION_MAX_ANGLE_DEG` of each other; the tips of
+    unrelated hairs that happen to lie close point anywhere.
+    """
     n = len(ends)
     counts = np.zeros((n, 2), dtype=int)
     if n < 2:
         return counts
     points = ends.reshape(-1, 2)
+    vectors = directions.reshape(-1, 2)
     owner = np.repeat(np.arange(n), 2)
+    cos_limit = math.cos(math.radians(_COMPANION_MAX_ANGLE_DEG))
     tree = cKDTree(points)
     for index, neighbours in enumerate(tree.query_ball_point(points, radius_px)):
-        others = {owner[j] for j in neighbours if owner[j] != owner[index]}
+        others = {
+            owner[j]
+            for j in neighbours
+            if owner[j] != owner[index] and float(vectors[index] @ vectors[j]) >= cos_limit
+        }
         counts[owner[index], index % 2] = len(others)
     return counts
 

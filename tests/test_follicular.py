@@ -61,7 +61,7 @@ def fake_result(segments, *, diameters_um=None, shape=(400, 400), um_per_px=UM_P
 
 # Units of 1, 2 and 3 hairs, roots well inside the field and > 1 mm apart; tips fan out.
 UNIT_1 = [((100, 100), (100, 180))]
-UNIT_2 = [((250, 100), (330, 120)), ((251, 101), (330, 60))]
+UNIT_2 = [((250, 100), (330, 120)), ((251, 101), (330, 80))]
 UNIT_3 = [((100, 300), (180, 330)), ((101, 300), (180, 290)), ((100, 301), (180, 250))]
 
 
@@ -97,11 +97,20 @@ def test_border_end_is_never_a_root_and_hairs_rooted_outside_belong_to_no_unit()
     assert list(units.hair_unit_ids[:3]) == [-1, -1, -1]
     assert units.outside_hair_count == 3
     assert units.unit_count == 1
-    # A border-cut hair whose inner end meets another hair's root does belong to that unit.
-    joined = follicular_units(fake_result([((0, 100), (250, 100))] + UNIT_2))
+    # A border-cut hair whose inner end leaves with the hairs of a unit belongs to that unit.
+    joined = follicular_units(fake_result([((399, 110), (250, 100))] + UNIT_2))
     assert joined.unit_count == 1
     assert joined.table["size"].iloc[0] == 3
     assert not joined.root_at_start[0]
+
+
+def test_a_tip_lying_near_a_root_is_not_a_companion():
+    # A hair whose tip ends at the unit's root, pointing the other way, is a separate (single) unit.
+    hairs = [((250, 100), (330, 120)), ((251, 101), (330, 80)), ((180, 200), (245, 104))]
+    units = follicular_units(fake_result(hairs))
+    assert units.unit_count == 2
+    assert units.root_at_start[2]
+    assert sorted(units.table["size"]) == [1, 2]
 
 
 def test_roots_further_apart_than_the_spacing_are_separate_units():
@@ -208,3 +217,55 @@ def test_units_object_is_frozen():
     assert isinstance(units, FollicularUnits)
     with pytest.raises(AttributeError):
         units.table = None
+
+
+@pytest.fixture(scope="module")
+def synthetic_units():
+    import densitometry
+    from densitometry import synthetic
+
+    photo = synthetic.generate("follicular_units", seed=3, width_px=480, height_px=360)
+    return photo, densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+
+
+def test_end_to_end_on_a_synthetic_photo_is_consistent(synthetic_units):
+    photo, result = synthetic_units
+    units = follicular_units(result)
+    # Every counted hair is in exactly one unit or rooted outside; no unit above the cap.
+    assert int(units.table["size"].sum()) + units.outside_hair_count == result.hair_count
+    assert sorted(i for ids in units.table["hair_ids"] for i in ids) == sorted(
+        result.hairs["hair_id"][units.hair_unit_ids >= 0]
+    )
+    assert units.table["size"].between(1, 4).all()
+    assert 1.0 <= units.hairs_per_unit_mean <= 4.0
+    assert units.unit_count > 0
+    # Doubling the spacing can only merge units.
+    assert follicular_units(result, max_unit_spacing_um=300).unit_count <= units.unit_count + 1
+
+
+def test_true_hairs_of_a_synthetic_photo_group_into_its_units(synthetic_units):
+    """Roots and grouping alone: the true visible hairs (ends in random order) against the true units."""
+    import dataclasses
+
+    photo, result = synthetic_units
+    truth = photo.truth()
+    height, width = result.image_shape_px
+    rng = np.random.default_rng(0)
+    segments, diameters = [], []
+    for hair in photo.counted_hairs():
+        coords = hair.centerline_px
+        inside = (
+            (coords[:, 0] >= 0)
+            & (coords[:, 0] <= height - 1)
+            & (coords[:, 1] >= 0)
+            & (coords[:, 1] <= width - 1)
+        )
+        coords = coords[inside]
+        segments.append(coords[::-1] if rng.random() < 0.5 else coords)
+        diameters.append(hair.diameter_um)
+    fake = fake_result([(s[0], s[-1]) for s in segments], diameters_um=diameters, shape=(height, width))
+    fake = dataclasses.replace(fake, calibration=result.calibration, centerlines_px=tuple(segments))
+    units = follicular_units(fake)
+    # Tolerances from benchmarks/follicular.py --true-hairs (photos this small hold ~10-20 units).
+    assert units.unit_count == pytest.approx(truth["follicular_unit_count"], rel=0.35)
+    assert units.hairs_per_unit_mean == pytest.approx(truth["hairs_per_unit_mean"], abs=0.6)

@@ -1,0 +1,201 @@
+"""Before/after comparison: registration, common field, hair matching, phototrichogram, visits CLI."""
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from densitometry import CalibrationError, synthetic
+from densitometry.compare import compare
+from densitometry.registration import map_points, register
+from densitometry.synthetic_pairs import make_pair
+from densitometry.visits import add_arguments, run
+
+W, H = 480, 360
+
+
+def _corner_error_px(found, true):
+    corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], dtype=float)
+    return float(np.abs(corners @ np.asarray(found).T - corners @ np.asarray(true).T)[:, :2].max())
+
+
+@pytest.fixture(scope="module")
+def shifted_pair():
+    return make_pair(
+        "clinical", seed=1, width_px=W, height_px=H, rotation_deg=12, shift_px=(25, -30), scale=1.03
+    )
+
+
+def test_registration_recovers_known_similarity(shifted_pair):
+    before, after, truth = shifted_pair
+    found = register(before.image, after, scale=truth["after_um_per_px"] / truth["before_um_per_px"])
+    assert found.registered
+    assert _corner_error_px(found.transform, truth["transform"]) < 2.0
+    assert found.scale == pytest.approx(1.0, abs=0.02)
+
+
+def test_compare_registers_and_reports_quality(shifted_pair):
+    before, after, truth = shifted_pair
+    cmp = compare(
+        before.image,
+        after,
+        before_um_per_px=truth["before_um_per_px"],
+        after_um_per_px=truth["after_um_per_px"],
+    )
+    assert cmp.registered and cmp.inliers >= 20
+    assert _corner_error_px(cmp.transform, truth["transform"]) < 2.0
+    assert cmp.overlap_area_cm2 == pytest.approx(truth["common_field_area_cm2"], rel=0.02)
+    assert 0.5 < cmp.overlap_fraction < 1.0
+    assert cmp.before.field_area_cm2 == cmp.overlap_area_cm2
+    assert cmp.before.hair_count <= cmp.before_result.hair_count
+    assert cmp.matched_hairs + cmp.lost_hairs == cmp.before.hair_count
+    assert cmp.matched_hairs + cmp.new_hairs == cmp.after.hair_count
+    assert cmp.aligned_after().shape == before.image.shape
+    assert cmp.side_by_side().shape[0] == H
+
+
+def test_identical_photo_gives_zero_change():
+    photo = synthetic.generate("clinical", seed=2, width_px=W, height_px=H)
+    cmp = compare(photo.image, photo.image.copy(), um_per_px=photo.um_per_px, interval_days=30)
+    assert cmp.registered
+    np.testing.assert_allclose(cmp.transform, np.eye(3), atol=0.02)
+    assert cmp.delta_density_per_cm2 == 0
+    assert cmp.delta_mean_diameter_um == pytest.approx(0.0, abs=1e-9)
+    assert cmp.before.hair_count > 0
+    assert cmp.matched_hairs == cmp.before.hair_count
+    assert cmp.new_hairs == cmp.lost_hairs == 0
+    assert cmp.growth_um_per_day_median == pytest.approx(0.0, abs=1e-9)
+    assert cmp.anagen_fraction == 0.0
+
+
+def _straight_hairs(template, rows_cols):
+    return [
+        dataclasses.replace(
+            template,
+            centerline_px=np.array([[r, c], [r + 60.0, c + 25.0]]),
+            diameter_um=70.0,
+            centre_opacity=1.0,
+        )
+        for r, c in rows_cols
+    ]
+
+
+def test_added_and_removed_hairs_are_new_and_lost():
+    photo = synthetic.generate("clean", seed=4, width_px=W, height_px=H)
+    spots = [(r, c) for r in (40.0, 150.0, 260.0) for c in (40.0, 160.0, 280.0, 400.0)]
+    hairs = _straight_hairs(photo.hairs[0], spots)
+    before = synthetic.render(photo.params, seed=4, width_px=W, height_px=H, hairs=hairs)
+    # Remove two hairs, add one elsewhere.
+    changed = hairs[2:] + _straight_hairs(photo.hairs[0], [(100.0, 100.0)])
+    after = synthetic.render(photo.params, seed=4, width_px=W, height_px=H, hairs=changed)
+    cmp = compare(before.image, after.image, um_per_px=photo.um_per_px)
+    assert cmp.registered
+    matched_before = {b for b, _ in cmp.hair_pairs}
+    matched_after = {a for _, a in cmp.hair_pairs}
+
+    def near(result, row, col, ids):
+        return [
+            i for i in ids if np.hypot(*(result.centerlines_px[i].mean(axis=0) - (row + 30, col + 12.5))) < 8
+        ]
+
+    for row, col in spots[:2]:  # the removed hairs are lost
+        found = near(cmp.before_result, row, col, range(cmp.before_result.hair_count))
+        assert found and not set(found) & matched_before
+    found = near(cmp.after_result, 100.0, 100.0, range(cmp.after_result.hair_count))
+    assert found and not set(found) & matched_after  # the added hair is new
+    for row, col in spots[2:]:  # the others are matched
+        assert set(near(cmp.before_result, row, col, range(cmp.before_result.hair_count))) & matched_before
+    assert cmp.lost_hairs >= 2 and cmp.new_hairs >= 1
+
+
+def test_unrelated_photos_are_not_registered():
+    a = synthetic.generate("clinical", seed=10, width_px=W, height_px=H)
+    b = synthetic.generate("clinical", seed=11, width_px=W, height_px=H)
+    cmp = compare(a.image, b.image, um_per_px=a.um_per_px)
+    assert not cmp.registered
+    np.testing.assert_array_equal(cmp.transform, np.eye(3))
+    assert any("could not align" in w for w in cmp.warnings)
+    assert cmp.before.hair_count == cmp.before_result.hair_count
+    assert cmp.before.field_area_cm2 == pytest.approx(cmp.before_result.field_area_cm2)
+    assert cmp.delta_density_per_cm2 == pytest.approx(
+        cmp.after_result.density_per_cm2 - cmp.before_result.density_per_cm2
+    )
+    assert cmp.matched_hairs == cmp.new_hairs == cmp.lost_hairs == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"um_per_px": 0.0},
+        {"um_per_px": float("nan")},
+        {"before_um_per_px": 5.0},
+        {"um_per_px": 5.0, "after_um_per_px": 5.0},
+        {"before_um_per_px": 5.0, "after_um_per_px": -1.0},
+    ],
+)
+def test_bad_calibration_raises(kwargs):
+    image = np.zeros((64, 64, 3), dtype=np.uint8)
+    with pytest.raises(CalibrationError):
+        compare(image, image, **kwargs)
+
+
+def test_to_dict_is_json_serialisable(shifted_pair):
+    before, after, truth = shifted_pair
+    cmp = compare(before.image, after, um_per_px=truth["before_um_per_px"], interval_days=14)
+    text = json.dumps(cmp.to_dict(), allow_nan=False)
+    values = json.loads(text)
+    assert values["registered"] is True
+    assert len(values["transform"]) == 3
+    assert {"delta_density_per_cm2", "matched_hairs", "before", "after", "warnings"} <= set(values)
+
+
+def test_map_points_round_trip():
+    matrix = np.array([[0.9, -0.2, 5.0], [0.2, 0.9, -3.0], [0.0, 0.0, 1.0]])
+    points = np.array([[10.0, 20.0], [100.0, 5.0]])
+    back = map_points(np.linalg.inv(matrix), map_points(matrix, points))
+    np.testing.assert_allclose(back, points, atol=1e-9)
+
+
+def test_visits_cli_writes_tables_and_plot(tmp_path, shifted_pair):
+    import cv2
+
+    before, after, truth = shifted_pair
+    cv2.imwrite(str(tmp_path / "v0.png"), before.image[..., ::-1])
+    cv2.imwrite(str(tmp_path / "v1.png"), after[..., ::-1])
+    table = pd.DataFrame(
+        {
+            "subject": ["s1", "s1"],
+            "site": ["vertex", "vertex"],
+            "visit": ["baseline", "month3"],
+            "date": ["2024-01-10", "2024-04-10"],
+            "image": ["v0.png", "v1.png"],
+            "um_per_px": [truth["before_um_per_px"], truth["after_um_per_px"]],
+        }
+    )
+    table.to_csv(tmp_path / "visits.csv", index=False)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--visits", str(tmp_path / "visits.csv"), "--output", str(tmp_path / "out")])
+    assert run(args) == 0
+    changes = pd.read_csv(tmp_path / "out" / "changes.csv")
+    assert len(changes) == 2
+    assert changes.loc[1, "days"] == 91
+    assert bool(changes.loc[1, "registered"])
+    assert changes.loc[0, "delta_density_per_cm2"] == 0
+    assert (tmp_path / "out" / "trend_s1.png").stat().st_size > 1000
+
+
+def test_pair_cli_prints_json(tmp_path, capsys):
+    import cv2
+
+    photo = synthetic.generate("clean", seed=5, width_px=160, height_px=120)
+    cv2.imwrite(str(tmp_path / "a.png"), photo.image[..., ::-1])
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    code = run(parser.parse_args([str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--um-per-px", "5"]))
+    assert code == 0
+    assert "delta_density_per_cm2" in json.loads(capsys.readouterr().out)

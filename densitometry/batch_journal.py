@@ -18,6 +18,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .errors import DensitometryError
+
 JOURNAL_NAME = "journal.jsonl"
 SUMMARY_NAME = "summary.csv"
 RUN_NAME = "run.json"
@@ -101,8 +103,16 @@ class Journal:
         self.path = Path(path)
         #: key -> (byte offset of the record's line, record without its hair rows)
         self.index: dict[str, tuple[int, dict]] = {}
-        self._handle = None
-        self._read()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("ab")
+        try:
+            _lock(self._handle, self.path)
+            self._read()
+            if self._handle.tell() > 0 and not _ends_with_newline(self.path):
+                self._handle.write(b"\n")  # after a line cut short by a crash
+        except BaseException:
+            self.close()
+            raise
 
     def _read(self) -> None:
         if not self.path.exists():
@@ -133,10 +143,7 @@ class Journal:
     def append(self, record: dict) -> None:
         """Write ``record`` as one line and make it durable (flush + fsync) before returning."""
         if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("ab")
-            if self._handle.tell() > 0 and not _ends_with_newline(self.path):
-                self._handle.write(b"\n")
+            raise ValueError(f"{self.path}: the journal is closed")
         offset = self._handle.tell()
         line = json.dumps(record, default=_json_default, separators=(",", ":")).encode() + b"\n"
         self._handle.write(line)
@@ -154,6 +161,28 @@ class Journal:
             handle.seek(offset)
             record = json.loads(handle.readline())
         return record["hair_columns"], record["hairs"]
+
+
+def _lock(handle, path: Path) -> None:
+    """Hold an exclusive lock on the open journal so two runs cannot interleave their records.
+
+    The lock belongs to the open file and ends with the process, so a crash leaves no stale lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one run per output folder is the user's care
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise JournalBusyError(
+            f"{path}: another densitometry analyze is writing to this output folder; wait for it or "
+            "choose another --out"
+        ) from None
+
+
+class JournalBusyError(DensitometryError, RuntimeError):
+    """Another process holds the journal of this output folder."""
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -239,7 +268,7 @@ def summary_row(record: dict, *, image: str, calibration_source: str, um_per_px=
 def write_summary_csv(path: Path, rows) -> None:
     """Write summary rows (dicts with `SUMMARY_COLUMNS`) atomically."""
     with atomic_writer(path, newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SUMMARY_COLUMNS)
         for row in rows:
             writer.writerow([_cell(row.get(name)) for name in SUMMARY_COLUMNS])
@@ -264,7 +293,7 @@ def write_hairs(path: Path, hair_columns, images_and_keys, journal: Journal, *, 
     count = 0
     if file_format == "csv":
         with atomic_writer(path, newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             for image, key in images_and_keys:
                 stored_columns, rows = journal.hairs(key)

@@ -41,6 +41,7 @@ from .batch_journal import (
     RUN_NAME,
     SUMMARY_NAME,
     Journal,
+    JournalBusyError,
     atomic_write_bytes,
     parameters_hash,
     summary_row,
@@ -195,12 +196,19 @@ def run_batch(options: BatchOptions) -> int:
             + ("" if options.recursive else "; add --recursive for sub-folders")
         )
     _say(options, _skipped_message(skipped))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BatchUsageError(f"--out {out}: cannot create the output folder ({error.strerror})") from None
     parameters = options.parameters.to_dict()
     overlay_names = _overlay_names([item.image for item in images])
     planned = [_plan(item, options, parameters, overlay_names) for item in images]
 
-    with Journal(out / JOURNAL_NAME) as journal:
+    try:
+        journal = Journal(out / JOURNAL_NAME)
+    except JournalBusyError as error:
+        raise BatchUsageError(str(error)) from None
+    with journal:
         todo = [
             p.task
             for p in planned

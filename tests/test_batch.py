@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import cv2
@@ -17,7 +16,7 @@ import pytest
 
 import densitometry.batch_engine
 from densitometry.batch_inputs import ImageInput, find_images, match_calibration, read_calibration_table
-from densitometry.batch_journal import Journal, atomic_writer
+from densitometry.batch_journal import Journal, JournalBusyError, atomic_writer
 from densitometry.cli import main
 
 GOOD = ("siteA/s01.png", "siteA/s02.png", "siteA/visit2/s01.jpg")
@@ -219,14 +218,12 @@ def test_two_workers_give_identical_tables(serial_out, study, tmp_path):
 def test_dask_cluster_gives_identical_tables(serial_out, study, tmp_path):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "dask"
-    with warnings.catch_warnings():
-        # Starting a LocalCluster can warn about resources of the test machine (e.g. a low open-file
-        # limit or a port in use); such warnings say nothing about the batch code.
-        warnings.filterwarnings("ignore", category=UserWarning, module="distributed")
-        with distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-        ) as cluster:
-            assert _analyze(study, out, "--scheduler", cluster.scheduler_address) == 1
+    # No dashboard: it would warn when port 8787 is taken (e.g. by another test run). No other
+    # warnings are filtered; the cluster starts cleanly under filterwarnings = error.
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        assert _analyze(study, out, "--scheduler", cluster.scheduler_address) == 1
     for name in ("summary.csv", "hairs.csv"):
         assert (out / name).read_bytes() == (serial_out / name).read_bytes()
     assert json.loads((out / "run.json").read_text())["execution"]["mode"] == "dask"
@@ -379,9 +376,27 @@ def test_journal_last_record_wins(tmp_path):
     with Journal(tmp_path / "journal.jsonl") as journal:
         journal.append({"key": "k", "status": "error", "hair_columns": [], "hairs": []})
         journal.append({"key": "k", "status": "ok", "hair_columns": ["hair_id"], "hairs": [[np.int64(0)]]})
-    reopened = Journal(tmp_path / "journal.jsonl")
-    assert reopened.index["k"][1]["status"] == "ok"
-    assert reopened.hairs("k") == (["hair_id"], [[0]])
+    with Journal(tmp_path / "journal.jsonl") as reopened:
+        assert reopened.index["k"][1]["status"] == "ok"
+        assert reopened.hairs("k") == (["hair_id"], [[0]])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="journal locking uses fcntl")
+def test_one_run_per_output_folder(tmp_path, study, capsys):
+    with Journal(tmp_path / "journal.jsonl"):
+        with pytest.raises(JournalBusyError):
+            Journal(tmp_path / "journal.jsonl")
+        assert main(["analyze", str(study / GOOD[0]), "--um-per-px", "5", "--out", str(tmp_path)]) == 2
+        assert "another densitometry analyze" in capsys.readouterr().err
+    Journal(tmp_path / "journal.jsonl").close()
+
+
+def test_output_folder_that_is_a_file_is_a_usage_error(tmp_path, study, capsys):
+    (tmp_path / "results").write_text("")
+    assert (
+        main(["analyze", str(study / GOOD[0]), "--um-per-px", "5", "--out", str(tmp_path / "results")]) == 2
+    )
+    assert "cannot create the output folder" in capsys.readouterr().err
 
 
 def test_installed_entry_point(tmp_path):

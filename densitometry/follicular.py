@@ -15,14 +15,18 @@ Root end of a hair
 Each end of a centreline is scored with three cues, strongest first:
 
 * **Field border**: an end that lies on the border of the photo is where the shaft leaves the field,
-  never a root seen in it. A hair cut by the border at both ends, or at one end with no root cue at the
-  other, is taken to emerge outside the field and belongs to no unit (``hair_unit_ids == -1``), as
-  in the clinical convention of counting only openings inside the field.
-* **Companions**: hairs of one unit leave the same opening together, so a root end usually meets the
-  ends of other hairs (within ``companion_radius_um``), while a free tip lies alone.
-* **Opening**: the follicular opening is a dark (brown/pink) round spot around the root; the mean
-  brightness of the skin (hair pixels excluded) in a disc of ``opening_radius_um`` around the end is
-  compared with the skin in a ring around it.
+  never a root seen in it. A hair cut by the border at both ends is taken to emerge outside the field
+  and belongs to no unit (``hair_unit_ids == -1``), as in the clinical convention of counting only
+  openings inside the field. A hair cut at one end with no companion at the other could emerge on
+  either side; it is counted as rooted outside and reported in ``root_ambiguous``.
+* **Companions**: hairs of one unit leave the same opening side by side and nearly parallel, so a root
+  end meets the end of another hair (within ``companion_radius_um``) that runs off in about the same
+  direction; the free tip of a hair lies alone, or next to unrelated ends pointing anywhere.
+* **Opening** (tie-breaker only): the follicular opening is a dark (brown/pink) round spot around the
+  root; the skin (hair pixels excluded) in a disc of ``opening_radius_um`` around each end is compared
+  with the skin in a ring around it. On the synthetic photos this cue separates roots from tips barely
+  better than chance (the opening is mostly covered by the shafts), so it only orients hairs that have
+  no other cue.
 
 Hairs whose roots lie within ``max_unit_spacing_um`` are joined by single linkage; a cluster of more
 than ``max_hairs_per_unit`` hairs is split by complete linkage into the fewest groups that respect the
@@ -113,6 +117,9 @@ class FollicularUnits:
         (row, col) of the end taken as the root of each hair (for -1 hairs: the end inside the field).
     root_at_start : ndarray of bool, shape (n_hairs,)
         True where the root is the first point of the hair's centreline (``start_*_px``).
+    root_ambiguous : ndarray of bool, shape (n_hairs,)
+        Hairs cut by the border at one end with no root cue at the other: they may emerge inside the
+        field (and leave it) or outside (and end inside); they are counted as rooted outside.
     field_area_cm2 : float
         Area of the photo, for the density.
     parameters : dict
@@ -123,6 +130,7 @@ class FollicularUnits:
     hair_unit_ids: np.ndarray = field(repr=False)
     root_px: np.ndarray = field(repr=False)
     root_at_start: np.ndarray = field(repr=False)
+    root_ambiguous: np.ndarray = field(repr=False)
     field_area_cm2: float
     parameters: dict
 
@@ -162,6 +170,11 @@ class FollicularUnits:
         """Counted hairs whose root lies outside the field (they belong to no unit here)."""
         return int(np.sum(self.hair_unit_ids < 0))
 
+    @property
+    def ambiguous_root_hair_count(self) -> int:
+        """Border-cut hairs whose root could be on either side of the border (see ``root_ambiguous``)."""
+        return int(np.sum(self.root_ambiguous))
+
     def summary(self) -> dict:
         """JSON-safe per-photo numbers (NaN becomes None)."""
         sizes = self.size_distribution
@@ -175,6 +188,7 @@ class FollicularUnits:
             "units_3_hairs": sizes[3],
             "units_4plus_hairs": sizes["4+"],
             "hairs_rooted_outside_field": self.outside_hair_count,
+            "hairs_root_ambiguous": self.ambiguous_root_hair_count,
         }
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
 
@@ -257,7 +271,8 @@ def follicular_units(
     other_border = on_border[np.arange(n), 1 - root_end] if n else np.zeros(0, dtype=bool)
     root_cue = (companions[np.arange(n), root_end] > 0) if n else root_border
     # Rooted outside: cut by the border at both ends, or at one end with nothing root-like at the other.
-    outside = root_border | (other_border & ~root_cue)
+    ambiguous = ~root_border & other_border & ~root_cue
+    outside = root_border | ambiguous
 
     inside = np.flatnonzero(~outside)
     labels = _group(root_px[inside], calibration.px(spacing_um), int(max_hairs_per_unit))
@@ -282,13 +297,14 @@ def follicular_units(
             }
         )
     table = pd.DataFrame(rows, columns=list(UNIT_COLUMNS)).astype({"unit_id": int, "size": int})
-    for array in (hair_unit_ids, root_px, root_at_start):
+    for array in (hair_unit_ids, root_px, root_at_start, ambiguous):
         array.setflags(write=False)
     return FollicularUnits(
         table=table,
         hair_unit_ids=hair_unit_ids,
         root_px=root_px,
         root_at_start=root_at_start,
+        root_ambiguous=ambiguous,
         field_area_cm2=float(result.field_area_cm2),
         parameters=parameters,
     )

@@ -96,6 +96,8 @@ def test_border_end_is_never_a_root_and_hairs_rooted_outside_belong_to_no_unit()
     units = follicular_units(fake_result(hairs))
     assert list(units.hair_unit_ids[:3]) == [-1, -1, -1]
     assert units.outside_hair_count == 3
+    assert list(units.root_ambiguous[:3]) == [True, False, True]
+    assert units.summary()["hairs_root_ambiguous"] == 2
     assert units.unit_count == 1
     # A border-cut hair whose inner end leaves with the hairs of a unit belongs to that unit.
     joined = follicular_units(fake_result([((399, 110), (250, 100))] + UNIT_2))

@@ -16,6 +16,8 @@ from . import __version__
 SUBCOMMANDS = {
     "analyze": ("densitometry.batch", "analyse photos or folders into summary and per-hair tables"),
     "synth": ("densitometry.synthetic", "render synthetic scalp photos with exact ground truth"),
+    "serve": ("densitometry.webui", "start the web UI (http://127.0.0.1:7860 by default)"),
+    "train-refiner": ("densitometry.refiner.train", "train the CNN refiner on synthetic photos"),
 }
 
 #: Exit codes.

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .analyze import analyze
 from .calibration import Calibration
-from .errors import CalibrationError, DensitometryError
+from .errors import CalibrationError, DensitometryError, ParameterError
 from .io import load_image
 from .overlay import CLASS_COLOURS_RGB
 from .results import AnalysisParameters, AnalysisResult, ThicknessClass
@@ -118,14 +118,14 @@ class CalibrationChoice:
                 f"unknown calibration method {self.mode!r}; choose one of {valid}"
             ) from None
         if mode is CalibrationMode.UM_PER_PX:
-            if _blank(self.um_per_px):
+            if _unset(self.um_per_px):
                 raise CalibrationError(
                     "No calibration: enter the pixel size in µm per pixel (e.g. 7), or choose the "
                     "field-of-view width or a device preset."
                 )
             return Calibration(self.um_per_px)
         if mode is CalibrationMode.FIELD_OF_VIEW:
-            if _blank(self.field_of_view_mm):
+            if _unset(self.field_of_view_mm):
                 raise CalibrationError(
                     "No calibration: enter the width of the imaged field in mm (e.g. 4.5), or choose "
                     "another calibration method."
@@ -142,6 +142,11 @@ class CalibrationChoice:
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _unset(value) -> bool:
+    """A calibration field left empty (a Gradio Number left empty may arrive as None or 0)."""
+    return _blank(value) or (isinstance(value, (int, float)) and value == 0)
 
 
 def analysis_options(
@@ -291,6 +296,11 @@ def metrics_table(results: Sequence[AnalysisResult]) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def empty_metrics_table() -> pd.DataFrame:
+    """The metrics table before any photo is analysed (row labels, no values)."""
+    return pd.DataFrame({"Metric": [label for label, _, _ in _METRIC_ROWS], "Photo": "–"})
+
+
 def _unique_names(names: Sequence[str]) -> list[str]:
     seen: dict[str, int] = {}
     unique = []
@@ -302,11 +312,11 @@ def _unique_names(names: Sequence[str]) -> list[str]:
 
 def warnings_markdown(results: Sequence[AnalysisResult], failures: Sequence[str] = ()) -> str:
     """Quality warnings and failed photos as a Markdown list (or a line saying there are none)."""
-    lines = [f"- ❌ **{text}**" for text in failures]
+    lines = [f"- **Not analysed:** {text}" for text in failures]
     for result in results:
-        lines += [f"- ⚠️ **{result.image_name}**: {text}" for text in result.quality_warnings]
+        lines += [f"- **{result.image_name}**: {text}" for text in result.quality_warnings]
     if not lines:
-        return "✅ No quality problems found (focus, exposure and hair count look usable)."
+        return "**Quality:** no problems found (focus, exposure and hair count look usable)."
     return "**Quality warnings** (the numbers may be less reliable):\n\n" + "\n".join(lines)
 
 
@@ -368,8 +378,8 @@ def diameter_histogram_figure(results: Sequence[AnalysisResult], *, bin_width_um
         bottom += counts
     _threshold_lines(axes, parameters)
     title = f"{len(diameters)} hairs" + (f" in {len(results)} photos" if len(results) > 1 else "")
-    axes.set(xlabel="Shaft diameter (µm)", ylabel="Hairs", title=title)
-    axes.legend(frameon=False)
+    axes.set(xlabel="Shaft diameter (µm)", ylabel="Hairs", title="Shaft diameter histogram")
+    axes.legend(frameon=False, title=title, alignment="left")
     axes.spines[["top", "right"]].set_visible(False)
     return figure
 
@@ -460,21 +470,17 @@ def compare_available() -> tuple[bool, str]:
     """Whether ``densitometry.compare`` exists in this installation, and why not."""
     try:
         from . import compare as _compare  # noqa: F401
-    except ImportError as error:
-        return False, f"before/after comparison is not available in this version ({error})"
+    except ImportError:
+        return False, "before/after comparison (densitometry.compare) is not part of this installation"
     return True, ""
 
 
 def _compare_function():
-    import densitometry
-
-    function = getattr(densitometry, "compare", None)
-    if not callable(function):
-        ok, reason = compare_available()
-        if not ok:
-            raise DensitometryError(reason[0].upper() + reason[1:])
-        from .compare import compare as function
-    return function
+    try:
+        from .compare import compare
+    except ImportError:
+        raise DensitometryError(compare_available()[1].capitalize()) from None
+    return compare
 
 
 def compare_photos(
@@ -520,27 +526,26 @@ def compare_photos(
     before_cal = calibration.resolve(before.shape_px[1], devices)
     after_cal = (
         Calibration(after_um_per_px)
-        if not _blank(after_um_per_px)
+        if not _unset(after_um_per_px)
         else calibration.resolve(after.shape_px[1], devices)
     )
+    interval_days = days_between(before_date, after_date)
     _report(progress, 0.15, "Aligning the photos and counting hairs in the common field")
     comparison = compare(
         before.rgb,
         after.rgb,
         before_um_per_px=before_cal.um_per_px,
         after_um_per_px=after_cal.um_per_px,
+        interval_days=interval_days,
         **options,
     )
     _report(progress, 0.8, "Preparing the slider, tables and histogram")
+    # Restricted to the common field when aligned; the whole fields when not.
+    before_result, after_result = comparison.before, comparison.after
     if comparison.registered:
-        before_result, after_result = comparison.before, comparison.after
         slider = (before_result.overlay(), _aligned_after_overlay(comparison))
         scope = f"common field of {_fmt(comparison.overlap_area_cm2, 3)} cm²"
     else:
-        # Alignment failed: the restricted results are meaningless, so show the whole fields.
-        _report(progress, 0.85, "Alignment failed: analysing both whole photos")
-        before_result = analyze(before.rgb, calibration=before_cal, name=before.name, **options)
-        after_result = analyze(after.rgb, calibration=after_cal, name=after.name, **options)
         slider = (before_result.overlay(), _fit_to(after_result.overlay(), before_result.image.shape))
         scope = "whole photos (not aligned)"
     changes = change_table(before_result, after_result, comparison if comparison.registered else None)
@@ -562,9 +567,9 @@ def compare_photos(
     for result in (before_result, after_result):
         notes += [f"{result.image_name}: {text}" for text in result.quality_warnings]
     warnings_md = (
-        "\n".join(f"- ⚠️ {text}" for text in notes)
+        "**Notes:**\n\n" + "\n".join(f"- {text}" for text in notes)
         if notes
-        else f"✅ Photos aligned; numbers are for the {scope}."
+        else f"**Quality:** photos aligned, no problems found; numbers are for the {scope}."
     )
     output_dir = Path(output_dir) if output_dir is not None else new_output_dir()
     payload = comparison_payload(comparison, before_result, after_result, sentence, before_date, after_date)
@@ -579,6 +584,26 @@ def compare_photos(
         files=files,
         payload=payload,
     )
+
+
+def days_between(before_date: str, after_date: str) -> float | None:
+    """Days from ``before_date`` to ``after_date`` (ISO dates, e.g. 2024-01-15); None unless both parse.
+
+    Raises
+    ------
+    ParameterError
+        If both are dates and the after date is not later than the before date.
+    """
+    import datetime
+
+    try:
+        start = datetime.date.fromisoformat((before_date or "").strip())
+        end = datetime.date.fromisoformat((after_date or "").strip())
+    except ValueError:
+        return None
+    if end <= start:
+        raise ParameterError(f"the after date ({end}) must be later than the before date ({start})")
+    return float((end - start).days)
 
 
 def _fit_to(rgb: np.ndarray, shape) -> np.ndarray:
@@ -658,6 +683,11 @@ def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None)
         rows.append(("Matched hairs", "", "", str(int(comparison.matched_hairs))))
         rows.append(("New hairs", "", "", str(int(comparison.new_hairs))))
         rows.append(("Lost hairs", "", "", str(int(comparison.lost_hairs))))
+        rows.append(("Vellus → terminal", "", "", str(int(getattr(comparison, "vellus_to_terminal", 0)))))
+        growth = getattr(comparison, "growth_um_per_day_median", math.nan)
+        if growth is not None and math.isfinite(growth):
+            rows.append(("Median growth (µm/day)", "", "", _fmt(growth, 0)))
+            rows.append(("Growing (anagen) share", "", "", _pct(comparison.anagen_fraction)))
     else:
         rows.append(
             (
@@ -668,6 +698,14 @@ def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None)
             )
         )
     return pd.DataFrame(rows, columns=["Metric", "Before", "After", "Change"])
+
+
+def empty_change_table() -> pd.DataFrame:
+    """The change table before any comparison (row labels, no values)."""
+    labels = ["Hairs counted", "Density (hairs/cm²)", "Mean diameter (µm)", "Median diameter (µm)",
+              "Vellus share", "Intermediate share", "Terminal share", "Cumulative thickness (mm/cm²)",
+              "Matched hairs", "New hairs", "Lost hairs", "Vellus → terminal"]  # fmt: skip
+    return pd.DataFrame({"Metric": labels, "Before": "–", "After": "–", "Change": "–"})
 
 
 def change_sentence(
@@ -704,6 +742,9 @@ def change_sentence(
             f"terminal hairs {_pct(before.terminal_fraction)} → {_pct(after.terminal_fraction)} of all hairs"
         )
     if comparison is not None:
+        converted = int(getattr(comparison, "vellus_to_terminal", 0) or 0)
+        if converted:
+            parts.append(f"{converted} vellus hair{'s' if converted != 1 else ''} became terminal")
         parts.append(f"{int(comparison.new_hairs)} new and {int(comparison.lost_hairs)} lost hairs")
     else:
         parts.append("photos not aligned, whole fields compared")
@@ -729,23 +770,18 @@ def comparison_histogram_figure(
     )
     for low, high, key in bands:
         if high > low:
-            axes.axvspan(low, high, color=_class_colour(key), alpha=0.15, linewidth=0)
-            axes.text(
-                (low + high) / 2,
-                1.0,
-                _CLASS_LABELS[key],
-                transform=axes.get_xaxis_transform(),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                color="0.3",
+            axes.axvspan(
+                low, high, color=_class_colour(key), alpha=0.15, linewidth=0, label=_CLASS_LABELS[key]
             )
     label_b = "Before" + (f" ({before_date})" if before_date else "") + f", {len(diam_b)} hairs"
     label_a = "After" + (f" ({after_date})" if after_date else "") + f", {len(diam_a)} hairs"
     axes.hist(diam_b, bins=edges, color="0.55", alpha=0.6, label=label_b)
     axes.hist(diam_a, bins=edges, histtype="step", color="black", linewidth=1.8, label=label_a)
-    axes.set(xlabel="Shaft diameter (µm)", ylabel="Hairs")
-    axes.legend(frameon=False)
+    axes.set(xlabel="Shaft diameter (µm)", ylabel="Hairs", title="Shaft diameters before and after")
+    handles, labels = axes.get_legend_handles_labels()
+    order = [labels.index(label) for label in labels if label.startswith(("Before", "After"))]
+    order += [i for i in range(len(labels)) if i not in order]
+    axes.legend([handles[i] for i in order], [labels[i] for i in order], frameon=False, fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
     return figure
 

@@ -47,7 +47,7 @@ def _unexpected(error: Exception, what: str) -> str:
     return f"Unexpected error while {what} ({type(error).__name__}: {error}). Details are in the server log."
 
 
-def _calibration_controls(default_mode=h.CalibrationMode.UM_PER_PX.value, default_um=None):
+def _calibration_controls(prefix: str, default_mode=h.CalibrationMode.UM_PER_PX.value, default_um=None):
     devices = h.load_devices()
     with gr.Group():
         mode = gr.Radio(
@@ -61,6 +61,7 @@ def _calibration_controls(default_mode=h.CalibrationMode.UM_PER_PX.value, defaul
             label="Pixel size (µm per pixel)",
             minimum=0,
             placeholder="e.g. 7",
+            elem_id=f"{prefix}-um-per-px",
             visible=default_mode == h.CalibrationMode.UM_PER_PX.value,
         )
         fov_mm = gr.Number(
@@ -69,6 +70,7 @@ def _calibration_controls(default_mode=h.CalibrationMode.UM_PER_PX.value, defaul
             info="Width of the whole imaged field; works for any photo resolution.",
             minimum=0,
             placeholder="e.g. 4.5",
+            elem_id=f"{prefix}-fov-mm",
             visible=default_mode == h.CalibrationMode.FIELD_OF_VIEW.value,
         )
         device = gr.Dropdown(
@@ -136,7 +138,14 @@ def _options(min_length, vellus_max, terminal_min, polarity, refine) -> dict:
 
 
 def _status(text: str, ok: bool = True) -> str:
-    return f"{'✅' if ok else '❌'} {text}"
+    return f"**{'Done' if ok else 'Error'}:** {text}"
+
+
+def _working(button, status):
+    """On click, replace the last run's status at once (in the browser), so old results never look new."""
+    return button.click(
+        None, None, status, js="() => '**Working…** please wait.'", api_visibility="private", queue=False
+    )
 
 
 # ------------------------------------------------------------------------------------------- analyze tab
@@ -149,9 +158,10 @@ def _analyze_tab(refiner_ok, refiner_reason):
                 file_count="multiple",
                 file_types=_PHOTO_TYPES,
                 label="Scalp photos (one or more)",
+                elem_id="analyze-photos",
                 height=140,
             )
-            cal = _calibration_controls()
+            cal = _calibration_controls("analyze")
             advanced = _advanced_controls(refiner_ok, refiner_reason)
             run = gr.Button("Analyze", variant="primary", elem_id="analyze-button")
             examples = webui.example_photos()
@@ -170,18 +180,29 @@ def _analyze_tab(refiner_ok, refiner_reason):
                     examples_per_page=6,
                 )
         with gr.Column(scale=3, min_width=420):
-            status = gr.Markdown(elem_classes="dm-status", elem_id="analyze-status")
+            status = gr.Markdown(
+                "Upload photos or click an example, check the calibration, then press **Analyze**.",
+                elem_classes="dm-status",
+                elem_id="analyze-status",
+            )
             gallery = gr.Gallery(
                 label="Detected hairs (orange: vellus, blue: intermediate, green: terminal)",
                 columns=1,
-                height=460,
-                object_fit="contain",
+                height=560,
                 preview=True,
+                object_fit="contain",
+                buttons=["download", "fullscreen"],  # no "share": photos stay on this computer
                 format="png",
                 elem_id="analyze-overlay",
             )
-            metrics = gr.Dataframe(label="Metrics", interactive=False, wrap=True, elem_id="analyze-metrics")
-            plot = gr.Plot(label="Shaft diameter histogram", format="png")
+            metrics = gr.Dataframe(
+                value=h.empty_metrics_table(),
+                label="Metrics",
+                interactive=False,
+                wrap=True,
+                elem_id="analyze-metrics",
+            )
+            plot = gr.Plot(label="Shaft diameter histogram", show_label=False, format="png")
             quality = gr.Markdown(elem_id="analyze-quality")
             downloads = gr.File(
                 label="Downloads (summary CSV, per-hair CSV, JSON, overlay PNG)", file_count="multiple"
@@ -227,7 +248,7 @@ def _analyze_tab(refiner_ok, refiner_reason):
         )
         return (
             _status(text),
-            out.gallery,
+            gr.Gallery(value=out.gallery, selected_index=0),
             out.metrics,
             out.figure,
             out.warnings_markdown,
@@ -235,7 +256,7 @@ def _analyze_tab(refiner_ok, refiner_reason):
             out.payload,
         )
 
-    run.click(
+    _working(run, status).then(
         on_analyze,
         inputs=[photos, *cal, *advanced],
         outputs=[status, gallery, metrics, plot, quality, downloads, payload],
@@ -251,7 +272,7 @@ def _compare_tab(refiner_ok, refiner_reason):
     available, reason = h.compare_available()
     pair = webui.synthetic_pair()
     if not available:
-        gr.Markdown(f"⚠️ {reason[0].upper() + reason[1:]}. Update densitometry to compare photos.")
+        gr.Markdown(f"**Not available:** {reason}. Update densitometry to compare photos.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             with gr.Row():
@@ -273,7 +294,7 @@ def _compare_tab(refiner_ok, refiner_reason):
                         elem_id="compare-after",
                     )
                     after_date = gr.Textbox(label="After: date", placeholder="e.g. 2024-07-15", max_lines=1)
-            cal = _calibration_controls()
+            cal = _calibration_controls("compare")
             advanced = _advanced_controls(refiner_ok, refiner_reason)
             with gr.Accordion("Different magnification for the after photo", open=False):
                 after_um = gr.Number(
@@ -299,7 +320,12 @@ def _compare_tab(refiner_ok, refiner_reason):
                     label="Example pair (synthetic, rendered by densitometry.synthetic)",
                 )
         with gr.Column(scale=3, min_width=420):
-            status = gr.Markdown(elem_classes="dm-status", elem_id="compare-status")
+            status = gr.Markdown(
+                "Upload the before and after photos of the same scalp site (or click the example), check the "
+                "calibration, then press **Compare**.",
+                elem_classes="dm-status",
+                elem_id="compare-status",
+            )
             sentence = gr.Markdown(elem_classes="dm-sentence", elem_id="compare-sentence")
             slider = gr.ImageSlider(
                 label="Before ↔ after, aligned (drag the handle)",
@@ -308,10 +334,19 @@ def _compare_tab(refiner_ok, refiner_reason):
                 max_height=520,
                 elem_id="compare-slider",
             )
-            changes = gr.Dataframe(label="Change", interactive=False, wrap=True, elem_id="compare-table")
-            plot = gr.Plot(label="Shaft diameters before and after", format="png")
+            changes = gr.Dataframe(
+                value=h.empty_change_table(),
+                label="Change",
+                interactive=False,
+                wrap=True,
+                max_height=720,
+                elem_id="compare-table",
+            )
+            plot = gr.Plot(label="Shaft diameters before and after", show_label=False, format="png")
             notes = gr.Markdown(elem_id="compare-notes")
-            downloads = gr.File(label="Downloads (change CSV, JSON, aligned overlays)", file_count="multiple")
+            downloads = gr.File(
+                label="Downloads (change CSV, JSON, aligned overlays)", file_count="multiple", height=130
+            )
             with gr.Accordion("Numbers as JSON", open=False):
                 payload = gr.JSON(show_label=False)
 
@@ -366,7 +401,7 @@ def _compare_tab(refiner_ok, refiner_reason):
             out.payload,
         )
 
-    run.click(
+    _working(run, status).then(
         on_compare,
         inputs=[before, after, before_date, after_date, *cal, after_um, *advanced],
         outputs=[status, sentence, slider, changes, plot, notes, downloads, payload],

@@ -30,6 +30,8 @@ from .io import load_image
 from .registration import Registration, common_field, map_points, register
 from .results import AnalysisResult, ThicknessClass
 
+#: Default margin (µm) between the common field where hairs are counted and the photos' edges.
+FIELD_MARGIN_UM = 100.0
 #: Matched hairs' centrelines may lie this many shaft widths apart (mean distance).
 MATCH_SHAFT_WIDTHS = 1.5
 #: ... but never closer than this many pixels is required (thin vellus hairs, registration error).
@@ -68,7 +70,8 @@ class Comparison:
         The full analyses of both photos.
     registration : Registration
     overlap_area_cm2 : float
-        Area of the common field (the before photo's field when not registered).
+        Area of the common field where hairs are counted, i.e. the overlap of the photos less a
+        ``field_margin_um`` rim (the before photo's whole field when not registered).
     matched_hairs, new_hairs, lost_hairs : int
         Hair-to-hair matching in the common field (0 when not registered).
     vellus_to_terminal : int
@@ -206,6 +209,7 @@ def compare(
     interval_days=None,
     anagen_min_growth_um: float = 100.0,
     min_inliers: int = 20,
+    field_margin_um: float = FIELD_MARGIN_UM,
     parameters=None,
     **options,
 ) -> Comparison:
@@ -226,6 +230,9 @@ def compare(
         about three days of anagen growth at ~0.35 mm/day, well above length-measurement noise).
     min_inliers : int, optional
         Feature matches needed to accept the alignment.
+    field_margin_um : float, optional
+        The common field is shrunk by this margin (default `FIELD_MARGIN_UM`) so that a hair cut by
+        the edge of one photo is seen whole, up to the field's edge, in both photos.
     parameters : AnalysisParameters, optional
     **options
         Analysis options passed to `densitometry.analyze` (e.g. ``min_length_um=200``).
@@ -249,7 +256,10 @@ def compare(
             raise ParameterError(str(error)) from None
     try:
         anagen_min_growth_um = check_positive_finite(anagen_min_growth_um, "anagen_min_growth_um")
-    except ValueError as error:
+        field_margin_um = float(field_margin_um)
+        if not (math.isfinite(field_margin_um) and field_margin_um >= 0):
+            raise ValueError(f"field_margin_um must be finite and >= 0, got {field_margin_um!r}")
+    except (TypeError, ValueError) as error:
         raise ParameterError(str(error)) from None
     before_img = load_image(before, name="before")
     after_img = load_image(after, name="after")
@@ -289,7 +299,12 @@ def compare(
         )
 
     transform = registration.transform
-    common = common_field(transform, before_res.image_shape_px, after_res.image_shape_px)
+    common = common_field(
+        transform,
+        before_res.image_shape_px,
+        after_res.image_shape_px,
+        margin_px=before_cal.px(field_margin_um),
+    )
     area_cm2 = before_cal.area_cm2(int(common.sum()))
     after_lines = [map_points(transform, line) for line in after_res.centerlines_px]
     ratio = after_cal.um_per_px / before_cal.um_per_px

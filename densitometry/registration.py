@@ -172,7 +172,9 @@ def register(
     return _replace(found, registered=True, transform=matrix, overlap_fraction=overlap)
 
 
-def common_field(transform: np.ndarray, before_shape_px, after_shape_px) -> np.ndarray:
+def common_field(
+    transform: np.ndarray, before_shape_px, after_shape_px, *, margin_px: float = 0.0
+) -> np.ndarray:
     """Boolean mask, in the before photo's frame, of the pixels that the after photo also covers.
 
     Parameters
@@ -181,6 +183,8 @@ def common_field(transform: np.ndarray, before_shape_px, after_shape_px) -> np.n
         After -> before pixel coordinates (x, y).
     before_shape_px, after_shape_px : tuple of int
         (height, width) of each photo.
+    margin_px : float, optional
+        Keep only pixels at least this far inside the edge of the common field.
     """
     height, width = before_shape_px[:2]
     after_h, after_w = after_shape_px[:2]
@@ -188,7 +192,13 @@ def common_field(transform: np.ndarray, before_shape_px, after_shape_px) -> np.n
     warped = cv2.warpPerspective(
         ones, np.asarray(transform, dtype=float), (width, height), flags=cv2.INTER_NEAREST
     )
-    return warped > 0
+    common = warped > 0
+    if margin_px <= 0:
+        return common
+    # Pad with zeros so the photo's own edge counts as an edge of the field.
+    padded = np.pad(common.astype(np.uint8), 1)
+    distance = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    return distance > margin_px
 
 
 def map_points(transform: np.ndarray, points_rc: np.ndarray) -> np.ndarray:

@@ -16,8 +16,9 @@ import numpy as np
 
 from . import synthetic
 from .calibration import check_positive_finite
-from .compare import inside_length_px
+from .compare import FIELD_MARGIN_UM, inside_length_px
 from .errors import ParameterError
+from .registration import common_field
 
 #: Kinds of change between the visits.
 CHANGES = ("none", "growth", "loss", "thickening")
@@ -37,6 +38,7 @@ def make_pair(
     white_balance: tuple[float, float, float] = (1.05, 1.0, 0.92),
     change_fraction: float = 0.15,
     um_per_px: float | None = None,
+    field_margin_um: float = FIELD_MARGIN_UM,
 ):
     """Render a before/after pair with a known transform and a known change.
 
@@ -59,6 +61,8 @@ def make_pair(
         Gain and per-channel RGB gain applied to the after photo.
     um_per_px : float, optional
         Pixel size of the before photo (default: drawn from the scenario).
+    field_margin_um : float, optional
+        The true common field is the photos' overlap less this rim, as in `densitometry.compare`.
 
     Returns
     -------
@@ -116,8 +120,10 @@ def make_pair(
     gain = np.asarray(white_balance, dtype=np.float32) * np.float32(exposure)
     after_image = (np.clip(after_image * gain, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
-    common = _common_mask(after_to_before, width_px, height_px)
     s = params.um_per_px
+    common = common_field(
+        after_to_before, (height_px, width_px), (height_px, width_px), margin_px=field_margin_um / s
+    )
     area_cm2 = float(common.sum() * (s / 1e4) ** 2)
     before_truth = _field_truth(before_world.hairs, common, margin, s, area_cm2)
     after_truth = _field_truth(after_world.hairs, common, margin, s, area_cm2)
@@ -166,12 +172,6 @@ def _margin(after_to_before, width_px, height_px) -> int:
     low = -mapped[:, :2].min()
     high = max(mapped[:, 0].max() - (width_px - 1), mapped[:, 1].max() - (height_px - 1))
     return int(math.ceil(max(low, high, 0.0))) + 16
-
-
-def _common_mask(after_to_before, width_px, height_px) -> np.ndarray:
-    ones = np.full((height_px, width_px), 255, dtype=np.uint8)
-    warped = cv2.warpPerspective(ones, after_to_before, (width_px, height_px), flags=cv2.INTER_NEAREST)
-    return warped > 0
 
 
 def _changed_hairs(hairs, change, fraction, rng, params, seed, world_w, world_h):

@@ -106,7 +106,7 @@ def analyze(
             continue
         # A skeleton stops about half a shaft width short of each end of the shaft.
         length_px = hair.length_px + measurement.diameter_px
-        if length_px < min_length_px:
+        if length_px < min_length_px or not _looks_like_a_shaft(hair, measurement, parameters, min_length_px):
             continue
         diameter_um = calibration.um(measurement.diameter_px)
         start, end = hair.coords_px[0], hair.coords_px[-1]
@@ -146,6 +146,20 @@ def analyze(
         quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
         version=__version__,
     )
+
+
+def _looks_like_a_shaft(hair, measurement, parameters, min_length_px) -> bool:
+    """Reject short, winding or faint pieces: the edges of flakes and glare, skin texture.
+
+    A shaft is stiff: over a short stretch it does not fold back (chord at least half the path for
+    pieces up to four minimum lengths), and its own contrast reaches the growing threshold.
+    """
+    if measurement.contrast < parameters.low_contrast:
+        return False
+    if hair.length_px <= 4.0 * min_length_px:
+        chord = float(np.linalg.norm(hair.coords_px[-1] - hair.coords_px[0]))
+        return chord >= 0.5 * hair.length_px
+    return True
 
 
 def _parameters(parameters, options) -> AnalysisParameters:

@@ -1,0 +1,69 @@
+"""Speed: milliseconds per 1280x960 photo on one CPU core, with the naive pipeline timed in the same run.
+
+    taskset -c 0 python benchmarks/speed.py            # 10 clinical phantoms, best of 3 each
+
+Threads are limited to one (OpenCV, BLAS) so the figure is per core; the first call (numba compilation
+inside skan) is excluded as warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from naive import naive_analyze  # noqa: E402
+
+import densitometry  # noqa: E402
+from densitometry import synthetic  # noqa: E402
+
+
+def best_of(function, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=10, help="photos")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--naive-photos", type=int, default=2, help="photos for the (slow) naive pipeline")
+    parser.add_argument("--refine", action="store_true")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)
+    photos = [
+        synthetic.generate("clinical", seed=1000 + i, width_px=1280, height_px=960) for i in range(args.n)
+    ]
+    densitometry.analyze(photos[0].image, um_per_px=photos[0].um_per_px, refine=args.refine)  # warm-up
+    ours = [
+        best_of(
+            lambda p=p: densitometry.analyze(p.image, um_per_px=p.um_per_px, refine=args.refine), args.repeats
+        )
+        for p in photos
+    ]
+    naive = [best_of(lambda p=p: naive_analyze(p.image, p.um_per_px), 1) for p in photos[: args.naive_photos]]
+    label = "densitometry (refine)" if args.refine else "densitometry"
+    print(
+        f"{label:<22} median {1000 * np.median(ours):7.0f} ms/photo  (max {1000 * max(ours):.0f} ms, {len(ours)} photos)"
+    )
+    print(f"{'naive skimage':<22} median {1000 * np.median(naive):7.0f} ms/photo  ({len(naive)} photos)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

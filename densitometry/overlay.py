@@ -37,6 +37,10 @@ def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) ->
         cv2.polylines(canvas, [points], False, colour, stroke, cv2.LINE_AA, shift=2)
         start = tuple(int(v) for v in np.round(coords[0, ::-1]))
         cv2.circle(canvas, start, stroke + 1, colour, -1, cv2.LINE_AA)
+    # Follicular units: a white ring around the roots of each unit, wider for more hairs.
+    for unit in result.follicular_units.table.itertuples():
+        centre = (int(round(unit.col_px)), int(round(unit.row_px)))
+        cv2.circle(canvas, centre, (3 + unit.size) * stroke, (255, 255, 255), stroke, cv2.LINE_AA)
     _legend(canvas, result)
     return canvas
 
@@ -52,12 +56,12 @@ def _legend(canvas, result: AnalysisResult):
         (f"terminal >= {params.terminal_min_um:g} um", ThicknessClass.TERMINAL.value),
     ]
     line_height = int(28 * scale) + 4
-    box_width = int(300 * scale)
+    box_width = int(420 * scale)
     cv2.rectangle(canvas, (4, 4), (8 + box_width, 8 + line_height * (len(labels) + 1)), (0, 0, 0), -1)
     y = 4 + line_height
     cv2.putText(
         canvas,
-        f"{result.hair_count} hairs, {result.density_per_cm2:.0f}/cm2",
+        f"{result.hair_count} hairs, {result.density_per_cm2:.0f}/cm2, {result.follicular_unit_count} FU",
         (10, y - 6),
         cv2.FONT_HERSHEY_SIMPLEX,
         scale,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -216,6 +217,42 @@ class AnalysisResult:
         """Sum of shaft diameters (mm) per cm² of field, as TrichoScan reports it."""
         return float(self._diameters_um().sum() / 1000.0 / self.field_area_cm2)
 
+    @functools.cached_property
+    def follicular_units(self):
+        """Follicular units with the default settings (`densitometry.follicular.follicular_units`).
+
+        For other settings call ``densitometry.follicular.follicular_units(result, ...)``.
+        """
+        from .follicular import follicular_units
+
+        return follicular_units(self)
+
+    @property
+    def follicular_unit_count(self) -> int:
+        """Follicular units with their opening inside the field."""
+        return self.follicular_units.unit_count
+
+    @property
+    def follicular_unit_density_per_cm2(self) -> float:
+        return self.follicular_units.density_per_cm2
+
+    @property
+    def hairs_per_unit_mean(self) -> float:
+        return self.follicular_units.hairs_per_unit_mean
+
+    @property
+    def single_hair_unit_fraction(self) -> float:
+        return self.follicular_units.single_hair_unit_fraction
+
+    def pattern_indicators(self, *, region=None, **thresholds):
+        """Indicators of pattern hair loss with flags (measurements, not a diagnosis).
+
+        See `densitometry.follicular.pattern_indicators` for ``region`` and the thresholds.
+        """
+        from .follicular import pattern_indicators
+
+        return pattern_indicators(self, self.follicular_units, region=region, **thresholds)
+
     def summary(self) -> dict:
         """The per-photo numbers (JSON-safe; NaN becomes None)."""
         values = {
@@ -229,6 +266,10 @@ class AnalysisResult:
             "intermediate_fraction": self.intermediate_fraction,
             "terminal_fraction": self.terminal_fraction,
             "cumulative_thickness_mm_per_cm2": self.cumulative_thickness_mm_per_cm2,
+            "follicular_unit_count": self.follicular_unit_count,
+            "follicular_unit_density_per_cm2": self.follicular_unit_density_per_cm2,
+            "hairs_per_unit_mean": self.hairs_per_unit_mean,
+            "single_hair_unit_fraction": self.single_hair_unit_fraction,
             "um_per_px": self.um_per_px,
             "polarity": Polarity(self.polarity).value,
             "image_height_px": int(self.image_shape_px[0]),

@@ -282,6 +282,10 @@ _METRIC_ROWS = (
     ("Intermediate share", "intermediate_fraction", _pct),
     ("Terminal share", "terminal_fraction", _pct),
     ("Cumulative thickness (mm/cm²)", "cumulative_thickness_mm_per_cm2", lambda v: _fmt(v, 2)),
+    ("Follicular units", "follicular_unit_count", lambda v: f"{v:d}"),
+    ("FU density (units/cm²)", "follicular_unit_density_per_cm2", lambda v: _fmt(v, 0)),
+    ("Hairs per FU", "hairs_per_unit_mean", lambda v: _fmt(v, 2)),
+    ("Single-hair FU share", "single_hair_unit_fraction", _pct),
     ("Field of view (cm²)", "field_area_cm2", lambda v: _fmt(v, 3)),
     ("Calibration (µm/px)", "um_per_px", lambda v: _fmt(v, 2)),
 )

@@ -20,6 +20,8 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -243,18 +245,21 @@ def _allowed_paths() -> list[Path]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``densitometry serve`` (and ``python app.py``)."""
+    # "%(default).0s" prints nothing; it stops ArgumentDefaultsHelpFormatter adding "(default: None)".
     parser.add_argument(
         "--host",
         default=None,
         help="interface to bind; anything other than 127.0.0.1/localhost exposes the app to the network "
-        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)",
+        "(default: $GRADIO_SERVER_NAME, else 127.0.0.1)%(default).0s",
     )
-    parser.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT, else 7860)%(default).0s"
+    )
     parser.add_argument(
         "--auth",
         default=None,
         metavar="USER:PASSWORD",
-        help=f"require this login (or set ${AUTH_ENV}); recommended with --host",
+        help=f"require this login (or set ${AUTH_ENV}); recommended with --host%(default).0s",
     )
     parser.add_argument("--max-file-size", default=DEFAULT_MAX_FILE_SIZE, help="largest accepted upload")
     parser.add_argument(
@@ -276,7 +281,10 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         print("densitometry serve: --concurrency must be at least 1")
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("densitometry").setLevel(logging.INFO)
+    # Exit normally on SIGTERM too, so atexit removes the private folder of uploads and results.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     launch(
         host=args.host,
         port=args.port,

@@ -199,3 +199,51 @@ def test_pair_cli_prints_json(tmp_path, capsys):
     code = run(parser.parse_args([str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--um-per-px", "5"]))
     assert code == 0
     assert "delta_density_per_cm2" in json.loads(capsys.readouterr().out)
+
+
+def _phantom_pair(after_hair, before_hair=lambda i, hair: hair):
+    """Twelve straight hairs on one skin; ``before_hair``/``after_hair(index, hair)`` vary each hair."""
+    photo = synthetic.generate("clinical", seed=4, width_px=W, height_px=H)
+    spots = [(r, c) for r in (40.0, 150.0, 260.0) for c in (40.0, 160.0, 280.0, 400.0)]
+    hairs = [before_hair(i, h) for i, h in enumerate(_straight_hairs(photo.hairs[0], spots))]
+    before = synthetic.render(photo.params, seed=4, width_px=W, height_px=H, hairs=hairs)
+    changed = [after_hair(i, h) for i, h in enumerate(hairs)]
+    after = synthetic.render(photo.params, seed=4, width_px=W, height_px=H, hairs=changed)
+    return before, after, photo.um_per_px
+
+
+def test_phototrichogram_growth_and_anagen_share():
+    def grow(i, hair):
+        if i % 2:
+            return hair
+        points = hair.centerline_px
+        tip = points[-1] + (points[-1] - points[0])  # twice as long (+ about 330 µm)
+        return dataclasses.replace(hair, centerline_px=np.vstack([points, tip]))
+
+    before, after, um_per_px = _phantom_pair(grow)
+    cmp = compare(before.image, after.image, um_per_px=um_per_px, interval_days=10)
+    assert cmp.registered and cmp.matched_hairs >= 10
+    growth = [
+        cmp.after_result.hairs.loc[a, "length_um"] - cmp.before_result.hairs.loc[b, "length_um"]
+        for b, a in cmp.hair_pairs
+    ]
+    assert sum(g > 250 for g in growth) >= 5  # the six grown hairs (of twelve)
+    assert 0.1 <= cmp.anagen_fraction <= 0.7
+    stricter = compare(
+        before.image, after.image, um_per_px=um_per_px, interval_days=10, anagen_min_growth_um=1000
+    )
+    assert stricter.anagen_fraction == 0.0
+    no_interval = compare(before.image, after.image, um_per_px=um_per_px)
+    assert np.isnan(no_interval.growth_um_per_day_median) and np.isnan(no_interval.anagen_fraction)
+
+
+def test_vellus_hairs_becoming_terminal_are_counted():
+    before, after, um_per_px = _phantom_pair(
+        after_hair=lambda i, h: dataclasses.replace(h, diameter_um=80.0),
+        before_hair=lambda i, h: h if i < 6 else dataclasses.replace(h, diameter_um=20.0),
+    )
+    cmp = compare(before.image, after.image, um_per_px=um_per_px)
+    assert cmp.registered
+    assert cmp.vellus_to_terminal >= 4
+    assert cmp.delta_mean_diameter_um > 10
+    assert cmp.delta_terminal_fraction > 0 and cmp.delta_vellus_fraction < 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 import cv2
@@ -261,14 +262,29 @@ def compare(
             raise ValueError(f"field_margin_um must be finite and >= 0, got {field_margin_um!r}")
     except (TypeError, ValueError) as error:
         raise ParameterError(str(error)) from None
-    before_img = load_image(before, name="before")
-    after_img = load_image(after, name="after")
+    before_img = load_image(before, name=None if isinstance(before, (str, os.PathLike)) else "before")
+    after_img = load_image(after, name=None if isinstance(after, (str, os.PathLike)) else "after")
     registration = register(
         before_img.rgb,
         after_img.rgb,
         scale=after_cal.um_per_px / before_cal.um_per_px,
         min_inliers=min_inliers,
     )
+    common = None
+    if registration.registered:
+        common = common_field(
+            registration.transform,
+            before_img.rgb.shape,
+            after_img.rgb.shape,
+            margin_px=before_cal.px(field_margin_um),
+        )
+        if not common.any():
+            registration = dataclasses.replace(
+                registration,
+                registered=False,
+                transform=np.eye(3),
+                reason=f"no common field left inside a {field_margin_um:g} µm margin",
+            )
     after_rgb, gain = after_img.rgb, np.ones(3)
     if registration.registered:
         after_rgb, gain = _match_exposure(before_img.rgb, after_img.rgb, registration.transform)
@@ -299,12 +315,6 @@ def compare(
         )
 
     transform = registration.transform
-    common = common_field(
-        transform,
-        before_res.image_shape_px,
-        after_res.image_shape_px,
-        margin_px=before_cal.px(field_margin_um),
-    )
     area_cm2 = before_cal.area_cm2(int(common.sum()))
     after_lines = [map_points(transform, line) for line in after_res.centerlines_px]
     ratio = after_cal.um_per_px / before_cal.um_per_px

@@ -247,3 +247,10 @@ def test_vellus_hairs_becoming_terminal_are_counted():
     assert cmp.vellus_to_terminal >= 4
     assert cmp.delta_mean_diameter_um > 10
     assert cmp.delta_terminal_fraction > 0 and cmp.delta_vellus_fraction < 0
+
+
+def test_margin_leaving_no_common_field_falls_back_to_whole_fields():
+    photo = synthetic.generate("clinical", seed=2, width_px=160, height_px=120)
+    cmp = compare(photo.image, photo.image, um_per_px=photo.um_per_px, field_margin_um=1e5)
+    assert not cmp.registered
+    assert any("no common field" in w for w in cmp.warnings)

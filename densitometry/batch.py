@@ -47,6 +47,7 @@ process is best: the analysis is CPU-bound and holds the GIL in places.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -64,7 +65,9 @@ def add_arguments(parser) -> None:
     from .results import AnalysisParameters
 
     defaults = AnalysisParameters()
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="image files and/or folders")
+    parser.add_argument(
+        "paths", nargs="*", default=argparse.SUPPRESS, metavar="PATH", help="image files and/or folders"
+    )
     parser.add_argument("-o", "--out", default="results", help="output folder")
     parser.add_argument("-r", "--recursive", action="store_true", help="search sub-folders of folders")
 
@@ -112,7 +115,8 @@ def add_arguments(parser) -> None:
         "--workers",
         type=int,
         default=default_workers(),
-        help="local worker processes (1: analyse in this process); ignored with --scheduler",
+        help="local worker processes, min(CPU count, 4) by default (1: analyse in this process); "
+        "ignored with --scheduler",
     )
     execution.add_argument(
         "--scheduler",

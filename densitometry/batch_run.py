@@ -90,7 +90,8 @@ class BatchOptions:
             No inputs; none or several calibration options; a value out of range; an output format or
             scheduler whose optional dependency is missing.
         """
-        if not args.paths:
+        paths = getattr(args, "paths", None) or []
+        if not paths:
             raise BatchUsageError("no input: give image files and/or folders")
         given = [
             name
@@ -136,7 +137,7 @@ class BatchOptions:
             )
         arguments = {key: value for key, value in vars(args).items() if key not in ("module_name",)}
         return cls(
-            paths=tuple(args.paths),
+            paths=tuple(paths),
             out=Path(args.out),
             parameters=parameters,
             um_per_px=um_per_px,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -271,13 +272,32 @@ def test_usage_errors_exit_2(arguments, message, study, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_parquet_needs_pyarrow(study, tmp_path, capsys):
-    if __import__("importlib").util.find_spec("pyarrow") is not None:
-        pytest.skip("pyarrow is installed")
-    assert (
-        main(["analyze", str(study), "--um-per-px", "5", "--format", "parquet", "--out", str(tmp_path)]) == 2
-    )
-    assert "pip install pyarrow" in capsys.readouterr().err
+def test_parquet_hairs_table_or_a_clear_usage_error(serial_out, study, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [
+        "analyze",
+        str(study / "siteA"),
+        "-r",
+        "--um-per-px",
+        str(UM_PER_PX),
+        "-j",
+        "1",
+        "--out",
+        str(out),
+    ]
+    if importlib.util.find_spec("pyarrow") is None:
+        assert main([*argv, "--format", "parquet"]) == 2
+        assert "pip install pyarrow" in capsys.readouterr().err
+        return
+    import pandas as pd
+
+    assert main([*argv, "--format", "parquet", "--quiet"]) == 1
+    from_parquet = pd.read_parquet(out / "hairs.parquet")
+    from_csv = pd.read_csv(serial_out / "hairs.csv")
+    assert list(from_parquet.columns) == list(from_csv.columns)
+    assert from_parquet["image"].tolist() == from_csv["image"].tolist()
+    np.testing.assert_array_equal(from_parquet["diameter_um"], from_csv["diameter_um"])
+    assert not (out / "hairs.csv").exists()
 
 
 def test_bad_option_value_is_an_argparse_usage_error(capsys):

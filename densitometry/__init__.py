@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from .analyze import analyze  # noqa: E402
 from .calibration import Calibration  # noqa: E402
+from .compare import Comparison, compare  # noqa: E402
 from .errors import CalibrationError, DensitometryError, ImageLoadError, ParameterError  # noqa: E402
 from .io import load_image  # noqa: E402
 from .preprocess import Polarity  # noqa: E402
@@ -19,6 +20,7 @@ __all__ = [
     "AnalysisResult",
     "Calibration",
     "CalibrationError",
+    "Comparison",
     "DensitometryError",
     "ImageLoadError",
     "ParameterError",
@@ -26,5 +28,6 @@ __all__ = [
     "ThicknessClass",
     "__version__",
     "analyze",
+    "compare",
     "load_image",
 ]

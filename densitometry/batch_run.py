@@ -221,18 +221,12 @@ def run_batch(options: BatchOptions) -> int:
         if reused:
             _say(options, f"resuming: {reused} of {analysable} photos already done (journal {journal.path})")
 
-        mode = (
-            "dask"
-            if options.scheduler
-            else "processes"
-            if options.workers > 1 and len(todo) > 1
-            else "serial"
-        )
+        mode, workers = _execution_mode(options, len(todo))
         analysis_start = time.perf_counter()
         interrupted = False
         analysed = 0
         try:
-            with contextlib.closing(_execute(todo, options, mode)) as outcomes:
+            with contextlib.closing(_execute(todo, options, mode, workers)) as outcomes:
                 for task, record, overlay_png in _progress(outcomes, len(todo), options):
                     if overlay_png is not None:
                         atomic_write_bytes(out / OVERLAY_FOLDER / overlay_names[task.image], overlay_png)
@@ -244,32 +238,10 @@ def run_batch(options: BatchOptions) -> int:
             raise BatchUsageError(str(error)) from None
         analysis_s = time.perf_counter() - analysis_start
 
-        rows, ok_keys, elapsed = [], [], []
-        for item in planned:
-            record = _final_record(item, journal)
-            rows.append(
-                summary_row(
-                    record,
-                    image=item.image,
-                    calibration_source=item.calibration_source,
-                    um_per_px=item.um_per_px,
-                )
-            )
-            if record["status"] == "ok":
-                ok_keys.append((item.image, record["key"]))
-            if (
-                item.task is not None
-                and item.task.key in journal.index
-                and record.get("elapsed_s") is not None
-            ):
-                elapsed.append(record["elapsed_s"])
-        write_summary_csv(out / SUMMARY_NAME, rows)
-        hairs_name = f"hairs.{options.file_format}"
-        hair_count = write_hairs(
-            out / hairs_name, HAIR_COLUMNS, ok_keys, journal, file_format=options.file_format
-        )
+        rows, hairs_name, hair_count = _write_tables(planned, journal, options)
 
-    failed = len(rows) - len(ok_keys)
+    ok = sum(row["status"] == "ok" for row in rows)
+    failed = len(rows) - ok
     total_s = time.perf_counter() - started_wall
     run_info = {
         "densitometry_version": __version__,
@@ -281,11 +253,7 @@ def run_batch(options: BatchOptions) -> int:
         "parameters": parameters,
         "parameters_hash": parameters_hash(parameters),
         "calibration": _calibration_info(options),
-        "execution": {
-            "mode": mode,
-            "workers": options.workers if mode == "processes" else None,
-            "scheduler": options.scheduler,
-        },
+        "execution": {"mode": mode, "workers": workers, "scheduler": options.scheduler},
         "outputs": {
             "summary": SUMMARY_NAME,
             "hairs": hairs_name,
@@ -294,7 +262,7 @@ def run_batch(options: BatchOptions) -> int:
         },
         "counts": {
             "images": len(rows),
-            "ok": len(ok_keys),
+            "ok": ok,
             "error": failed,
             "analysed": analysed,
             "reused": reused,
@@ -307,7 +275,6 @@ def run_batch(options: BatchOptions) -> int:
             "total_s": total_s,
             "analysis_s": analysis_s,
             "photos_per_s": analysed / analysis_s if analysed and analysis_s > 0 else None,
-            "mean_photo_s": sum(elapsed) / len(elapsed) if elapsed else None,
         },
         "arguments": options.arguments,
         "python": sys.version.split()[0],
@@ -323,11 +290,44 @@ def run_batch(options: BatchOptions) -> int:
         return EXIT_INTERRUPTED
     _say(
         options,
-        f"{_plural(len(rows), 'photo')}: {len(ok_keys)} ok, {failed} failed ({reused} reused from an earlier "
+        f"{_plural(len(rows), 'photo')}: {ok} ok, {failed} failed ({reused} reused from an earlier "
         f"run), {_plural(len(skipped), 'file')} skipped, {total_s:.1f} s -> {out / SUMMARY_NAME}",
         stream=sys.stdout,
     )
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _write_tables(planned, journal: Journal, options: BatchOptions) -> tuple[list[dict], str, int]:
+    """Rebuild summary.csv and the hair table from the journal, in input order; return the rows."""
+    out = options.out
+    rows, ok_keys = [], []
+    for item in planned:
+        record = _final_record(item, journal)
+        rows.append(
+            summary_row(
+                record, image=item.image, calibration_source=item.calibration_source, um_per_px=item.um_per_px
+            )
+        )
+        if record["status"] == "ok":
+            ok_keys.append((item.image, record["key"]))
+    write_summary_csv(out / SUMMARY_NAME, rows)
+    hairs_name = f"hairs.{options.file_format}"
+    hair_count = write_hairs(
+        out / hairs_name, HAIR_COLUMNS, ok_keys, journal, file_format=options.file_format
+    )
+    for other in ("csv", "parquet"):  # a table left by an earlier run in the other format is stale now
+        if other != options.file_format:
+            (out / f"hairs.{other}").unlink(missing_ok=True)
+    return rows, hairs_name, hair_count
+
+
+def _execution_mode(options: BatchOptions, task_count: int) -> tuple[str, int | None]:
+    """("dask" | "processes" | "serial", local worker processes used)."""
+    if options.scheduler:
+        return "dask", None
+    if options.workers > 1 and task_count > 1:
+        return "processes", min(options.workers, task_count)
+    return "serial", 1
 
 
 def _plan(item, options: BatchOptions, parameters: dict, overlay_names: dict) -> _Planned:
@@ -394,11 +394,11 @@ def _final_record(item: _Planned, journal: Journal) -> dict:
     )
 
 
-def _execute(todo, options: BatchOptions, mode: str):
+def _execute(todo, options: BatchOptions, mode: str, workers: int | None):
     if mode == "dask":
         return run_dask(todo, address=options.scheduler, on_message=lambda text: _say(options, text))
     if mode == "processes":
-        return run_processes(todo, workers=min(options.workers, len(todo)))
+        return run_processes(todo, workers=workers)
     return run_serial(todo)
 
 

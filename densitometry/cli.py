@@ -22,7 +22,7 @@ SUBCOMMANDS = {
 }
 
 #: Exit codes.
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 some inputs failed, 2 usage error)."""
+    """Entry point; returns the exit code (0 ok, 1 some inputs failed, 2 usage error, 130 interrupted:
+    rerun the same command to resume)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import remove_small_holes
 
 from .calibration import Calibration
@@ -44,10 +43,10 @@ class RidgeMap:
 
 
 def scales_px(calibration: Calibration, *, min_diameter_um: float, max_diameter_um: float):
-    """Gaussian scales (px) matched to shaft widths from min to max diameter, ratio ~1.4 apart."""
+    """Gaussian scales (px) matched to shaft widths from min to max diameter, ratio ~1.5 apart."""
     low = max(0.7, calibration.px(min_diameter_um) / 2.0)
     high = max(low, calibration.px(max_diameter_um) / 2.0)
-    count = max(1, int(np.ceil(np.log(high / low) / np.log(1.4))) + 1)
+    count = max(1, int(np.ceil(np.log(high / low) / np.log(1.5))) + 1)
     return np.geomspace(low, high, count)
 
 
@@ -87,7 +86,7 @@ def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, ma
     height, width = contrast.shape
     levels: dict[int, list] = {}
     for sigma in scales_px(calibration, min_diameter_um=min_diameter_um, max_diameter_um=max_diameter_um):
-        levels.setdefault(max(1, int(sigma // 1.5)), []).append(float(sigma))
+        levels.setdefault(max(1, int(sigma // 1.2)), []).append(float(sigma))
     strength = np.zeros((height, width), np.float32)
     sigma_map = np.zeros((height, width), np.float32)
     for factor, sigmas in sorted(levels.items()):
@@ -153,10 +152,13 @@ def segment(
     ndarray of bool, shape (H, W)
     """
     smooth = cv2.GaussianBlur(contrast, (0, 0), 0.7)
-    radius = max(1, int(round(peak_radius_px)))
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    nearby_peak = cv2.dilate(smooth, disk)
-    candidate = np.where(smooth >= 0.4 * nearby_peak, ridge.strength, 0.0)
-    mask = apply_hysteresis_threshold(candidate, low_contrast, high_contrast)
+    side = 2 * max(1, int(round(peak_radius_px))) + 1
+    nearby_peak = cv2.dilate(smooth, np.ones((side, side), np.uint8))  # square: separable, fast
+    grow = (smooth >= 0.4 * nearby_peak) & (ridge.strength >= low_contrast)
+    count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[labels[grow & (ridge.strength >= high_contrast)]] = True
+    seeded[0] = False
+    mask = seeded[labels]
     # Pinholes (a specular highlight along a shaft) would make loops in the skeleton.
     return remove_small_holes(mask, max_size=hole_area_px)

@@ -1,0 +1,32 @@
+"""Smoke test on real scalp-microscope photos (no labels, no scale): every one must analyse cleanly.
+
+The photos live in ``../shared/data/scalp-microscope-ccby/`` beside the checkout ("scalp-data by
+nisipeanu, Roboflow Universe, CC BY 4.0"); a user's clone has none, and then this test skips.
+They carry no pixel scale: 7 µm/px is assumed (terminal shafts there are 8-14 px wide).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import densitometry
+
+REAL_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "scalp-microscope-ccby"
+ASSUMED_UM_PER_PX = 7.0
+PHOTOS = sorted(REAL_PHOTOS.glob("*.jpg")) if REAL_PHOTOS.is_dir() else []
+
+
+@pytest.mark.skipif(not PHOTOS, reason=f"real photos not present at {REAL_PHOTOS}")
+def test_every_real_photo_analyses_with_plausible_numbers():
+    counts = []
+    for path in PHOTOS:
+        result = densitometry.analyze(path, um_per_px=ASSUMED_UM_PER_PX)
+        assert result.polarity is densitometry.Polarity.DARK, path.name  # all have dark hair
+        assert result.hair_count > 0, path.name
+        # Plausible scalp numbers at the assumed scale: a few to a few hundred hairs, shafts of
+        # intermediate to terminal thickness on average.
+        assert 20 <= result.median_diameter_um <= 160, path.name
+        assert result.overlay().shape == result.image.shape
+        counts.append(result.hair_count)
+    assert np.median(counts) < 200

@@ -116,7 +116,16 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     background = skin_background(
         grey, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
     )
-    return Preprocessed(relative_contrast(grey, background, polarity), grey, background, polarity)
+    # A hair stands out in at least one colour channel (blond and red hair are dark in blue, not in
+    # luma), so the contrast is the largest of the per-channel relative contrasts.
+    contrast = relative_contrast(grey, background, polarity)
+    for channel in range(3):
+        plane = np.ascontiguousarray(rgb[..., channel], dtype=np.float32)
+        plane_background = skin_background(
+            plane, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
+        )
+        np.maximum(contrast, relative_contrast(plane, plane_background, polarity), out=contrast)
+    return Preprocessed(contrast, grey, background, polarity)
 
 
 def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.0) -> Polarity:

@@ -129,9 +129,11 @@ def analyze(
                 "touches_border": on_border,
                 "junction_count": int(len(hair.junctions_px)),
                 "diameter_sample_count": measurement.n_samples,
+                "bundle_size": 1,
             }
         )
         centerlines.append(hair.coords_px)
+    rows, centerlines = _split_bundles(rows, centerlines, parameters)
     hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
     return AnalysisResult(
         image_name=loaded.name,
@@ -146,6 +148,37 @@ def analyze(
         quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
         version=__version__,
     )
+
+
+def _split_bundles(rows, centerlines, parameters):
+    """Count a traced shaft wider than any single hair as the touching hairs it must be.
+
+    Hairs of one follicular unit, or crossing at a shallow angle, can run side by side so that the
+    mask holds one band as wide as the hairs together. A band wider than ``max_single_diameter_um`` is
+    split into ``k = round(width / typical width)`` hairs (2 to 4) of ``width / k`` each, the typical
+    width being the median of the photo's single shafts; those rows carry ``bundle_size = k``.
+    """
+    limit = parameters.max_single_diameter_um
+    singles = [row["diameter_um"] for row in rows if row["diameter_um"] <= limit]
+    typical = float(np.median(singles)) if singles else limit / 2.0
+    split_rows, split_centerlines = [], []
+    for row, coords in zip(rows, centerlines, strict=True):
+        size = 1
+        if row["diameter_um"] > limit:
+            size = int(np.clip(round(row["diameter_um"] / typical), 2, 4))
+        for _ in range(size):
+            diameter_um = row["diameter_um"] / size
+            split_rows.append(
+                dict(
+                    row,
+                    hair_id=len(split_rows),
+                    diameter_um=diameter_um,
+                    thickness_class=parameters.classify(diameter_um).value,
+                    bundle_size=size,
+                )
+            )
+            split_centerlines.append(coords)
+    return split_rows, split_centerlines
 
 
 def _looks_like_a_shaft(hair, measurement, parameters, min_length_px) -> bool:

@@ -37,6 +37,7 @@ HAIR_COLUMNS = (
     "touches_border",
     "junction_count",
     "diameter_sample_count",
+    "bundle_size",
 )
 
 
@@ -61,6 +62,9 @@ class AnalysisParameters:
         Hysteresis thresholds in relative contrast (fraction darker/brighter than the skin).
     max_turn_deg : float
         Largest bend accepted when a hair is followed across a junction.
+    max_single_diameter_um : float
+        A traced shaft wider than this is taken as 2-4 touching hairs (default 130 µm, above the
+        thickest terminal scalp hairs of about 110-120 µm).
     refine : bool
         Use the CNN refiner's hair probability map instead of the ridge threshold.
     """
@@ -74,6 +78,7 @@ class AnalysisParameters:
     low_contrast: float = 0.05
     high_contrast: float = 0.12
     max_turn_deg: float = 35.0
+    max_single_diameter_um: float = 130.0
     refine: bool = False
 
     def __post_init__(self):
@@ -86,6 +91,7 @@ class AnalysisParameters:
             "low_contrast",
             "high_contrast",
             "max_turn_deg",
+            "max_single_diameter_um",
         ):
             try:
                 value = check_positive_finite(getattr(self, name), name)

@@ -70,8 +70,13 @@ def test_rotation_by_90_degrees_keeps_count_and_diameters(crossing_result):
 
 
 def test_doubling_um_per_px_quarters_density_and_doubles_diameters(crossing_result):
+    # Every physical size doubles (the 80 µm shaft becomes 160 µm): scale the size limits with it.
     coarse = densitometry.analyze(
-        phantom(CROSSING), um_per_px=2 * UM_PER_PX, min_diameter_um=30, max_diameter_um=300
+        phantom(CROSSING),
+        um_per_px=2 * UM_PER_PX,
+        min_diameter_um=30,
+        max_diameter_um=300,
+        max_single_diameter_um=260,
     )
     assert coarse.hair_count == crossing_result.hair_count
     assert coarse.density_per_cm2 == pytest.approx(crossing_result.density_per_cm2 / 4)
@@ -106,6 +111,15 @@ def test_touching_hairs_of_one_follicular_unit_count_twice():
     image = phantom([(opening, ends[0], 14, 0.7), (opening, ends[1], 14, 0.7)])
     result = densitometry.analyze(image, um_per_px=UM_PER_PX)
     assert result.hair_count == 2
+
+
+def test_band_wider_than_any_single_hair_counts_as_touching_hairs():
+    # Two 70 µm hairs running side by side over the whole field: one 140 µm band in the mask.
+    image = phantom([((100, 60), (110, 600), 14, 0.7), ((114, 60), (124, 600), 14, 0.7)], blur_px=1.5)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.hair_count == 2
+    assert list(result.hairs["bundle_size"]) == [2, 2]
+    np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=6)
 
 
 def test_short_hairs_below_min_length_are_not_counted():

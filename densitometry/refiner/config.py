@@ -46,6 +46,9 @@ class RefinerConfig:
     low_threshold, high_threshold : float
         Hysteresis thresholds on the hair probability: a hair is seeded where p >= high and grown where
         p >= low.
+    gap_peak_fraction : float
+        A pixel joins the mask only where its own contrast reaches this fraction of the highest contrast
+        nearby (the classic segmenter's test that keeps gaps between touching hairs); 0 turns it off.
     tile_px : int
         Inference tile size (model pixels) for images larger than ``max_untiled_px``.
     tile_margin_px : int
@@ -71,6 +74,8 @@ class RefinerConfig:
     max_um_per_px: float = 10.0
     low_threshold: float = 0.35
     high_threshold: float = 0.6
+    gap_peak_fraction: float = 0.0
+    gap_min_contrast: float = 0.0
     tile_px: int = 512
     tile_margin_px: int = 64
     max_untiled_px: int = 2048 * 2048
@@ -118,6 +123,10 @@ class RefinerConfig:
             bad(
                 f"need 0 < low_threshold <= high_threshold < 1, got {self.low_threshold}, {self.high_threshold}"
             )
+        if not (0 <= self.gap_peak_fraction < 1):
+            bad(f"gap_peak_fraction must be in [0, 1), got {self.gap_peak_fraction}")
+        if not (0 <= self.gap_min_contrast < 10):
+            bad(f"gap_min_contrast must be in [0, 10), got {self.gap_min_contrast}")
         if not self.input_clip > 0:
             bad(f"input_clip must be > 0, got {self.input_clip}")
         stride = self.stride_px

@@ -9,7 +9,26 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..preprocess import relative_contrast
 from .config import RefinerConfig
+
+
+def luma_contrast(prepared) -> np.ndarray:
+    """The contrast the refiner was trained on: relative contrast of luma against the luma background.
+
+    `densitometry.preprocess.preprocess` may refine its own ``contrast`` (e.g. the largest per-channel
+    contrast); the network's input stays this fixed definition so the shipped weights keep seeing the
+    inputs they were trained on (colour reaches the network through the luma and red-minus-blue channels).
+
+    Parameters
+    ----------
+    prepared : densitometry.preprocess.Preprocessed
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+    """
+    return relative_contrast(prepared.grey, prepared.background, prepared.polarity)
 
 
 def feature_channels(rgb, contrast, ridge_strength, config: RefinerConfig) -> np.ndarray:

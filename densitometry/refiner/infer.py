@@ -16,17 +16,19 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage.filters import apply_hysteresis_threshold
+from skimage.morphology import remove_small_holes
 
 from ..calibration import Calibration
 from ..segment import RidgeMap, ridge_filter
 from ._torch import INSTALL_HINT, RefinerUnavailableError, import_torch
 from .config import RefinerConfig, sha256_of
-from .features import feature_channels, model_shape, resample
+from .features import feature_channels, luma_contrast, model_shape, resample
 from .model import load_network
 
 #: Name of the config file in a model directory.
 CONFIG_FILE = "refiner.json"
+#: Neighbourhood radius of the gap test (as the classic segmenter: half a typical terminal shaft).
+PEAK_RADIUS_UM = 40.0
 #: Backends `Refiner` can run on.
 BACKENDS = ("auto", "torch", "onnx")
 
@@ -231,9 +233,11 @@ def probability_map(rgb, contrast, ridge_strength, calibration: Calibration, *, 
 def refined_ridge_map(rgb, prepared, calibration: Calibration, parameters, *, refiner=None):
     """Ridge map and hair mask with the CNN refiner (the ``refine=True`` path of `densitometry.analyze`).
 
-    The classic ridge filter still provides ``sigma_px`` (half the local shaft width), so diameters are
-    measured exactly as without the refiner; only the mask comes from the network's hair probability,
-    thresholded by hysteresis with the thresholds stored in the model config.
+    The classic ridge filter, run on the refiner's fixed luma contrast (`features.luma_contrast`, the
+    input the weights were trained on), provides the network's ridge-strength input and ``sigma_px``
+    (half the local shaft width); the diameters are then measured by `densitometry.analyze` on
+    ``prepared.contrast`` exactly as without the refiner. Only the mask comes from the network's hair
+    probability, thresholded by hysteresis with the thresholds stored in the model config.
 
     Parameters
     ----------
@@ -258,16 +262,48 @@ def refined_ridge_map(rgb, prepared, calibration: Calibration, parameters, *, re
         torch is not installed or the model files are missing.
     """
     refiner = _default_refiner() if refiner is None else refiner
+    contrast = luma_contrast(prepared)
     ridge = ridge_filter(
-        prepared.contrast,
+        contrast,
         calibration,
         min_diameter_um=parameters.min_diameter_um,
         max_diameter_um=parameters.max_diameter_um,
     )
-    probability = probability_map(rgb, prepared.contrast, ridge.strength, calibration, refiner=refiner)
-    config = refiner.config
-    mask = apply_hysteresis_threshold(probability, config.low_threshold, config.high_threshold)
+    probability = probability_map(rgb, contrast, ridge.strength, calibration, refiner=refiner)
+    mask = hair_mask(
+        probability,
+        contrast,
+        refiner.config,
+        peak_radius_px=calibration.px(PEAK_RADIUS_UM),
+        hole_area_px=int(calibration.px(parameters.max_diameter_um) ** 2),
+    )
     return RidgeMap(ridge.strength, ridge.sigma_px), mask
+
+
+def hair_mask(probability, contrast, config: RefinerConfig, *, peak_radius_px, hole_area_px) -> np.ndarray:
+    """Hysteresis on the hair probability, kept out of the gaps between touching hairs.
+
+    Seeds are pixels with ``p >= config.high_threshold``, grown through ``p >= config.low_threshold``.
+    As in `densitometry.segment.segment`, a pixel may join only where its (lightly smoothed) contrast
+    reaches ``config.gap_peak_fraction`` of the highest contrast within ``peak_radius_px``: the network
+    marks two touching shafts as one blob, and this test keeps the skin between them out so they stay
+    separate skeleton branches. Holes up to ``hole_area_px`` (glints on a shaft) are filled.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
+    grow = probability >= config.low_threshold
+    if config.gap_peak_fraction > 0:
+        smooth = cv2.GaussianBlur(contrast, (0, 0), 0.7)
+        side = 2 * max(1, round(peak_radius_px)) + 1
+        nearby_peak = cv2.dilate(smooth, np.ones((side, side), np.uint8))
+        grow &= (smooth >= config.gap_peak_fraction * nearby_peak) | (nearby_peak < config.gap_min_contrast)
+    count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[labels[grow & (probability >= config.high_threshold)]] = True
+    seeded[0] = False
+    return remove_small_holes(seeded[labels], max_size=max(1, hole_area_px))
 
 
 def refiner_available(model_dir=None) -> tuple[bool, str]:

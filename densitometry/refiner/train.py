@@ -95,7 +95,7 @@ def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SA
     from ..calibration import Calibration
     from ..preprocess import preprocess
     from ..segment import ridge_filter
-    from .features import feature_channels, resample
+    from .features import feature_channels, luma_contrast, resample
 
     names = list(TRAIN_SCENARIOS)
     if scenario is None:
@@ -113,9 +113,9 @@ def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SA
     image = _perturb(photo.image, rng)
     rgb = image.astype(np.float32) / 255.0
     calibration = Calibration(photo.um_per_px)
-    prepared = preprocess(rgb, calibration)
-    ridge = ridge_filter(prepared.contrast, calibration)
-    planes = feature_channels(rgb, prepared.contrast, ridge.strength, config)
+    contrast = luma_contrast(preprocess(rgb, calibration))
+    ridge = ridge_filter(contrast, calibration)
+    planes = feature_channels(rgb, contrast, ridge.strength, config)
     centreline = cv2.dilate(photo.centerline_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(
         np.float32
     )

@@ -1,0 +1,266 @@
+"""Tests of the optional CNN refiner: config, tiling, weights, shipped model and the refine=True path.
+
+Architecture tests use a tiny randomly initialised network (no training); torch tests skip cleanly when
+torch is not installed.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+import densitometry
+from densitometry import ParameterError
+from densitometry.refiner import (
+    INSTALL_HINT,
+    RefinerConfig,
+    RefinerUnavailableError,
+    default_model_dir,
+    refiner_available,
+)
+from densitometry.refiner import infer as refiner_infer
+
+TINY = {
+    "version": "test",
+    "channels": (4, 8, 8),
+    "convs_per_level": (1, 1, 1),
+    "tile_px": 32,
+    "tile_margin_px": 24,
+}
+
+
+def _photo(scenario="clean", seed=3, size=(240, 320)):
+    from densitometry import synthetic
+
+    return synthetic.generate(scenario, seed=seed, width_px=size[1], height_px=size[0])
+
+
+# --------------------------------------------------------------------------- without torch
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    refiner_infer._default_refiner.cache_clear()
+    yield
+    refiner_infer._default_refiner.cache_clear()
+
+
+def test_missing_torch_is_reported_with_install_hint(no_torch):
+    available, reason = refiner_available()
+    assert not available
+    assert INSTALL_HINT in reason
+
+
+def test_analyze_refine_without_torch_raises_clear_error(no_torch):
+    image = np.full((64, 64, 3), 200, np.uint8)
+    with pytest.raises(RefinerUnavailableError, match=r"densitometry\[refiner\]"):
+        densitometry.analyze(image, um_per_px=5.0, refine=True)
+    assert issubclass(RefinerUnavailableError, densitometry.DensitometryError)
+
+
+def test_classic_analyze_works_without_torch(no_torch):
+    result = densitometry.analyze(np.full((64, 64, 3), 200, np.uint8), um_per_px=5.0)
+    assert result.hair_count == 0
+
+
+# --------------------------------------------------------------------------- config (no torch needed)
+
+
+def test_config_round_trip_and_validation(tmp_path):
+    config = RefinerConfig(**TINY)
+    path = tmp_path / "refiner.json"
+    config.save(path)
+    assert RefinerConfig.load(path) == config
+    assert config.tile_margin_px >= config.receptive_radius_px
+    with pytest.raises(ParameterError, match="input_offsets"):
+        RefinerConfig(**{**TINY, "input_offsets": (0.0, 0.0)})
+    with pytest.raises(ParameterError, match="convs_per_level"):
+        RefinerConfig(**{**TINY, "convs_per_level": (1, 1)})
+    with pytest.raises(ParameterError, match="receptive radius"):
+        RefinerConfig(**{**TINY, "tile_margin_px": 8})
+    with pytest.raises(ParameterError, match="low_threshold"):
+        RefinerConfig(**{**TINY, "low_threshold": 0.8, "high_threshold": 0.5})
+    with pytest.raises(ParameterError, match="gap_peak_fraction"):
+        RefinerConfig(**{**TINY, "gap_peak_fraction": 1.5})
+    with pytest.raises(ParameterError, match="multiples"):
+        RefinerConfig(**{**TINY, "tile_px": 30})
+    with pytest.raises(ParameterError, match="unknown field"):
+        RefinerConfig.from_dict({**config.to_dict(), "colour": "blue"})
+
+
+def test_shipped_config_agrees_with_its_files():
+    from densitometry.refiner.config import sha256_of
+
+    model_dir = default_model_dir()
+    config = RefinerConfig.load(model_dir / "refiner.json")
+    assert sha256_of(model_dir / config.weights_file) == config.weights_sha256
+    if config.onnx_file:
+        assert sha256_of(model_dir / config.onnx_file) == config.onnx_sha256
+    assert config.training["command"].startswith("densitometry train-refiner")
+    assert (model_dir / "MODEL_CARD.md").is_file()
+
+
+def test_model_scale_is_clamped():
+    config = RefinerConfig(**TINY)
+    assert config.model_um_per_px(2.0) == config.min_um_per_px
+    assert config.model_um_per_px(7.0) == 7.0
+    assert config.model_um_per_px(20.0) == config.max_um_per_px
+
+
+# --------------------------------------------------------------------------- tiny model (torch)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch = pytest.importorskip("torch")
+    from densitometry.refiner.model import build_network
+
+    torch.manual_seed(0)
+    config = RefinerConfig(**TINY)
+    network = build_network(config)
+    for module in network.modules():  # non-trivial batch-norm statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+    return config, network
+
+
+def _refiner(config, network):
+    import torch
+
+    def run(batch):
+        with torch.inference_mode():
+            return network(torch.from_numpy(batch)).numpy()
+
+    return refiner_infer.Refiner(config, "torch", "cpu", run)
+
+
+@pytest.mark.parametrize("shape", [(70, 90), (33, 65), (8, 8)])
+def test_tiled_equals_untiled(tiny, shape):
+    config, network = tiny
+    refiner = _refiner(config, network)
+    planes = np.random.default_rng(1).normal(size=(4, *shape)).astype(np.float32)
+    whole = refiner_infer.hair_probability(refiner, planes)
+    tiled = refiner_infer.hair_probability(refiner, planes, tile_px=32)
+    assert whole.shape == tiled.shape == (2, *shape)
+    assert np.all((whole >= 0) & (whole <= 1))
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_tile_size_must_fit_the_stride(tiny):
+    config, network = tiny
+    with pytest.raises(ParameterError, match="multiple"):
+        refiner_infer.hair_probability(
+            _refiner(config, network), np.zeros((4, 40, 40), np.float32), tile_px=30
+        )
+
+
+def test_probability_map_has_photo_shape_at_any_scale(tiny):
+    config, network = tiny
+    refiner = _refiner(config, network)
+    photo = _photo(size=(60, 80))
+    rgb = photo.image.astype(np.float32) / 255
+    contrast = rgb[..., 1].copy()
+    for um_per_px in (2.0, 7.0, 15.0):
+        probability = refiner_infer.probability_map(
+            rgb, contrast, contrast, densitometry.Calibration(um_per_px), refiner=refiner
+        )
+        assert probability.shape == (60, 80) and probability.dtype == np.float32
+    assert np.array_equal(rgb, photo.image.astype(np.float32) / 255)  # input not modified
+
+
+def test_weights_round_trip(tiny, tmp_path):
+    import torch
+
+    from densitometry.refiner.model import load_network, save_weights
+
+    config, network = tiny
+    sha = save_weights(network, tmp_path / "w.pt")
+    config = RefinerConfig.from_dict({**config.to_dict(), "weights_sha256": sha})
+    loaded = load_network(config, tmp_path / "w.pt")
+    x = torch.randn(1, 4, 32, 32)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(loaded(x).numpy(), network(x).numpy())
+    stale = RefinerConfig.from_dict({**config.to_dict(), "weights_sha256": "0" * 64})
+    with pytest.raises(RefinerUnavailableError, match="do not match"):
+        load_network(stale, tmp_path / "w.pt")
+    wrong = RefinerConfig.from_dict({**config.to_dict(), "channels": (4, 8, 16), "weights_sha256": sha})
+    with pytest.raises(ParameterError, match="architecture"):
+        load_network(wrong, tmp_path / "w.pt")
+
+
+def test_hair_mask_keeps_gap_between_touching_hairs():
+    from densitometry.refiner.infer import hair_mask
+
+    config = RefinerConfig(**{**TINY, "gap_peak_fraction": 0.4})
+    contrast = np.zeros((40, 40), np.float32)
+    contrast[:, 10:16] = 0.5
+    contrast[:, 18:24] = 0.5  # two shafts two pixels apart
+    probability = np.zeros_like(contrast)
+    probability[:, 8:26] = 0.9  # the network sees one blob
+    mask = hair_mask(probability, contrast, config, peak_radius_px=4, hole_area_px=16)
+    assert mask[:, 12].all() and mask[:, 20].all()
+    assert not mask[:, 17].any()
+    no_gate = RefinerConfig(**TINY)  # the gate is off by default
+    assert hair_mask(probability, contrast, no_gate, peak_radius_px=4, hole_area_px=16)[:, 17].all()
+
+
+def test_device_selector():
+    pytest.importorskip("torch")
+    from densitometry.refiner import select_device
+
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type in ("cuda", "mps", "cpu")
+    with pytest.raises(ParameterError, match="device must be one of"):
+        select_device("tpu")
+
+
+@pytest.mark.gpu
+def test_cuda_device_is_selected_when_present():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from densitometry.refiner import select_device
+
+    assert select_device("auto").type == "cuda"
+
+
+# --------------------------------------------------------------------------- shipped model
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return _photo("clean", seed=3)
+
+
+def test_shipped_weights_give_probability_map(photo):
+    pytest.importorskip("torch")
+    from densitometry.preprocess import preprocess
+    from densitometry.refiner import load_refiner, probability_map
+    from densitometry.segment import ridge_filter
+
+    calibration = densitometry.Calibration(photo.um_per_px)
+    rgb = photo.image.astype(np.float32) / 255
+    prepared = preprocess(rgb, calibration)
+    ridge = ridge_filter(prepared.contrast, calibration)
+    refiner = load_refiner(backend="torch", device="cpu")
+    probability = probability_map(rgb, prepared.contrast, ridge.strength, calibration, refiner=refiner)
+    assert probability.shape == photo.hair_mask.shape
+    assert probability[photo.hair_mask].mean() > probability[~photo.hair_mask].mean() + 0.3
+    if refiner.config.onnx_file:
+        pytest.importorskip("onnxruntime")
+        onnx = load_refiner(backend="onnx")
+        assert onnx.backend == "onnx"
+        other = probability_map(rgb, prepared.contrast, ridge.strength, calibration, refiner=onnx)
+        np.testing.assert_allclose(other, probability, atol=1e-3)
+
+
+def test_analyze_with_refine_runs_end_to_end(photo):
+    pytest.importorskip("torch")
+    assert refiner_available() == (True, "")
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=True)
+    assert result.parameters.refine
+    assert result.hair_mask.shape == photo.hair_mask.shape
+    truth = photo.truth()["hair_count"]
+    assert truth > 0 and abs(result.hair_count - truth) <= max(3, 0.5 * truth)

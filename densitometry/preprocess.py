@@ -118,7 +118,7 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     )
     # A hair stands out in at least one colour channel (blond and red hair are dark in blue, not in
     # luma), so the contrast is the largest of the per-channel relative contrasts.
-    contrast = relative_contrast(grey, background, polarity)
+    contrast = np.zeros_like(grey)
     for channel in range(3):
         plane = np.ascontiguousarray(rgb[..., channel], dtype=np.float32)
         plane_background = skin_background(

@@ -15,7 +15,10 @@ from . import __version__
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS = {
     "analyze": ("densitometry.batch", "analyse photos or folders into summary and per-hair tables"),
-    "compare": ("densitometry.visits", "compare before/after photos of one site, or many visits from a table"),
+    "compare": (
+        "densitometry.visits",
+        "compare before/after photos of one site, or many visits from a table",
+    ),
     "synth": ("densitometry.synthetic", "render synthetic scalp photos with exact ground truth"),
     "serve": ("densitometry.webui", "start the web UI (http://127.0.0.1:7860 by default)"),
     "train-refiner": ("densitometry.refiner.train", "train the CNN refiner on synthetic photos"),

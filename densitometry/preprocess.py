@@ -63,9 +63,10 @@ def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_h
 
     A grey-level closing (dark hair) or opening (bright hair) with a disk wider than the thickest
     hair removes the hairs and keeps the skin, and the dual operation then removes specks of the other
-    polarity; it is computed at reduced resolution and smoothed.
+    polarity; it is computed at reduced resolution and smoothed. ``grey`` may be (H, W) or (H, W, C):
+    each channel is filtered on its own.
     """
-    height, width = grey.shape
+    height, width = grey.shape[:2]
     diameter_px = calibration.px(max_hair_diameter_um)
     # Work at a resolution where the thickest hair is ~4 px wide: the background is smooth anyway.
     factor = max(1, int(diameter_px // 4))
@@ -118,13 +119,12 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     )
     # A hair stands out in at least one colour channel (blond and red hair are dark in blue, not in
     # luma), so the contrast is the largest of the per-channel relative contrasts.
-    contrast = np.zeros_like(grey)
-    for channel in range(3):
-        plane = np.ascontiguousarray(rgb[..., channel], dtype=np.float32)
-        plane_background = skin_background(
-            plane, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
-        )
-        np.maximum(contrast, relative_contrast(plane, plane_background, polarity), out=contrast)
+    colour = np.ascontiguousarray(rgb, dtype=np.float32)
+    colour_background = skin_background(
+        colour, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
+    )  # OpenCV filters the three channels in one pass
+    # Clipped at 0: skin brighter than its background is not "negative hair".
+    contrast = np.maximum(relative_contrast(colour, colour_background, polarity).max(axis=2), 0.0)
     return Preprocessed(contrast, grey, background, polarity)
 
 

@@ -87,10 +87,10 @@ def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_h
 
 
 def relative_contrast(grey, background, polarity: Polarity) -> np.ndarray:
-    """Relative contrast of hair against skin (positive on hair)."""
-    denominator = np.maximum(background, _MIN_BACKGROUND)
+    """Relative contrast of hair against skin (positive on hair), float32."""
+    denominator = np.maximum(background, np.float32(_MIN_BACKGROUND))
     difference = background - grey if polarity is Polarity.DARK else grey - background
-    return (difference / denominator).astype(np.float32)
+    return np.divide(difference, denominator, dtype=np.float32)
 
 
 def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hair_diameter_um=150.0):
@@ -123,8 +123,10 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     colour_background = skin_background(
         colour, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
     )  # OpenCV filters the three channels in one pass
-    # Clipped at 0: skin brighter than its background is not "negative hair".
-    contrast = np.maximum(relative_contrast(colour, colour_background, polarity).max(axis=2), 0.0)
+    # Largest over the channels, clipped at 0 (skin brighter than its background is not hair).
+    contrast = np.zeros_like(grey)
+    for plane, plane_background in zip(cv2.split(colour), cv2.split(colour_background), strict=True):
+        np.maximum(contrast, relative_contrast(plane, plane_background, polarity), out=contrast)
     return Preprocessed(contrast, grey, background, polarity)
 
 

@@ -8,10 +8,8 @@ first, turning by less than ``max_turn_deg``); a branch left unpaired either end
 stops against another) or, when it continues straight into a branch already taken, shares that branch
 with the other hair (touching hairs).
 
-References
-----------
-Similar continuity rules are used for fibre and neurite tracing, e.g. Bachmann L. et al. (2013),
-"Automatic detection of hairs" and the crossing-resolution step of fibermorph (Lewis et al. 2021).
+The same good-continuation idea is used to untangle crossing fibres and neurites in other tracing
+tools; this implementation is our own.
 """
 
 from __future__ import annotations

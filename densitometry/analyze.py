@@ -90,6 +90,7 @@ def analyze(
             high_contrast=parameters.high_contrast,
             hole_area_px=int(calibration.px(parameters.max_diameter_um) ** 2),
             peak_radius_px=calibration.px(_PEAK_RADIUS_UM),
+            opposite=prepared.opposite_contrast,
         )
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),

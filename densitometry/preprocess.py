@@ -41,6 +41,9 @@ class Preprocessed:
         Relative hair contrast against the local skin background (0 on skin, > 0 on hair).
     grey : ndarray of float32, shape (H, W)
         Luma of the photo in [0, 1].
+    opposite_contrast : ndarray of float32, shape (H, W), optional
+        Contrast of the other polarity against the same skin (e.g. white hair in a dark-hair reading),
+        used to recognise the rims that camera sharpening draws along such hairs.
     background : ndarray of float32, shape (H, W)
         Estimated skin brightness.
     polarity : Polarity
@@ -51,6 +54,7 @@ class Preprocessed:
     grey: np.ndarray
     background: np.ndarray
     polarity: Polarity
+    opposite_contrast: np.ndarray | None = None
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -125,9 +129,12 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     )  # OpenCV filters the three channels in one pass
     # Largest over the channels, clipped at 0 (skin brighter than its background is not hair).
     contrast = np.zeros_like(grey)
+    opposite = np.zeros_like(grey)
+    other = Polarity.BRIGHT if polarity is Polarity.DARK else Polarity.DARK
     for plane, plane_background in zip(cv2.split(colour), cv2.split(colour_background), strict=True):
         np.maximum(contrast, relative_contrast(plane, plane_background, polarity), out=contrast)
-    return Preprocessed(contrast, grey, background, polarity)
+        np.maximum(opposite, relative_contrast(plane, plane_background, other), out=opposite)
+    return Preprocessed(contrast, grey, background, polarity, opposite)
 
 
 def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.0) -> Polarity:

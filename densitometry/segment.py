@@ -123,7 +123,14 @@ def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> fl
 
 
 def segment(
-    ridge: RidgeMap, contrast, *, low_contrast=0.05, high_contrast=0.12, hole_area_px=64, peak_radius_px=4.0
+    ridge: RidgeMap,
+    contrast,
+    *,
+    low_contrast=0.05,
+    high_contrast=0.12,
+    hole_area_px=64,
+    peak_radius_px=4.0,
+    opposite=None,
 ) -> np.ndarray:
     """Hair mask by hysteresis on the line strength, limited to pixels that are themselves hair.
 
@@ -146,6 +153,9 @@ def segment(
     peak_radius_px : float
         Radius of the neighbourhood whose peak contrast sets the half-maximum level (about half a
         terminal shaft's width).
+    opposite : ndarray of float32, shape (H, W), optional
+        Contrast of the other polarity (`Preprocessed.opposite_contrast`); pixels fainter than the
+        strongest opposite contrast within ``peak_radius_px`` are rims, not hair.
 
     Returns
     -------
@@ -155,6 +165,11 @@ def segment(
     side = 2 * max(1, int(round(peak_radius_px))) + 1
     nearby_peak = cv2.dilate(smooth, np.ones((side, side), np.uint8))  # square: separable, fast
     grow = (smooth >= 0.4 * nearby_peak) & (ridge.strength >= low_contrast)
+    if opposite is not None:
+        # Camera sharpening draws a faint dark rim along a white hair (and a light one along a dark
+        # hair): a line much fainter than an opposite-polarity line right beside it is such a rim.
+        nearby_opposite = cv2.dilate(cv2.GaussianBlur(opposite, (0, 0), 0.7), np.ones((side, side), np.uint8))
+        grow &= smooth >= nearby_opposite
     count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
     seeded[labels[grow & (ridge.strength >= high_contrast)]] = True

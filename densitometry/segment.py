@@ -155,7 +155,7 @@ def segment(
         terminal shaft's width).
     opposite : ndarray of float32, shape (H, W), optional
         Contrast of the other polarity (`Preprocessed.opposite_contrast`); pixels fainter than the
-        strongest opposite contrast within ``peak_radius_px`` are rims, not hair.
+        strongest opposite contrast within ``peak_radius_px``, halved, are rims, not hair.
 
     Returns
     -------
@@ -167,9 +167,10 @@ def segment(
     grow = (smooth >= 0.4 * nearby_peak) & (ridge.strength >= low_contrast)
     if opposite is not None:
         # Camera sharpening draws a faint dark rim along a white hair (and a light one along a dark
-        # hair): a line much fainter than an opposite-polarity line right beside it is such a rim.
+        # hair): a line less than half as strong as an opposite-polarity line right beside it is such
+        # a rim. (At 'as strong as', specular highlights on dark hair eat into the hair itself.)
         nearby_opposite = cv2.dilate(cv2.GaussianBlur(opposite, (0, 0), 0.7), np.ones((side, side), np.uint8))
-        grow &= smooth >= nearby_opposite
+        grow &= smooth >= 0.5 * nearby_opposite
     count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
     seeded[labels[grow & (ridge.strength >= high_contrast)]] = True

@@ -66,18 +66,19 @@ def _width_at(width_px_map, point):
 
 def _outgoing_direction(coords, width_px):
     """Unit direction of a branch leaving a junction at ``coords[0]``."""
-    steps = np.linalg.norm(np.diff(coords, axis=0), axis=1)
-    arc = np.concatenate([[0.0], np.cumsum(steps)])
     near = 0.75 * width_px
     far = near + max(3.0 * width_px, 8.0)
+    # Pixel steps are at least 1 px long, so the stretch up to ``far`` lies within these points.
+    coords = coords[: int(far) + 2]
+    steps = np.hypot(*np.diff(coords, axis=0).T)
+    arc = np.concatenate([[0.0], np.cumsum(steps)])
     if arc[-1] < near + 2.0:
         vector = coords[-1] - coords[0]
     else:
-        start = np.interp(near, arc, np.arange(len(arc)))
-        stop = np.interp(min(far, arc[-1]), arc, np.arange(len(arc)))
-        first = coords[int(start)]
-        vector = coords[int(np.ceil(stop))] - first
-    norm = np.linalg.norm(vector)
+        start = np.searchsorted(arc, near, side="right") - 1
+        stop = min(len(arc) - 1, np.searchsorted(arc, min(far, arc[-1]), side="left"))
+        vector = coords[stop] - coords[start]
+    norm = np.hypot(vector[0], vector[1])
     return vector / norm if norm > 0 else np.zeros(2)
 
 

@@ -92,24 +92,30 @@ def profile_widths(profiles, step_px):
     window = slice(centre - size // 6, centre + size // 6 + 1)
     peak_index = window.start + np.argmax(signal[:, window], axis=1)
     peaks = signal[np.arange(count), peak_index]
-    widths = np.full(count, np.nan)
-    for m in range(count):
-        peak, top = peak_index[m], peaks[m]
-        if top <= 0:
-            continue
-        row = signal[m]
-        # Walk in from each side's last sample below 15 % of the peak to the half-maximum crossing:
-        # coming from outside, a specular highlight along the shaft's centre cannot be taken for an edge.
-        below = np.nonzero(row[:peak] < 0.15 * top)[0]
-        above = np.nonzero(row[peak:] < 0.15 * top)[0]
-        if not len(below) or not len(above):
-            continue
-        half = 0.5 * top
-        left = below[-1] + np.argmax(row[below[-1] : peak + 1] >= half)
-        right = peak + above[0] - np.argmax(row[peak : peak + above[0] + 1][::-1] >= half)
-        left_edge = left - 1 + (half - row[left - 1]) / (row[left] - row[left - 1])
-        right_edge = right + (row[right] - half) / (row[right] - row[right + 1])
-        widths[m] = (right_edge - left_edge) * step_px[m]
+    # Walk in from each side's last sample below 15 % of the peak to the half-maximum crossing:
+    # coming from outside, a specular highlight along the shaft's centre cannot be taken for an edge.
+    index = np.arange(size)[None, :]
+    rows = np.arange(count)
+    low = signal < 0.15 * peaks[:, None]
+    left_stop = np.where(low & (index < peak_index[:, None]), index, -1).max(axis=1)
+    right_stop = np.where(low & (index > peak_index[:, None]), index, size).min(axis=1)
+    valid = (peaks > 0) & (left_stop >= 0) & (right_stop < size)
+    half = 0.5 * peaks[:, None]
+    high = signal >= half
+    left = np.argmax(high & (index > left_stop[:, None]) & (index <= peak_index[:, None]), axis=1)
+    right = (
+        size
+        - 1
+        - np.argmax((high & (index >= peak_index[:, None]) & (index < right_stop[:, None]))[:, ::-1], axis=1)
+    )
+    left = np.clip(left, 1, size - 1)
+    right = np.clip(right, 0, size - 2)
+    before, at_left = signal[rows, left - 1], signal[rows, left]
+    at_right, after = signal[rows, right], signal[rows, right + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left_edge = left - 1 + (half[:, 0] - before) / (at_left - before)
+        right_edge = right + (at_right - half[:, 0]) / (at_right - after)
+    widths = np.where(valid, (right_edge - left_edge) * step_px, np.nan)
     return widths, peaks
 
 

@@ -112,10 +112,10 @@ def profile_widths(profiles, step_px):
     right = np.clip(right, 0, size - 2)
     before, at_left = signal[rows, left - 1], signal[rows, left]
     at_right, after = signal[rows, right], signal[rows, right + 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows without two edges are masked below
         left_edge = left - 1 + (half[:, 0] - before) / (at_left - before)
         right_edge = right + (at_right - half[:, 0]) / (at_right - after)
-    widths = np.where(valid, (right_edge - left_edge) * step_px, np.nan)
+        widths = np.where(valid, (right_edge - left_edge) * step_px, np.nan)
     return widths, peaks
 
 

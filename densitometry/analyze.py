@@ -60,23 +60,17 @@ def analyze(
     calibration = as_calibration(calibration, um_per_px=um_per_px)
     parameters = _parameters(parameters, options)
     loaded = load_image(image, name=name)
+    prepared = preprocess(
+        loaded.rgb,
+        calibration,
+        polarity=parameters.polarity,
+        max_hair_diameter_um=parameters.max_diameter_um,
+    )
     if parameters.refine:
         from .refiner import refined_ridge_map
 
-        prepared = preprocess(
-            loaded.rgb,
-            calibration,
-            polarity=parameters.polarity,
-            max_hair_diameter_um=parameters.max_diameter_um,
-        )
         ridge, mask = refined_ridge_map(loaded.rgb, prepared, calibration, parameters)
     else:
-        prepared = preprocess(
-            loaded.rgb,
-            calibration,
-            polarity=parameters.polarity,
-            max_hair_diameter_um=parameters.max_diameter_um,
-        )
         ridge = ridge_filter(
             prepared.contrast,
             calibration,

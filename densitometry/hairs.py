@@ -219,13 +219,13 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
 
     # 5. Walk hairs from every terminal end.
     def walk(first_branch, first_end):
-        order, flips, junctions = [], [], []
+        order, entries, junctions = [], [], []
         branch, end, via_shared = first_branch, first_end, False
         seen = set()
         while (branch, end) not in seen:
             seen.add((branch, end))
             order.append(branch)
-            flips.append(end == 1)
+            entries.append(end)
             exit_end = (branch, 1 - end)
             cluster = end_cluster.get(exit_end)
             if cluster is None:
@@ -243,18 +243,18 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if follower is None:
                 break
             branch, end = follower
-        return order, flips, junctions
+        return order, entries, junctions
 
     hairs, done = [], set()
     visited_branches = set()
 
-    def add_hair(order, flips, junctions, terminals):
+    def add_hair(order, entries, junctions, terminals):
         key = frozenset(terminals)
         if key in done:
             return
         done.add(key)
         visited_branches.update(order)
-        pieces = [_end_coords(branches[b], 1 if flip else 0) for b, flip in zip(order, flips, strict=True)]
+        pieces = [_end_coords(branches[b], entry) for b, entry in zip(order, entries, strict=True)]
         coords = np.concatenate(pieces)
         length = float(np.linalg.norm(np.diff(coords, axis=0), axis=1).sum())
         junction_array = np.array(junctions, dtype=float).reshape(-1, 2)
@@ -266,14 +266,13 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if (index, end) not in partner:
                 terminals.append((index, end))
     for index, end in terminals:
-        order, flips, junctions = walk(index, end)
-        # The far terminal of this walk: the exit end of the last branch.
-        last_exit = (order[-1], 0 if flips[-1] else 1)
         if (index, end) in shared_link:
             continue  # a shared leftover is reached from its hair's other end
-        add_hair(order, flips, junctions, [(index, end), last_exit])
+        order, entries, junctions = walk(index, end)
+        # The far terminal of this walk: the exit end of the last branch.
+        add_hair(order, entries, junctions, [(index, end), (order[-1], 1 - entries[-1])])
     for index in kept:  # closed loops of paired branches
         if index not in visited_branches:
-            order, flips, junctions = walk(index, 0)
-            add_hair(order, flips, junctions, [(index, 0), ("loop", min(order))])
+            order, entries, junctions = walk(index, 0)
+            add_hair(order, entries, junctions, [(index, 0), ("loop", min(order))])
     return hairs

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.morphology import skeletonize
 
-#: Pixel degree of a skeleton end point and the lowest degree of a junction.
-END_DEGREE = 1
+#: Lowest skeleton degree of a junction pixel.
 JUNCTION_DEGREE = 3
 
 

@@ -24,6 +24,8 @@ from .skeleton import skeleton_branches
 _DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
 #: Neighbourhood radius for the half-maximum test of the mask: half a typical terminal shaft.
 _PEAK_RADIUS_UM = 40.0
+#: Holes in the mask narrower than this are glints on a shaft, not skin between hairs (filled).
+_PINHOLE_WIDTH_UM = 50.0
 
 
 def analyze(
@@ -82,7 +84,7 @@ def analyze(
             prepared.contrast,
             low_contrast=parameters.low_contrast,
             high_contrast=parameters.high_contrast,
-            hole_area_px=int(calibration.px(parameters.max_diameter_um) ** 2),
+            hole_width_px=calibration.px(_PINHOLE_WIDTH_UM),
             peak_radius_px=calibration.px(_PEAK_RADIUS_UM),
             opposite=prepared.opposite_contrast,
         )

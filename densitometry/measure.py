@@ -6,7 +6,7 @@ on either side, first reaches half its peak (linear interpolation between sample
 shaft these are the true edges as long as the shaft is
 wider than about twice the blur, where a binary-mask width is off by up to a pixel either side. Samples
 near junctions (where another hair overlaps) and near the ends are skipped, and the hair's diameter is
-a low percentile of its samples (see `_WIDTH_PERCENTILE`).
+the median of its samples (see `_WIDTH_PERCENTILE`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from .hairs import TracedHair
 
 #: Samples along one cross-shaft profile.
 _PROFILE_SAMPLES = 81
-#: Percentile of a hair's profile widths reported as its diameter. Below the median because stretches
-#: where a second hair runs alongside can only widen a profile, never narrow it.
-_WIDTH_PERCENTILE = 35
+#: Percentile of a hair's profile widths reported as its diameter: the median, so stretches where a
+#: second hair runs alongside (they only widen a profile) do not count while they cover less than half
+#: the hair. (A lower percentile biased every diameter low on blurred and noisy phantoms.)
+_WIDTH_PERCENTILE = 50
 
 
 @dataclass(frozen=True)

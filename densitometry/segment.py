@@ -128,7 +128,7 @@ def segment(
     *,
     low_contrast=0.05,
     high_contrast=0.12,
-    hole_area_px=64,
+    hole_width_px=8.0,
     peak_radius_px=4.0,
     opposite=None,
 ) -> np.ndarray:
@@ -148,8 +148,8 @@ def segment(
     low_contrast, high_contrast : float
         Relative contrasts: a line is seeded where it is at least ``high_contrast`` and grown where it
         is at least ``low_contrast``.
-    hole_area_px : int
-        Holes in the mask up to this area are filled.
+    hole_width_px : float
+        Holes in the mask narrower than this are filled (see `fill_pinholes`).
     peak_radius_px : float
         Radius of the neighbourhood whose peak contrast sets the half-maximum level (about half a
         terminal shaft's width).
@@ -176,7 +176,36 @@ def segment(
     seeded[labels[grow & (ridge.strength >= high_contrast)]] = True
     seeded[0] = False
     mask = seeded[labels]
-    # Pinholes (a specular highlight along a shaft) would make loops in the skeleton: fill them.
-    count, holes, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
-    small = stats[:, cv2.CC_STAT_AREA] <= hole_area_px
-    return mask | small[holes]
+    return fill_pinholes(mask, hole_width_px)
+
+
+def fill_pinholes(mask, max_width_px) -> np.ndarray:
+    """Fill holes narrower than ``max_width_px`` (specular glints along a shaft).
+
+    A glint leaves a slit inside the shaft that would make a loop in the skeleton. The skin enclosed
+    between crossing hairs is a hole too, and in dense hair at fine pixel sizes such cells are small
+    in area but wide: a hole is filled only if the widest disc that fits inside it is narrower than
+    ``max_width_px``, whatever its length.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+    max_width_px : float
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
+    background = (~mask).astype(np.uint8)
+    count, holes = cv2.connectedComponents(background, connectivity=4)
+    if count <= 2:
+        return mask
+    # Twice the distance to the mask is the width of the widest disc centred there. Background that
+    # reaches the image border is not enclosed: not a hole.
+    distance = cv2.distanceTransform(background, cv2.DIST_L2, 3)
+    kept = np.zeros(count, bool)
+    kept[holes[2.0 * distance >= max_width_px]] = True
+    kept[holes[[0, -1], :]] = True
+    kept[holes[:, [0, -1]]] = True
+    narrow = ~kept
+    return mask | narrow[holes]

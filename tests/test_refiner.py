@@ -199,11 +199,11 @@ def test_hair_mask_keeps_gap_between_touching_hairs():
     contrast[:, 18:24] = 0.5  # two shafts two pixels apart
     probability = np.zeros_like(contrast)
     probability[:, 8:26] = 0.9  # the network sees one blob
-    mask = hair_mask(probability, contrast, config, peak_radius_px=4, hole_area_px=16)
+    mask = hair_mask(probability, contrast, config, peak_radius_px=4, hole_width_px=4)
     assert mask[:, 12].all() and mask[:, 20].all()
     assert not mask[:, 17].any()
     no_gate = RefinerConfig(**TINY)  # the gate is off by default
-    assert hair_mask(probability, contrast, no_gate, peak_radius_px=4, hole_area_px=16)[:, 17].all()
+    assert hair_mask(probability, contrast, no_gate, peak_radius_px=4, hole_width_px=4)[:, 17].all()
 
 
 def test_device_selector():

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage.morphology import remove_small_holes
 
 from ..calibration import Calibration
-from ..segment import RidgeMap, ridge_filter
+from ..segment import RidgeMap, fill_pinholes, ridge_filter
 from ._torch import INSTALL_HINT, RefinerUnavailableError, import_torch
 from .config import RefinerConfig, sha256_of
 from .features import feature_channels, luma_contrast, model_shape, resample
@@ -29,6 +28,8 @@ from .model import load_network
 CONFIG_FILE = "refiner.json"
 #: Neighbourhood radius of the gap test (as the classic segmenter: half a typical terminal shaft).
 PEAK_RADIUS_UM = 40.0
+#: As `densitometry.analyze`: holes narrower than this are glints on a shaft.
+PINHOLE_WIDTH_UM = 50.0
 #: Backends `Refiner` can run on.
 BACKENDS = ("auto", "torch", "onnx")
 
@@ -275,19 +276,19 @@ def refined_ridge_map(rgb, prepared, calibration: Calibration, parameters, *, re
         contrast,
         refiner.config,
         peak_radius_px=calibration.px(PEAK_RADIUS_UM),
-        hole_area_px=int(calibration.px(parameters.max_diameter_um) ** 2),
+        hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
     )
     return RidgeMap(ridge.strength, ridge.sigma_px), mask
 
 
-def hair_mask(probability, contrast, config: RefinerConfig, *, peak_radius_px, hole_area_px) -> np.ndarray:
+def hair_mask(probability, contrast, config: RefinerConfig, *, peak_radius_px, hole_width_px) -> np.ndarray:
     """Hysteresis on the hair probability, kept out of the gaps between touching hairs.
 
     Seeds are pixels with ``p >= config.high_threshold``, grown through ``p >= config.low_threshold``.
     As in `densitometry.segment.segment`, a pixel may join only where its (lightly smoothed) contrast
     reaches ``config.gap_peak_fraction`` of the highest contrast within ``peak_radius_px``: the network
     marks two touching shafts as one blob, and this test keeps the skin between them out so they stay
-    separate skeleton branches. Holes up to ``hole_area_px`` (glints on a shaft) are filled.
+    separate skeleton branches. Holes narrower than ``hole_width_px`` (glints on a shaft) are filled.
 
     Returns
     -------
@@ -303,7 +304,7 @@ def hair_mask(probability, contrast, config: RefinerConfig, *, peak_radius_px, h
     seeded = np.zeros(count, bool)
     seeded[labels[grow & (probability >= config.high_threshold)]] = True
     seeded[0] = False
-    return remove_small_holes(seeded[labels], max_size=max(1, hole_area_px))
+    return fill_pinholes(seeded[labels], hole_width_px)
 
 
 def refiner_available(model_dir=None) -> tuple[bool, str]:

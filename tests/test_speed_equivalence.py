@@ -1,0 +1,54 @@
+"""The fast paths give exactly what the library routines they replace give."""
+
+import cv2
+import numpy as np
+import pytest
+from skan import Skeleton
+from skan.csr import skeleton_to_csgraph
+from skimage.morphology import skeletonize
+
+from densitometry.skeleton import pixel_graph, skeleton_branches
+
+
+def _masks():
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        height, width = rng.integers(3, 80, 2)
+        mask = rng.random((height, width)) < rng.uniform(0.2, 0.9)
+        yield cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ring = np.zeros((30, 30), bool)
+    cv2.circle(ring.view(np.uint8), (15, 15), 9, 1, 2)
+    yield ring  # a closed loop: no end points, no junctions
+    blob = np.zeros((30, 40), bool)
+    blob[5:25, 5:35] = True
+    blob[14:16, :] = True  # touches the border
+    yield blob
+
+
+@pytest.mark.parametrize("mask", list(_masks()))
+def test_pixel_graph_matches_skan(mask):
+    skeleton = skeletonize(mask)
+    expected, coords = skeleton_to_csgraph(skeleton)
+    graph, ours = pixel_graph(skeleton)
+    np.testing.assert_array_equal(graph.indptr, expected.indptr)
+    np.testing.assert_array_equal(graph.indices, expected.indices)
+    np.testing.assert_array_equal(graph.data, expected.data)
+    np.testing.assert_array_equal(ours, np.transpose(coords))
+
+
+@pytest.mark.parametrize("mask", list(_masks()))
+def test_branches_match_skan(mask):
+    skeleton = skeletonize(mask)
+    branches = skeleton_branches(mask)
+    if skeleton.sum() < 2:
+        assert branches == []
+        return
+    reference = Skeleton(skeleton)
+    lengths = reference.path_lengths()
+    assert len(branches) == reference.n_paths
+    for index, (branch, nodes) in enumerate(zip(branches, reference.paths_list(), strict=True)):
+        np.testing.assert_array_equal(branch.coords_px, reference.coordinates[nodes])
+        assert (branch.start_node, branch.end_node) == (nodes[0], nodes[-1])
+        assert branch.start_degree == reference.degrees[nodes[0]]
+        assert branch.end_degree == reference.degrees[nodes[-1]]
+        assert branch.length_px == lengths[index]

@@ -21,6 +21,11 @@ from scipy.spatial import cKDTree
 
 from .skeleton import JUNCTION_DEGREE, Branch
 
+#: Two traced pieces facing each other across a gap are one shaft if they turn less than this ...
+_JOIN_TURN_DEG = 20.0
+#: ... and the gap is at most this many shaft widths (+ 6 px): a crossing of several hairs.
+_JOIN_GAP_WIDTHS = 4.0
+
 
 @dataclass(frozen=True)
 class TracedHair:
@@ -275,4 +280,100 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         if index not in visited_branches:
             order, entries, junctions = walk(index, 0)
             add_hair(order, entries, junctions, [(index, 0), ("loop", min(order))])
-    return hairs
+    return join_collinear(hairs, width_px_map)
+
+
+def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_widths=_JOIN_GAP_WIDTHS):
+    """Join pieces of one shaft that the junction pairing left apart.
+
+    Where several hairs cross in a small area, or the mask of a faint shaft breaks, one hair can leave
+    the tracing as two pieces that stop facing each other. Two piece ends are joined when both point
+    along the line between them (within ``max_turn_deg``), they face each other within the same angle,
+    the gap is at most ``max_gap_widths`` shaft widths (+ 6 px) and, when it is longer than half a
+    width, runs mostly (70 %) over the hair mask. Closest, straightest pairs are joined first and each
+    end at most once.
+
+    Parameters
+    ----------
+    hairs : list of TracedHair
+    width_px_map : ndarray of float, shape (H, W)
+        Local shaft width in pixels, zero off the hair mask.
+
+    Returns
+    -------
+    list of TracedHair
+    """
+    if len(hairs) < 2:
+        return hairs
+    height, width = width_px_map.shape
+    cos_limit = np.cos(np.deg2rad(max_turn_deg))
+    points, directions, widths = [], [], []
+    for hair in hairs:
+        coords = hair.coords_px
+        rows = np.clip(np.rint(coords[:, 0]).astype(int), 0, height - 1)
+        cols = np.clip(np.rint(coords[:, 1]).astype(int), 0, width - 1)
+        shaft = max(2.0, float(np.median(width_px_map[rows, cols])))
+        reach = int(max(4.0, 2.0 * shaft))
+        for ordered in (coords, coords[::-1]):
+            vector = ordered[0] - ordered[min(reach, len(ordered) - 1)]  # outward at this end
+            norm = np.hypot(vector[0], vector[1])
+            points.append(ordered[0])
+            directions.append(vector / norm if norm > 0 else np.zeros(2))
+            widths.append(shaft)
+    points, directions, widths = np.array(points), np.array(directions), np.array(widths)
+    candidates = []
+    for a, b in cKDTree(points).query_pairs(max_gap_widths * widths.max() + 6.0):
+        if a // 2 == b // 2:
+            continue
+        shaft = max(widths[a], widths[b])
+        gap = points[b] - points[a]
+        length = float(np.hypot(gap[0], gap[1]))
+        facing = -float(directions[a] @ directions[b])
+        if length > max_gap_widths * shaft + 6.0 or facing < cos_limit:
+            continue
+        if length > 0.5 * shaft + 2.0:
+            unit = gap / length
+            if directions[a] @ unit < cos_limit or -(directions[b] @ unit) < cos_limit:
+                continue
+            samples = points[a] + np.linspace(0.0, 1.0, max(3, int(length)))[:, None] * gap
+            rows = np.clip(np.rint(samples[:, 0]).astype(int), 0, height - 1)
+            cols = np.clip(np.rint(samples[:, 1]).astype(int), 0, width - 1)
+            if np.mean(width_px_map[rows, cols] > 0) < 0.7:
+                continue
+        candidates.append((length / shaft + 3.0 * (1.0 - facing), a, b))
+    link = {}
+    for _, a, b in sorted(candidates):
+        if a not in link and b not in link:
+            link[a], link[b] = b, a
+    if not link:
+        return hairs
+
+    joined, used = [], set()
+
+    def chain(end):
+        # ``end`` = 2 * hair + (0: its start, 1: its last point); walk the links from there.
+        pieces = []
+        while end // 2 not in used:
+            used.add(end // 2)
+            hair = hairs[end // 2]
+            pieces.append((hair, hair.coords_px if end % 2 == 0 else hair.coords_px[::-1]))
+            if end ^ 1 not in link:
+                break
+            end = link[end ^ 1]
+        return pieces
+
+    starts = [end for end in range(2 * len(hairs)) if end not in link]
+    groups = [chain(end) for end in starts] + [chain(2 * i) for i in range(len(hairs)) if i not in used]
+    for pieces in groups:
+        if not pieces:
+            continue
+        if len(pieces) == 1:
+            joined.append(pieces[0][0])
+            continue
+        coords = np.concatenate([ordered for _, ordered in pieces])
+        gaps = np.array([ordered[0] for _, ordered in pieces[1:]])
+        junctions = np.concatenate([hair.junctions_px for hair, _ in pieces] + [gaps])
+        branch_ids = tuple(b for hair, _ in pieces for b in hair.branch_ids)
+        length = float(np.linalg.norm(np.diff(coords, axis=0), axis=1).sum())
+        joined.append(TracedHair(coords, length, branch_ids, junctions))
+    return joined

@@ -1,0 +1,41 @@
+"""Individual hairs: pieces of one shaft left apart by the junction pairing are joined, others not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from densitometry.hairs import TracedHair, join_collinear
+
+
+def piece(start, end, n=40):
+    coords = np.linspace(start, end, n)
+    return TracedHair(coords, float(np.linalg.norm(np.subtract(end, start))), (), np.zeros((0, 2)))
+
+
+def widths(shape=(200, 300), bands=()):
+    """A width map (0 off the mask) with horizontal/vertical bands ``(row0, row1, col0, col1)`` of width 8."""
+    width_map = np.zeros(shape, np.float32)
+    for r0, r1, c0, c1 in bands:
+        width_map[r0:r1, c0:c1] = 8.0
+    return width_map
+
+
+def test_pieces_facing_across_a_crossing_are_joined():
+    # One horizontal hair traced as two pieces, stopping either side of a crossing 20 px wide.
+    hairs = [piece((100, 20), (100, 130)), piece((100, 152), (100, 280))]
+    joined = join_collinear(hairs, widths(bands=[(96, 105, 20, 281), (20, 180, 130, 152)]))
+    assert len(joined) == 1
+    coords = joined[0].coords_px
+    assert {tuple(coords[0]), tuple(coords[-1])} == {(100.0, 20.0), (100.0, 280.0)}
+    assert joined[0].length_px == np.linalg.norm(np.diff(coords, axis=0), axis=1).sum()
+    assert len(joined[0].junctions_px) == 1  # the gap: no diameters measured there
+
+
+def test_pieces_at_an_angle_over_skin_or_too_far_apart_stay_apart():
+    band = widths(bands=[(96, 105, 20, 281), (20, 180, 130, 152)])
+    bent = [piece((100, 20), (100, 130)), piece((110, 152), (180, 250))]  # turns ~35 degrees
+    assert len(join_collinear(bent, band)) == 2
+    over_skin = [piece((100, 20), (100, 130)), piece((100, 152), (100, 280))]
+    assert len(join_collinear(over_skin, widths(bands=[(96, 105, 20, 131), (96, 105, 152, 281)]))) == 2
+    far = [piece((100, 20), (100, 100)), piece((100, 200), (100, 280))]  # 100 px gap > 4 widths + 6
+    assert len(join_collinear(far, widths(bands=[(96, 105, 20, 281)]))) == 2

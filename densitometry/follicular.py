@@ -256,8 +256,10 @@ def follicular_units(
         ends[:, 1, 1] = hairs["end_col_px"].to_numpy(float)
     diameters_px = np.array([calibration.px(d) for d in hairs["diameter_um"]], dtype=float).reshape(n)
 
-    on_border = _on_border(ends, diameters_px, result.image_shape_px)
     directions = _end_directions(result.centerlines_px, n, calibration.px(_DIRECTION_REACH_UM))
+    on_border = _on_border(ends, diameters_px, result.image_shape_px) | _runs_on(
+        result.hair_mask, ends, directions, diameters_px
+    )
     companions = _companions(ends, directions, calibration.px(companion_um))
     darkness = _opening_darkness(result, ends, calibration.px(opening_um))
     has_opening = darkness >= _OPENING_DARKNESS
@@ -315,6 +317,30 @@ def _on_border(ends, diameters_px, shape_px):
     margin = _BORDER_MARGIN_PX + 0.5 * diameters_px[:, None]
     rows, cols = ends[..., 0], ends[..., 1]
     return (rows <= margin) | (cols <= margin) | (rows >= height - 1 - margin) | (cols >= width - 1 - margin)
+
+
+def _runs_on(mask, ends, directions, diameters_px):
+    """Ends where the shaft runs on under another hair, shape (n, 2).
+
+    Beyond a root (or a free tip) lies skin. Where the hair mask continues straight past an end, from
+    one to two shaft widths on (a traced centreline stops about half a width short of a real end), the
+    tracing stopped where another hair crosses over this one: that end is hidden, like an end on the
+    field border, and is never taken for a root.
+    """
+    if mask is None or not len(ends):
+        return np.zeros(ends.shape[:2], dtype=bool)
+    height, width = mask.shape
+    steps = np.linspace(1.0, 2.0, 5)
+    reach = steps[None, None, :] * np.maximum(diameters_px, 2.0)[:, None, None] + 2.0
+    points = ends[..., None, :] - directions[..., None, :] * reach[..., None]
+    rows = np.clip(np.rint(points[..., 0]).astype(int), 0, height - 1)
+    cols = np.clip(np.rint(points[..., 1]).astype(int), 0, width - 1)
+    inside = (
+        (points[..., 0] >= 0) & (points[..., 0] < height) & (points[..., 1] >= 0) & (points[..., 1] < width)
+    )
+    covered = np.asarray(mask, dtype=bool)[rows, cols] & inside
+    moving = np.linalg.norm(directions, axis=-1) > 0
+    return (covered.mean(axis=-1) >= 0.6) & moving
 
 
 def _end_directions(centerlines, n, reach_px):

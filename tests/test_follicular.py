@@ -272,3 +272,17 @@ def test_true_hairs_of_a_synthetic_photo_group_into_its_units(synthetic_units):
     # Tolerances from benchmarks/follicular.py --true-hairs (photos this small hold ~10-20 units).
     assert units.unit_count == pytest.approx(truth["follicular_unit_count"], rel=0.35)
     assert units.hairs_per_unit_mean == pytest.approx(truth["hairs_per_unit_mean"], abs=0.6)
+
+
+def test_an_end_hidden_under_a_crossing_hair_is_not_a_root():
+    # A hair traced in two pieces that stop where a wide hair crosses over them: the mask runs on past
+    # those ends, so they are hidden ends (like border ends) and neither piece makes a unit there.
+    result = fake_result([((100, 60), (100, 185)), ((100, 215), (100, 340)), ((20, 200), (380, 200))])
+    result.hair_mask[95:106, 60:341] = True  # the broken hair
+    result.hair_mask[20:381, 186:215] = True  # the wide hair over it
+    units = follicular_units(result)
+    hidden_ends = units.root_px[:2]
+    assert not np.any(np.all(np.isclose(hidden_ends, [[100, 185]]), axis=1))
+    assert not np.any(np.all(np.isclose(hidden_ends, [[100, 215]]), axis=1))
+    # Without the mask the two facing ends lie within the spacing and pass for one opening.
+    assert follicular_units(fake_result([((100, 60), (100, 185)), ((100, 215), (100, 340))])).unit_count == 2

@@ -55,13 +55,28 @@ def _line_response(image, sigma):
     dxx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
     dyy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
     dxy = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
-    half_trace = 0.5 * (dxx + dyy)
-    radius = cv2.sqrt(0.25 * (dxx - dyy) ** 2 + dxy * dxy)
-    across = half_trace - radius  # most negative eigenvalue: curvature across a bright line
-    along = half_trace + radius  # curvature along the line: ~0 on a line, < 0 on a blob
-    # Penalise blob-like spots (both curvatures negative) by half, which still keeps crossings.
-    strength = -across - 0.5 * np.maximum(-along, 0.0)
-    return np.maximum(strength, 0.0) * (sigma * sigma / _BAR_RESPONSE)
+    # Eigenvalues of the Hessian, half_trace -/+ radius. In place: each full-size temporary costs as
+    # much as the arithmetic (the rounding of every step is the same as in the plain expressions).
+    half_trace = np.add(dxx, dyy, out=smooth)
+    half_trace *= 0.5
+    radius = np.subtract(dxx, dyy, out=dxx)
+    radius *= radius
+    radius *= 0.25
+    dxy *= dxy
+    radius += dxy
+    cv2.sqrt(radius, dst=radius)
+    # across = half_trace - radius: most negative eigenvalue, the curvature across a bright line;
+    # along = half_trace + radius: ~0 on a line, < 0 on a blob. Penalise blob-like spots (both
+    # curvatures negative) by half, which still keeps crossings:
+    # strength = -across - 0.5 * max(-along, 0) = (radius - half_trace) + 0.5 * min(along, 0).
+    along = np.add(half_trace, radius, out=dyy)
+    np.minimum(along, 0.0, out=along)
+    along *= 0.5
+    strength = np.subtract(radius, half_trace, out=radius)
+    strength += along
+    np.maximum(strength, 0.0, out=strength)
+    strength *= sigma * sigma / _BAR_RESPONSE
+    return strength
 
 
 def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, max_diameter_um=150.0):
@@ -96,18 +111,26 @@ def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, ma
             image = cv2.resize(contrast, size, interpolation=cv2.INTER_AREA)
         level_strength = np.zeros(image.shape, np.float32)
         level_sigma = np.zeros(image.shape, np.float32)
+        filled = np.empty(image.shape, np.float32)
         for sigma in sigmas:
             response = _line_response(image, sigma * image.shape[1] / width)
-            better = response > level_strength
-            np.copyto(level_strength, response, where=better)
-            level_sigma[better] = sigma
+            filled.fill(sigma)
+            _keep_stronger(level_strength, level_sigma, response, filled)
         if factor > 1:
             level_strength = cv2.resize(level_strength, (width, height), interpolation=cv2.INTER_LINEAR)
             level_sigma = cv2.resize(level_sigma, (width, height), interpolation=cv2.INTER_NEAREST)
-        better = level_strength > strength
-        np.copyto(strength, level_strength, where=better)
-        np.copyto(sigma_map, level_sigma, where=better)
+        _keep_stronger(strength, sigma_map, level_strength, level_sigma)
     return RidgeMap(strength, sigma_map)
+
+
+def _keep_stronger(strength, sigma_map, candidate, candidate_sigma):
+    """Where ``candidate`` is strictly stronger, take it and its scale (in place).
+
+    OpenCV's masked copy: numpy's boolean-mask assignment costs ~20x more on a scattered mask.
+    """
+    better = cv2.compare(candidate, strength, cv2.CMP_GT)
+    cv2.max(strength, candidate, dst=strength)
+    cv2.copyTo(candidate_sigma, better, sigma_map)
 
 
 def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> float:

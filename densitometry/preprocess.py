@@ -130,10 +130,19 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     # Largest over the channels, clipped at 0 (skin brighter than its background is not hair).
     contrast = np.zeros_like(grey)
     opposite = np.zeros_like(grey)
-    other = Polarity.BRIGHT if polarity is Polarity.DARK else Polarity.DARK
+    plane_contrast = np.empty_like(grey)
+    denominator = np.empty_like(grey)
     for plane, plane_background in zip(cv2.split(colour), cv2.split(colour_background), strict=True):
-        np.maximum(contrast, relative_contrast(plane, plane_background, polarity), out=contrast)
-        np.maximum(opposite, relative_contrast(plane, plane_background, other), out=opposite)
+        # relative_contrast, with reused buffers; the other polarity's contrast is its exact negative.
+        np.maximum(plane_background, np.float32(_MIN_BACKGROUND), out=denominator)
+        if polarity is Polarity.DARK:
+            np.subtract(plane_background, plane, out=plane_contrast)
+        else:
+            np.subtract(plane, plane_background, out=plane_contrast)
+        np.divide(plane_contrast, denominator, out=plane_contrast)
+        np.maximum(contrast, plane_contrast, out=contrast)
+        np.negative(plane_contrast, out=plane_contrast)
+        np.maximum(opposite, plane_contrast, out=opposite)
     return Preprocessed(contrast, grey, background, polarity, opposite)
 
 
@@ -159,6 +168,8 @@ def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.
         cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), window).astype(np.float32) / 255.0
     )
     background = cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR)
-    dark = line_evidence(relative_contrast(grey, background, Polarity.DARK), calibration)
-    bright = line_evidence(relative_contrast(grey, background, Polarity.BRIGHT), calibration)
+    dark_contrast = relative_contrast(grey, background, Polarity.DARK)
+    dark = line_evidence(dark_contrast, calibration)
+    # The bright reading is the exact negative of the dark one (same numerator, opposite sign).
+    bright = line_evidence(np.negative(dark_contrast, out=dark_contrast), calibration)
     return Polarity.BRIGHT if bright > 1.5 * dark else Polarity.DARK

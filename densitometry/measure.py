@@ -53,11 +53,14 @@ def _resample(coords, step_px):
     kernel = min(7, len(coords) if len(coords) % 2 else len(coords) - 1)
     if kernel >= 3:
         pad = kernel // 2
-        padded = np.pad(coords, ((pad, pad), (0, 0)), mode="edge")
+        padded = np.concatenate([coords[:1].repeat(pad, axis=0), coords, coords[-1:].repeat(pad, axis=0)])
         smooth = np.stack([np.convolve(padded[:, k], np.ones(kernel) / kernel, "valid") for k in (0, 1)], 1)
     else:
         smooth = coords
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(smooth, axis=0), axis=1))])
+    steps = np.diff(smooth, axis=0)
+    steps *= steps
+    # The Euclidean norm of each step, summed in the same order as np.linalg.norm(..., axis=1).
+    arc = np.concatenate([[0.0], np.cumsum(np.sqrt(steps[:, 0] + steps[:, 1]))])
     if arc[-1] < step_px:
         return coords[:0], coords[:0]
     positions = np.arange(step_px / 2, arc[-1], step_px)
@@ -136,11 +139,19 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     list of HairMeasurement, one per hair
     """
     all_points, all_normals, all_reach, owner = [], [], [], []
+    results = [HairMeasurement(float("nan"), float("nan"), 0) for _ in hairs]
+    if not hairs:
+        return results
     height, width = contrast.shape
+    coords = np.concatenate([hair.coords_px for hair in hairs])
+    rows = np.clip(np.rint(coords[:, 0]).astype(int), 0, height - 1)
+    cols = np.clip(np.rint(coords[:, 1]).astype(int), 0, width - 1)
+    sizes = np.array([len(hair.coords_px) for hair in hairs])
+    sigma_medians = _group_medians(
+        sigma_px_map[rows, cols], np.repeat(np.arange(len(hairs)), sizes), len(hairs)
+    )
     for index, hair in enumerate(hairs):
-        rows = np.clip(np.rint(hair.coords_px[:, 0]).astype(int), 0, height - 1)
-        cols = np.clip(np.rint(hair.coords_px[:, 1]).astype(int), 0, width - 1)
-        width_px = max(2.0, 2.0 * float(np.median(sigma_px_map[rows, cols])))
+        width_px = max(2.0, 2.0 * float(sigma_medians[index]))
         points, tangents = _resample(hair.coords_px, max(1.5, 0.5 * width_px))
         if len(points) == 0:
             continue
@@ -157,7 +168,6 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
         all_normals.append(np.stack([-tangents[:, 1], tangents[:, 0]], 1))
         all_reach.append(np.full(len(points), max(5.0, 2.5 * width_px)))
         owner.append(np.full(len(points), index))
-    results = [HairMeasurement(float("nan"), float("nan"), 0) for _ in hairs]
     if not all_points:
         return results
     points = np.concatenate(all_points)
@@ -181,13 +191,49 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
         ]
     )
     widths, peaks = profile_widths(profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1))
-    for index in range(len(hairs)):
-        mine = owner == index
-        good = mine & np.isfinite(widths)
-        if good.any():
-            results[index] = HairMeasurement(
-                float(np.percentile(widths[good], _WIDTH_PERCENTILE)),
-                float(np.median(peaks[good])),
-                int(good.sum()),
-            )
+    good = np.isfinite(widths)
+    counts = np.bincount(owner[good], minlength=len(hairs))
+    diameters = _group_medians(widths[good], owner[good], len(hairs), interpolation="percentile")
+    contrasts = _group_medians(peaks[good], owner[good], len(hairs))
+    for index in np.flatnonzero(counts):
+        results[index] = HairMeasurement(float(diameters[index]), float(contrasts[index]), int(counts[index]))
     return results
+
+
+def _group_medians(values, groups, count, *, interpolation="median"):
+    """Per-group medians, bit-identical to ``np.median`` (or ``np.percentile(..., 50)``) of each group.
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (N,)
+    groups : ndarray of int, shape (N,)
+        Group of each value, in ``range(count)``.
+    count : int
+    interpolation : {"median", "percentile"}
+        Between the two middle values of an even group: their mean, computed as ``np.median`` does
+        (``(a + b) / 2`` in the values' dtype), or ``b - (b - a) * 0.5`` as ``np.percentile`` does.
+
+    Returns
+    -------
+    ndarray, shape (count,)
+        NaN for empty groups, and for groups holding a NaN (as numpy's functions give).
+    """
+    if _WIDTH_PERCENTILE != 50:
+        raise NotImplementedError("_group_medians implements the 50th percentile only")
+    order = np.lexsort((values, groups))  # by group, then by value (NaNs last)
+    ordered = values[order]
+    sizes = np.bincount(groups, minlength=count)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    filled = sizes > 0
+    result = np.full(count, np.nan, dtype=values.dtype)
+    lower = ordered[starts[filled] + (sizes[filled] - 1) // 2]
+    upper = ordered[starts[filled] + sizes[filled] // 2]
+    if interpolation == "median":
+        middle = (lower + upper) / values.dtype.type(2)
+    else:
+        middle = upper - (upper - lower) * 0.5
+    odd = sizes[filled] % 2 == 1
+    middle[odd] = lower[odd]
+    middle[np.isnan(ordered[starts[filled] + sizes[filled] - 1])] = np.nan
+    result[filled] = middle
+    return result

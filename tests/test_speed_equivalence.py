@@ -7,6 +7,7 @@ from skan import Skeleton
 from skan.csr import skeleton_to_csgraph
 from skimage.morphology import skeletonize
 
+from densitometry.measure import _group_medians
 from densitometry.skeleton import pixel_graph, skeleton_branches
 
 
@@ -52,3 +53,21 @@ def test_branches_match_skan(mask):
         assert branch.start_degree == reference.degrees[nodes[0]]
         assert branch.end_degree == reference.degrees[nodes[-1]]
         assert branch.length_px == lengths[index]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_group_medians_match_numpy(dtype):
+    rng = np.random.default_rng(1)
+    groups = rng.integers(0, 30, 400)
+    values = rng.normal(size=400).astype(dtype)
+    values[groups == 3] = values[5]  # ties
+    values[np.flatnonzero(groups == 7)[:1]] = np.nan
+    medians = _group_medians(values, groups, 32)
+    percentiles = _group_medians(values, groups, 32, interpolation="percentile")
+    for group in range(32):
+        mine = values[groups == group]
+        if mine.size == 0:
+            assert np.isnan(medians[group]) and np.isnan(percentiles[group])
+            continue
+        np.testing.assert_array_equal(medians[group], np.median(mine))
+        np.testing.assert_array_equal(percentiles[group], np.percentile(mine, 50))

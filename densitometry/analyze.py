@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .calibration import as_calibration
+from .calibration import Calibration, as_calibration
 from .errors import ParameterError
 from .hairs import trace_hairs
 from .io import load_image
@@ -26,6 +26,10 @@ _DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
 _PEAK_RADIUS_UM = 40.0
 #: Holes in the mask narrower than this are glints on a shaft, not skin between hairs (filled).
 _PINHOLE_WIDTH_UM = 50.0
+#: Photos with finer pixels are analysed resampled to this pixel size: a 15 µm shaft is still ~4 px
+#: wide there, and at 70x a terminal shaft would otherwise be 30-50 px wide (slow skeletons whose
+#: junction clusters grow with the width). Coordinates in the result are in the photo's pixels.
+_WORKING_UM_PER_PX = 4.0
 
 
 def analyze(
@@ -62,8 +66,10 @@ def analyze(
     calibration = as_calibration(calibration, um_per_px=um_per_px)
     parameters = _parameters(parameters, options)
     loaded = load_image(image, name=name)
+    full_calibration = calibration
+    rgb, calibration, scale = _working_resolution(loaded.rgb, full_calibration)
     prepared = preprocess(
-        loaded.rgb,
+        rgb,
         calibration,
         polarity=parameters.polarity,
         max_hair_diameter_um=parameters.max_diameter_um,
@@ -71,7 +77,7 @@ def analyze(
     if parameters.refine:
         from .refiner import refined_ridge_map
 
-        ridge, mask = refined_ridge_map(loaded.rgb, prepared, calibration, parameters)
+        ridge, mask = refined_ridge_map(rgb, prepared, calibration, parameters)
     else:
         ridge = ridge_filter(
             prepared.contrast,
@@ -95,7 +101,7 @@ def analyze(
     traced = trace_hairs(skeleton_branches(mask), width_px_map, max_turn_deg=parameters.max_turn_deg)
     measured = measure_hairs(prepared.contrast, traced, ridge.sigma_px)
 
-    height, width = loaded.shape_px
+    height, width = mask.shape
     min_length_px = calibration.px(parameters.min_length_um)
     rows, centerlines = [], []
     for hair, measurement in zip(traced, measured, strict=True):
@@ -106,7 +112,8 @@ def analyze(
         if length_px < min_length_px or not _looks_like_a_shaft(hair, measurement, parameters, min_length_px):
             continue
         diameter_um = calibration.um(measurement.diameter_px)
-        start, end = hair.coords_px[0], hair.coords_px[-1]
+        coords = (hair.coords_px + 0.5) * scale - 0.5  # in the photo's pixels
+        start, end = coords[0], coords[-1]
         on_border = bool(
             np.any(hair.coords_px.min(axis=0) <= 1)
             or hair.coords_px[:, 0].max() >= height - 2
@@ -129,13 +136,17 @@ def analyze(
                 "bundle_size": 1,
             }
         )
-        centerlines.append(hair.coords_px)
+        centerlines.append(coords)
     rows, centerlines = _split_bundles(rows, centerlines, parameters)
     hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
+    if mask.shape != loaded.shape_px:
+        mask = cv2.resize(mask.view(np.uint8), loaded.shape_px[::-1], interpolation=cv2.INTER_NEAREST).view(
+            bool
+        )
     return AnalysisResult(
         image_name=loaded.name,
-        calibration=calibration,
-        image_shape_px=(height, width),
+        calibration=full_calibration,
+        image_shape_px=loaded.shape_px,
         parameters=parameters,
         polarity=prepared.polarity,
         hairs=hairs,
@@ -145,6 +156,26 @@ def analyze(
         quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
         version=__version__,
     )
+
+
+def _working_resolution(rgb, calibration):
+    """The photo resampled to `_WORKING_UM_PER_PX` when its pixels are finer, with its calibration.
+
+    Returns
+    -------
+    rgb : ndarray, the (possibly) resampled photo
+    calibration : Calibration of ``rgb``
+    scale : ndarray of float, shape (2,)
+        Photo pixels per working pixel along (rows, cols) (1 when not resampled).
+    """
+    if calibration.um_per_px >= 0.95 * _WORKING_UM_PER_PX:
+        return rgb, calibration, np.ones(2)
+    height, width = rgb.shape[:2]
+    factor = _WORKING_UM_PER_PX / calibration.um_per_px
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    scale = np.array([height / size[1], width / size[0]])
+    return small, Calibration(calibration.um_per_px * float(scale.mean())), scale
 
 
 def _split_bundles(rows, centerlines, parameters):

@@ -85,6 +85,30 @@ def test_doubling_um_per_px_quarters_density_and_doubles_diameters(crossing_resu
     )
 
 
+def test_fine_pixels_are_analysed_at_the_working_resolution_and_reported_in_photo_pixels(crossing_result):
+    # The same scene photographed at 2.5x the magnification (2 µm/px) gives the same hairs and
+    # diameters; centrelines, end points and the mask are in the fine photo's own pixels.
+    factor = 2.5
+    fine_shafts = [
+        (tuple(factor * np.array(s)), tuple(factor * np.array(e)), factor * w, c) for s, e, w, c in CROSSING
+    ]
+    fine = densitometry.analyze(
+        phantom(fine_shafts, shape=(1200, 1600), blur_px=2.5), um_per_px=UM_PER_PX / factor
+    )
+    assert fine.hair_count == crossing_result.hair_count
+    assert fine.hair_mask.shape == (1200, 1600)
+    assert fine.density_per_cm2 == pytest.approx(crossing_result.density_per_cm2)
+    np.testing.assert_allclose(
+        np.sort(fine.hairs["diameter_um"]), np.sort(crossing_result.hairs["diameter_um"]), atol=3.0
+    )
+    for coords in fine.centerlines_px:  # every centreline lies on a shaft of the fine photo
+        on_shaft = []
+        for s, e, _, _ in fine_shafts:
+            d, rel = np.subtract(e, s), coords - np.array(s)
+            on_shaft.append(np.abs(d[0] * rel[:, 1] - d[1] * rel[:, 0]) / np.linalg.norm(d))
+        assert np.median(np.min(on_shaft, axis=0)) < 3.0
+
+
 def test_grey_hair_brighter_than_skin_is_detected_automatically():
     shafts = [
         ((40, 40), (400, 120), 14, 0.25),

@@ -154,7 +154,11 @@ def main(argv=None) -> int:
     table = pd.DataFrame(rows)
     if args.out:
         table.to_csv(args.out, index=False)
-    print(summarise(table).to_markdown(floatfmt=".2f") if _has_tabulate() else summarise(table).round(2))
+    if _has_tabulate():
+        print(summarise(table).to_markdown(floatfmt=".2f"))
+    else:
+        with pd.option_context("display.width", None, "display.max_columns", None):
+            print(summarise(table).round(2))
     return 0
 
 

@@ -51,6 +51,10 @@ class Registration:
         Relative scale of the fitted transform after the pixel sizes were equalised (1 = same).
     rotation_deg : float
         Rotation of the fitted transform, counter-clockwise in image coordinates.
+    residual_px : float
+        Root-mean-square distance (before pixels) between the inlier features of the before photo and
+        their matches mapped through the transform; NaN when no transform was fitted. Feature
+        localisation noise dominates it, so it bounds the alignment error from above.
     reason : str
         Why registration failed; empty when it succeeded.
     """
@@ -62,6 +66,7 @@ class Registration:
     overlap_fraction: float = 0.0
     scale: float = math.nan
     rotation_deg: float = math.nan
+    residual_px: float = math.nan
     reason: str = ""
 
 
@@ -149,6 +154,8 @@ def register(
         refit, _ = cv2.estimateAffinePartial2D(src[inlier], dst[inlier], method=cv2.LMEDS)
         if refit is not None:
             model = refit
+    mapped = src[inlier] @ model[:, :2].T + model[:, 2]
+    residual = float(np.sqrt(np.mean(np.sum((mapped - dst[inlier]) ** 2, axis=1)))) if n_inliers else math.nan
     fitted_scale = float(math.hypot(model[0, 0], model[1, 0]))
     rotation = float(math.degrees(math.atan2(model[1, 0], model[0, 0])))
     matrix = np.vstack([model, [0.0, 0.0, 1.0]]) @ prescale
@@ -159,6 +166,7 @@ def register(
         matches=len(good),
         scale=fitted_scale,
         rotation_deg=rotation,
+        residual_px=residual,
     )
     if n_inliers < int(min_inliers):
         return _replace(found, reason=f"only {n_inliers} consistent feature matches (need {min_inliers})")

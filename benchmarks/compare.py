@@ -5,7 +5,9 @@
 For each scenario, change and seed a pair is rendered (`densitometry.synthetic_pairs.make_pair`) with a
 random view change (shift, rotation up to 20 degrees, scale +-5 %, other exposure and white balance) and
 compared. Reported per pair: registration error (largest corner error, px), delta density (percent) and
-delta mean diameter (µm) measured vs true (in the common field), and matched/new/lost hairs. Targets:
+delta mean diameter (µm) measured vs true (in the common field), the independent counts of both photos
+(ind b/a), the joint counts of hairs present at each visit (b/a) against the truth, and matched / new /
+lost hairs and the hairs one analysis missed but the other photo shows (miss b/a). Targets:
 registration < 2 px, delta density within 2 percentage points, delta diameter within 2 µm, and
 |delta density| <= 1 % when nothing changed.
 """
@@ -39,7 +41,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     header = (
         f"{'scenario':<10} {'change':<10} {'seed':>4} {'reg':>3} {'err_px':>6} {'dD%':>6} {'true':>6} "
-        f"{'miss_pp':>7} {'dDiam':>6} {'true':>6} {'miss_um':>7} {'b/a':>7} {'true':>7} {'m/n/l':>9} {'s':>5}"
+        f"{'miss_pp':>7} {'dDiam':>6} {'true':>6} {'miss_um':>7} {'ind b/a':>7} {'b/a':>7} {'true':>7} "
+        f"{'m/n/l':>9} {'miss b/a':>8} {'s':>5}"
     )
     print(header)
     summary = {}
@@ -79,8 +82,10 @@ def main(argv=None) -> int:
                     f"{cmp.delta_density_percent:>6.1f} {truth['delta_density_percent']:>6.1f} {miss_pp:>7.1f} "
                     f"{cmp.delta_mean_diameter_um:>6.1f} {truth['delta_mean_diameter_um']:>6.1f} {miss_um:>7.1f} "
                     f"{cmp.before.hair_count:>3}/{cmp.after.hair_count:<3} "
+                    f"{cmp.hairs_present_before:>3}/{cmp.hairs_present_after:<3} "
                     f"{truth['before']['hair_count']:>3}/{truth['after']['hair_count']:<3} "
-                    f"{cmp.matched_hairs:>3}/{cmp.new_hairs}/{cmp.lost_hairs:<3} {seconds:>5.1f}"
+                    f"{cmp.matched_hairs:>3}/{cmp.new_hairs}/{cmp.lost_hairs:<3} "
+                    f"{cmp.missed_in_before:>4}/{cmp.missed_in_after:<3} {seconds:>5.1f}"
                 )
     print("\nper scenario and change: median |err| px, median |miss| pp, median |miss| µm, pass rates")
     for (scenario, change), rows in summary.items():
@@ -91,6 +96,16 @@ def main(argv=None) -> int:
             f"density miss {np.nanmedian(pp):5.1f} pp (ok {ok_pp:.0%})  "
             f"diameter miss {np.nanmedian(um):5.1f} µm (<=2: {np.mean(um <= 2):.0%})"
         )
+    rows = [(change, r) for (_, change), group in summary.items() for r in group]
+    density_ok = sum(abs(r[1]) <= 2.0 for _, r in rows)
+    none_ok = sum(abs(r[3]) <= 1.0 for change, r in rows if change == "none")
+    diameter_ok = sum(abs(r[2]) <= 2.0 for _, r in rows)
+    print(
+        f"\npasses: registration < 2 px {sum(r[0] < 2 for _, r in rows)}/{len(rows)}; delta density within "
+        f"2 pp {density_ok}/{len(rows)}; no change |delta density| <= 1 % "
+        f"{none_ok}/{sum(change == 'none' for change, _ in rows)}; delta diameter within 2 µm "
+        f"{diameter_ok}/{len(rows)}"
+    )
     return 0 if all(math.isfinite(r[0]) for rows in summary.values() for r in rows) else 1
 
 

@@ -4,8 +4,16 @@ Both photos are analysed with the same parameters (`densitometry.analyze`), the 
 onto the before photo (`densitometry.registration`), and every number is computed on the common field
 only: a hair counts there when at least ``min_length_um`` of its shaft lies inside the common field (the
 same rule `analyze` applies at the photo border, so a hair cut by the edge of one photo is treated alike in
-both). Hairs are then matched one to one by centreline proximity (Hungarian assignment), giving matched,
-new and lost hairs, and, with ``interval_days``, growth per hair as in a phototrichogram.
+both). Hairs are then matched one to one by centreline proximity (Hungarian assignment) and, with
+``interval_days``, growth per hair is measured as in a phototrichogram.
+
+The change itself is counted jointly, hair to hair. Two independent analyses of the same unchanged site
+differ by several per cent (viewpoint, exposure and compression move hairs across the detection
+thresholds), which is as large as the changes to be measured. So a hair counted in one photo only is
+looked at in the other photo, at the same scalp positions (its centreline mapped through the
+registration): where both photos show the same thing along it (the same shaft, or no shaft at all) the
+other analysis missed it and it is present at both visits; only where the photos differ is it new or
+lost. Density change is then (new - lost) / common field, and diameter change compares the same hairs.
 
 References
 ----------
@@ -28,8 +36,11 @@ from .analyze import analyze
 from .calibration import Calibration, as_calibration, check_positive_finite
 from .errors import CalibrationError, ParameterError
 from .io import load_image
+from .measure import profile_widths
+from .preprocess import preprocess
 from .registration import Registration, common_field, map_points, register
 from .results import AnalysisResult, ThicknessClass
+from .segment import ridge_filter
 
 #: Default margin (µm) between the common field where hairs are counted and the photos' edges.
 FIELD_MARGIN_UM = 100.0
@@ -41,6 +52,16 @@ _MIN_MATCH_DISTANCE_PX = 4.0
 _RESAMPLE_POINTS = 16
 #: Exposure / white-balance gains beyond this factor get a warning.
 _GAIN_WARN = 1.5
+#: A hair counted in one photo only is present in the other photo too (its analysis missed it) when
+#: the two photos show the same thing (the same shaft at the same place, or no shaft) along at least
+#: this share of its centreline. A removed hair leaves skin along all of it, bar where other hairs
+#: cross; a missed one looks alike nearly everywhere.
+PRESENCE_MIN_SHARE = 0.5
+#: Samples along one profile across a mapped centreline (as in `densitometry.measure`).
+_PROFILE_SAMPLES = 81
+#: The same shaft's centre, seen in both photos, may differ by this much on top of the registration
+#: residual: the rounding of centreline points to pixels.
+_PRESENCE_ROUNDING_PX = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,20 +84,42 @@ class FieldResult(AnalysisResult):
 class Comparison:
     """A before / after comparison of one scalp site.
 
+    Two kinds of numbers are kept apart. ``before`` and ``after`` are the two photos analysed
+    independently (each restricted to the common field): what `densitometry.analyze` counts on each.
+    The changes (``delta_*``, ``new_hairs``, ``lost_hairs``, ``before_density_per_cm2``, ...) come
+    from the joint count: every hair counted in either photo is present at a visit when that photo's
+    analysis counted it, or when it was counted in the other photo only and this photo shows the
+    same thing along its mapped centreline (``missed_in_*``); so ``delta_density_per_cm2`` is
+    ``(new_hairs - lost_hairs) / overlap_area_cm2``. When the photos are not registered there is no
+    joint count: the changes are those of the independent whole-field analyses.
+
     Attributes
     ----------
     before, after : FieldResult
-        Each photo's numbers in the common field (the whole field when not registered).
+        Each photo's independent analysis in the common field (the whole field when not registered).
     before_result, after_result : AnalysisResult
         The full analyses of both photos.
     registration : Registration
     overlap_area_cm2 : float
         Area of the common field where hairs are counted, i.e. the overlap of the photos less a
         ``field_margin_um`` rim (the before photo's whole field when not registered).
-    matched_hairs, new_hairs, lost_hairs : int
-        Hair-to-hair matching in the common field (0 when not registered).
+    matched_hairs : int
+        Hairs counted in both photos and matched one to one (0 when not registered).
+    missed_in_before, missed_in_after : int
+        Hairs counted by the other photo's analysis only, whose shaft this photo shows at the mapped
+        position (the analysis of this photo missed them): present at both visits.
+    new_hairs, lost_hairs : int
+        Hairs counted in the after (before) photo only that the before (after) photo does not show.
+    hairs_present_before, hairs_present_after : int
+        Hairs present at each visit in the common field: the photo's own count plus ``missed_in_*``
+        (the independent counts when not registered).
+    present_diameters_before_um, present_diameters_after_um : tuple of float
+        Diameter of each present hair at that visit; a missed hair's diameter in the photo that
+        missed it is its detected diameter plus the change of its profile width between the photos.
+    paired_diameter_change_um : float
+        Mean diameter change (after - before) of the hairs present at both visits.
     vellus_to_terminal : int
-        Matched hairs that were vellus before and terminal after.
+        Hairs present at both visits that were vellus before and terminal after.
     interval_days : float
         Days between the photos (NaN when not given).
     growth_um_per_day_median : float
@@ -102,6 +145,13 @@ class Comparison:
     matched_hairs: int = 0
     new_hairs: int = 0
     lost_hairs: int = 0
+    missed_in_before: int = 0
+    missed_in_after: int = 0
+    hairs_present_before: int = 0
+    hairs_present_after: int = 0
+    present_diameters_before_um: tuple = field(default=(), repr=False)
+    present_diameters_after_um: tuple = field(default=(), repr=False)
+    paired_diameter_change_um: float = math.nan
     vellus_to_terminal: int = 0
     interval_days: float = math.nan
     anagen_min_growth_um: float = 100.0
@@ -129,25 +179,74 @@ class Comparison:
         return float(self.registration.overlap_fraction)
 
     @property
+    def before_density_per_cm2(self) -> float:
+        """Hairs present at the before visit per cm² of the common field (see the class notes)."""
+        if not self.registered:
+            return self.before.density_per_cm2
+        return self.hairs_present_before / self.overlap_area_cm2
+
+    @property
+    def after_density_per_cm2(self) -> float:
+        """Hairs present at the after visit per cm² of the common field (see the class notes)."""
+        if not self.registered:
+            return self.after.density_per_cm2
+        return self.hairs_present_after / self.overlap_area_cm2
+
+    @property
     def delta_density_per_cm2(self) -> float:
-        return self.after.density_per_cm2 - self.before.density_per_cm2
+        """``after_density_per_cm2 - before_density_per_cm2``; (new - lost) / area when registered."""
+        return self.after_density_per_cm2 - self.before_density_per_cm2
 
     @property
     def delta_density_percent(self) -> float:
-        base = self.before.density_per_cm2
+        base = self.before_density_per_cm2
         return 100.0 * self.delta_density_per_cm2 / base if base > 0 else math.nan
 
     @property
+    def before_mean_diameter_um(self) -> float:
+        """Mean diameter of the hairs present at the before visit."""
+        return _mean(self._present_diameters("before"))
+
+    @property
+    def after_mean_diameter_um(self) -> float:
+        """Mean diameter of the hairs present at the after visit."""
+        return _mean(self._present_diameters("after"))
+
+    @property
     def delta_mean_diameter_um(self) -> float:
-        return self.after.mean_diameter_um - self.before.mean_diameter_um
+        """Change of the mean diameter of the hairs present: after mean minus before mean.
+
+        Both means run over the present sets, which share every hair present in both visits, so
+        their difference is the mean paired change of those hairs (each measured in both photos)
+        plus the effect of the new and lost hairs.
+        """
+        return self.after_mean_diameter_um - self.before_mean_diameter_um
 
     @property
     def delta_terminal_fraction(self) -> float:
-        return self.after.terminal_fraction - self.before.terminal_fraction
+        return self._fraction("after", ThicknessClass.TERMINAL) - self._fraction(
+            "before", ThicknessClass.TERMINAL
+        )
 
     @property
     def delta_vellus_fraction(self) -> float:
-        return self.after.vellus_fraction - self.before.vellus_fraction
+        return self._fraction("after", ThicknessClass.VELLUS) - self._fraction(
+            "before", ThicknessClass.VELLUS
+        )
+
+    def _present_diameters(self, visit: str) -> np.ndarray:
+        if not self.registered:
+            values = getattr(self, visit).hairs["diameter_um"].to_numpy(dtype=float)
+        else:
+            values = np.asarray(getattr(self, f"present_diameters_{visit}_um"), dtype=float)
+        return values[np.isfinite(values)]
+
+    def _fraction(self, visit: str, thickness_class: ThicknessClass) -> float:
+        values = self._present_diameters(visit)
+        if len(values) == 0:
+            return math.nan
+        classify = self.before.parameters.classify
+        return float(np.mean([classify(d) is thickness_class for d in values]))
 
     def to_dict(self) -> dict:
         """JSON-safe dict of the comparison (NaN becomes None)."""
@@ -164,9 +263,18 @@ class Comparison:
             "delta_mean_diameter_um": self.delta_mean_diameter_um,
             "delta_terminal_fraction": self.delta_terminal_fraction,
             "delta_vellus_fraction": self.delta_vellus_fraction,
+            "before_density_per_cm2": self.before_density_per_cm2,
+            "after_density_per_cm2": self.after_density_per_cm2,
+            "before_mean_diameter_um": self.before_mean_diameter_um,
+            "after_mean_diameter_um": self.after_mean_diameter_um,
+            "paired_diameter_change_um": self.paired_diameter_change_um,
             "matched_hairs": int(self.matched_hairs),
             "new_hairs": int(self.new_hairs),
             "lost_hairs": int(self.lost_hairs),
+            "missed_in_before": int(self.missed_in_before),
+            "missed_in_after": int(self.missed_in_after),
+            "hairs_present_before": int(self.hairs_present_before),
+            "hairs_present_after": int(self.hairs_present_after),
             "vellus_to_terminal": int(self.vellus_to_terminal),
             "interval_days": self.interval_days,
             "anagen_min_growth_um": self.anagen_min_growth_um,
@@ -304,6 +412,8 @@ def compare(
             after_result=after_res,
             registration=registration,
             overlap_area_cm2=before_res.field_area_cm2,
+            hairs_present_before=before_res.hair_count,
+            hairs_present_after=after_res.hair_count,
             interval_days=math.nan if interval_days is None else interval_days,
             anagen_min_growth_um=anagen_min_growth_um,
             warnings=tuple(warnings),
@@ -325,12 +435,22 @@ def compare(
     pairs = _match(before_res, after_res, after_lines, before_in, after_in, ratio)
     if registration.overlap_fraction < 0.5:
         warnings.append(f"the photos share only {registration.overlap_fraction:.0%} of the before field")
-    before_class = before_res.hairs["thickness_class"].to_numpy()
-    after_class = after_res.hairs["thickness_class"].to_numpy()
+    joint = _joint_presence(
+        before_img.rgb,
+        after_rgb,
+        before_res,
+        after_res,
+        registration,
+        after_lines,
+        before_in,
+        after_in,
+        pairs,
+    )
+    classify = before_res.parameters.classify
     v2t = sum(
         1
-        for b, a in pairs
-        if before_class[b] == ThicknessClass.VELLUS.value and after_class[a] == ThicknessClass.TERMINAL.value
+        for d_before, d_after in joint.persisting_diameters_um
+        if classify(d_before) is ThicknessClass.VELLUS and classify(d_after) is ThicknessClass.TERMINAL
     )
     growth_median, anagen = math.nan, math.nan
     if interval_days is not None:
@@ -345,8 +465,15 @@ def compare(
         registration=registration,
         overlap_area_cm2=area_cm2,
         matched_hairs=len(pairs),
-        new_hairs=len(after_in) - len(pairs),
-        lost_hairs=len(before_in) - len(pairs),
+        new_hairs=len(joint.new),
+        lost_hairs=len(joint.lost),
+        missed_in_before=len(joint.missed_in_before),
+        missed_in_after=len(joint.missed_in_after),
+        hairs_present_before=len(before_in) + len(joint.missed_in_before),
+        hairs_present_after=len(after_in) + len(joint.missed_in_after),
+        present_diameters_before_um=joint.before_diameters_um,
+        present_diameters_after_um=joint.after_diameters_um,
+        paired_diameter_change_um=joint.paired_change_um,
         vellus_to_terminal=v2t,
         interval_days=math.nan if interval_days is None else interval_days,
         anagen_min_growth_um=anagen_min_growth_um,
@@ -356,6 +483,91 @@ def compare(
         after_gain=tuple(float(g) for g in gain),
         warnings=tuple(warnings),
     )
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """Hair presence in both visits (hair ids of each photo's own analysis)."""
+
+    missed_in_before: list  # after hairs whose shaft the before photo shows (not counted there)
+    missed_in_after: list  # before hairs whose shaft the after photo shows
+    new: list  # after hairs the before photo does not show
+    lost: list  # before hairs the after photo does not show
+    before_diameters_um: tuple
+    after_diameters_um: tuple
+    persisting_diameters_um: tuple  # (before, after) of every hair present in both visits
+    paired_change_um: float
+
+
+def _joint_presence(
+    before_rgb, after_rgb, before_res, after_res, registration, after_lines, before_in, after_in, pairs
+):
+    """Decide, for every hair counted in one photo only, whether the other photo shows it.
+
+    A hair one analysis counts and the other does not, although the other photo shows its shaft at the
+    mapped position, was missed there (viewpoint, exposure, compression, the field edge): it is
+    present in both visits. Only hairs the other photo does not show are new or lost.
+    """
+    matched_before = {b for b, _ in pairs}
+    matched_after = {a for _, a in pairs}
+    only_before = [b for b in before_in if b not in matched_before]
+    only_after = [a for a in after_in if a not in matched_after]
+    before_diam = before_res.hairs["diameter_um"].to_numpy(dtype=float)
+    after_diam = after_res.hairs["diameter_um"].to_numpy(dtype=float)
+    missed_in_before, missed_in_after, remeasured_before, remeasured_after = [], [], [], []
+    if only_before or only_after:
+        transform = np.asarray(registration.transform, dtype=float)
+        residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
+        tolerance_um = before_res.calibration.um(_PRESENCE_ROUNDING_PX + residual_px)
+        before_seen = _ShaftEvidence.of(before_rgb, before_res)
+        after_seen = _ShaftEvidence.of(after_rgb, after_res)
+        for b in only_before:
+            share, change_um = _agreement(
+                before_seen,
+                before_res.centerlines_px[b],
+                after_seen,
+                np.linalg.inv(transform),
+                tolerance_um=tolerance_um,
+            )
+            if share >= PRESENCE_MIN_SHARE:
+                missed_in_after.append(b)
+                remeasured_after.append(before_diam[b] + change_um)
+        for a in only_after:
+            share, change_um = _agreement(
+                after_seen, after_res.centerlines_px[a], before_seen, transform, tolerance_um=tolerance_um
+            )
+            if share >= PRESENCE_MIN_SHARE:
+                missed_in_before.append(a)
+                remeasured_before.append(after_diam[a] + change_um)
+    # A missed hair's diameter in the photo that missed it: its detected diameter plus the change of
+    # its profile width between the photos (the same measurement at the same places in both).
+    remeasured_before = np.asarray(remeasured_before, dtype=float)
+    remeasured_after = np.asarray(remeasured_after, dtype=float)
+    persisting = [(before_diam[b], after_diam[a]) for b, a in pairs]
+    persisting += list(zip(before_diam[missed_in_after], remeasured_after, strict=True))
+    persisting += list(zip(remeasured_before, after_diam[missed_in_before], strict=True))
+    persisting = [(float(b), float(a)) for b, a in persisting if math.isfinite(b) and math.isfinite(a)]
+    before_all = np.concatenate([before_diam[before_in], remeasured_before])
+    after_all = np.concatenate([after_diam[after_in], remeasured_after])
+    return _Joint(
+        missed_in_before=missed_in_before,
+        missed_in_after=missed_in_after,
+        new=[a for a in only_after if a not in set(missed_in_before)],
+        lost=[b for b in only_before if b not in set(missed_in_after)],
+        before_diameters_um=tuple(float(d) for d in before_all),
+        after_diameters_um=tuple(float(d) for d in after_all),
+        persisting_diameters_um=tuple(persisting),
+        paired_change_um=float(np.mean([a - b for b, a in persisting])) if persisting else math.nan,
+    )
+
+
+def _mean(values) -> float:
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+def _or(values, fallback) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(values), values, np.asarray(fallback, dtype=float))
 
 
 def _match_exposure(before_rgb, after_rgb, transform):
@@ -395,6 +607,173 @@ def inside_length_px(points_rc: np.ndarray, mask: np.ndarray) -> float:
         inside[ok] = mask[samples[ok, 0], samples[ok, 1]]
         total += length * float(inside.mean())
     return total
+
+
+@dataclass(frozen=True)
+class _ShaftEvidence:
+    """What one photo shows across a path: profiles read as the analysis reads a hair's own.
+
+    Profiles are taken across the path in the photo's relative-contrast image and read as
+    `densitometry.measure` reads a hair's profiles (`profile_widths`): a profile shows a shaft when it
+    has two half-maximum edges around a peak in its central third that stands at least
+    ``low_contrast`` (the contrast the analysis requires of every hair it counts) above the skin at
+    its ends.
+    """
+
+    contrast: np.ndarray
+    sigma_px: np.ndarray
+    calibration: Calibration
+    min_contrast: float
+
+    @classmethod
+    def of(cls, rgb, result: AnalysisResult) -> _ShaftEvidence:
+        parameters = result.parameters
+        prepared = preprocess(
+            rgb, result.calibration, polarity=result.polarity, max_hair_diameter_um=parameters.max_diameter_um
+        )
+        ridge = ridge_filter(
+            prepared.contrast,
+            result.calibration,
+            min_diameter_um=parameters.min_diameter_um,
+            max_diameter_um=parameters.max_diameter_um,
+        )
+        return cls(prepared.contrast, ridge.sigma_px, result.calibration, parameters.low_contrast)
+
+    def profiles(self, points_rc):
+        """Profiles across the path through ``points_rc`` (N, 2), one per point.
+
+        The profile half-length is 2.5 shaft widths, the width read from the ridge scale along the
+        path, as in `densitometry.measure.measure_hairs`.
+
+        Returns
+        -------
+        shows : ndarray of bool, shape (N,)
+            The profile shows a shaft (False outside the photo).
+        centre_um : ndarray, shape (N,)
+            Signed offset of the shaft's centre from the path, along the path's left normal.
+        width_um : ndarray, shape (N,)
+            Edge-to-edge width (NaN without two edges).
+        step_um : float
+            Spacing of the profile samples.
+        """
+        points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
+        count = len(points)
+        height, width = self.contrast.shape
+        shows = np.zeros(count, dtype=bool)
+        centre_um, width_um = np.full(count, np.nan), np.full(count, np.nan)
+        tangent = np.gradient(points, axis=0) if count > 1 else np.zeros_like(points)
+        norm = np.hypot(*tangent.T)
+        inside = (
+            (points[:, 0] >= 0)
+            & (points[:, 0] <= height - 1)
+            & (points[:, 1] >= 0)
+            & (points[:, 1] <= width - 1)
+            & (norm > 0)
+        )
+        if not inside.any():
+            return shows, centre_um, width_um, math.nan
+        rows = np.rint(points[inside, 0]).astype(int)
+        cols = np.rint(points[inside, 1]).astype(int)
+        width_px = max(2.0, 2.0 * float(np.median(self.sigma_px[rows, cols])))
+        reach = max(5.0, 2.5 * width_px)
+        step_px = 2.0 * reach / (_PROFILE_SAMPLES - 1)
+        normals = np.column_stack([-tangent[inside, 1], tangent[inside, 0]]) / norm[inside, None]
+        offsets = np.linspace(-reach, reach, _PROFILE_SAMPLES)[None, :]
+        map_rows = (points[inside, 0:1] + offsets * normals[:, 0:1]).astype(np.float32)
+        map_cols = (points[inside, 1:2] + offsets * normals[:, 1:2]).astype(np.float32)
+        sampled = cv2.remap(
+            self.contrast, map_cols, map_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+        sampled = sampled.astype(np.float64)
+        widths, peaks = profile_widths(sampled, np.full(len(sampled), step_px))
+        um_per_px = self.calibration.um_per_px
+        shows[inside] = np.isfinite(widths) & (peaks >= self.min_contrast)
+        centre_um[inside] = _shaft_centres(sampled) * step_px * um_per_px
+        width_um[inside] = widths * um_per_px
+        return shows, centre_um, width_um, step_px * um_per_px
+
+
+def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[float, float]:
+    """How alike two photos look along one hair's centreline, and how its width differs.
+
+    ``own_line_rc`` is the centreline in the photo of ``own`` (the photo whose analysis counted the
+    hair); ``transform`` maps that photo's (x, y) to the other's. Profiles are taken at the same scalp
+    positions in both photos (one per pixel of length, leaving out one shaft width, at most a quarter
+    of the length, at each end where the shaft tapers). They agree where neither shows a shaft, or
+    both show one whose centres lie within ``tolerance_um`` (plus a profile sample) of each other.
+
+    Returns
+    -------
+    share : float
+        Share of the positions inside the other photo where the profiles agree.
+    change_um : float
+        Median width change (other photo minus own) where both show the shaft at the same place;
+        0 where they never do.
+    """
+    dense = _dense(own_line_rc, 1.0)
+    if len(dense) < 3:
+        return 0.0, math.nan
+    own_shows, own_centre, own_width, own_step = own.profiles(dense)
+    other_shows, other_centre, other_width, other_step = other.profiles(map_points(transform, dense))
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
+    rows = np.clip(np.rint(dense[:, 0]).astype(int), 0, own.sigma_px.shape[0] - 1)
+    cols = np.clip(np.rint(dense[:, 1]).astype(int), 0, own.sigma_px.shape[1] - 1)
+    trim_px = min(max(2.0, 2.0 * float(np.median(own.sigma_px[rows, cols]))), 0.25 * arc[-1])
+    inside = np.isfinite(other_step) & (arc >= trim_px) & (arc <= arc[-1] - trim_px)
+    inside &= _covered(map_points(transform, dense), other.contrast.shape)
+    if not inside.any():
+        return 0.0, math.nan
+    slack = tolerance_um + 0.5 * (own_step + other_step)
+    both = own_shows & other_shows & (np.abs(own_centre - other_centre) <= slack)
+    agree = (~own_shows & ~other_shows) | both
+    share = float(agree[inside].mean())
+    change = (other_width - own_width)[inside & both]
+    change = change[np.isfinite(change)]
+    return share, float(np.median(change)) if len(change) else 0.0
+
+
+def _covered(points_rc, shape) -> np.ndarray:
+    points = np.asarray(points_rc, dtype=float)
+    return (
+        (points[:, 0] >= 0)
+        & (points[:, 0] <= shape[0] - 1)
+        & (points[:, 1] >= 0)
+        & (points[:, 1] <= shape[1] - 1)
+    )
+
+
+def _shaft_centres(profiles) -> np.ndarray:
+    """Offset (samples from the middle) of the shaft's half-maximum centre in each profile.
+
+    The shaft is the run of samples at or above half the peak (over the baseline of the profile's
+    ends, as in `densitometry.measure.profile_widths`) that holds the peak of the central third.
+    """
+    count, size = profiles.shape
+    tail = max(3, size // 8)
+    baseline = 0.5 * (np.median(profiles[:, :tail], axis=1) + np.median(profiles[:, -tail:], axis=1))
+    signal = profiles - baseline[:, None]
+    centre = size // 2
+    low, high = centre - size // 6, centre + size // 6 + 1
+    peak_index = low + np.argmax(signal[:, low:high], axis=1)
+    below = signal < 0.5 * signal[np.arange(count), peak_index][:, None]
+    index = np.arange(size)[None, :]
+    left = np.where(below & (index < peak_index[:, None]), index, -1).max(axis=1) + 1
+    right = np.where(below & (index > peak_index[:, None]), index, size).min(axis=1) - 1
+    return 0.5 * (left + right) - centre
+
+
+def _arc_length(points_rc) -> float:
+    points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
+    return float(np.hypot(*np.diff(points, axis=0).T).sum()) if len(points) > 1 else 0.0
+
+
+def _dense(points_rc, step_px) -> np.ndarray:
+    """The polyline resampled every ``step_px`` or closer along its length (ends included)."""
+    points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
+    length = _arc_length(points)
+    if len(points) < 2 or length == 0:
+        return points[:1].copy()
+    return _resample(points, max(2, int(math.ceil(length / step_px)) + 1))
 
 
 def _calibrations(um_per_px, before_um_per_px, after_um_per_px) -> tuple[Calibration, Calibration]:

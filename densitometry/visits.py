@@ -71,8 +71,10 @@ def compare_visits(table, *, base_dir=None):
     Returns
     -------
     pandas.DataFrame
-        One row per subject, site and visit (the baseline row has zero changes), with the numbers of
-        both photos in their common field, the deltas, and matched/new/lost hairs.
+        One row per subject, site and visit (the baseline row has zero changes), with the density and
+        mean diameter of the hairs present at each visit in their common field (the joint count of
+        `densitometry.compare.Comparison`, so ``delta_density_per_cm2`` is exactly their difference),
+        the deltas, and matched/new/lost hairs and the hairs one analysis missed.
     """
     import pandas as pd
 
@@ -114,17 +116,19 @@ def compare_visits(table, *, base_dir=None):
             row.update(
                 registered=result.registered,
                 overlap_area_cm2=result.overlap_area_cm2,
-                baseline_density_per_cm2=result.before.density_per_cm2,
-                density_per_cm2=result.after.density_per_cm2,
+                baseline_density_per_cm2=result.before_density_per_cm2,
+                density_per_cm2=result.after_density_per_cm2,
                 delta_density_per_cm2=result.delta_density_per_cm2,
                 delta_density_percent=result.delta_density_percent,
-                baseline_mean_diameter_um=result.before.mean_diameter_um,
-                mean_diameter_um=result.after.mean_diameter_um,
+                baseline_mean_diameter_um=result.before_mean_diameter_um,
+                mean_diameter_um=result.after_mean_diameter_um,
                 delta_mean_diameter_um=result.delta_mean_diameter_um,
                 delta_terminal_fraction=result.delta_terminal_fraction,
                 matched_hairs=result.matched_hairs,
                 new_hairs=result.new_hairs,
                 lost_hairs=result.lost_hairs,
+                missed_in_baseline=result.missed_in_before,
+                missed_in_visit=result.missed_in_after,
                 vellus_to_terminal=result.vellus_to_terminal,
                 warnings="; ".join(result.warnings),
             )

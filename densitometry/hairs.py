@@ -6,7 +6,9 @@ skeleton pieces counts those as one hair. Here every junction is resolved by dir
 branches meeting at a junction are paired so that each pair continues straight on (greedy, best pair
 first, turning by less than ``max_turn_deg``); a branch left unpaired either ends there (a hair that
 stops against another) or, when it continues straight into a branch already taken, shares that branch
-with the other hair (touching hairs).
+with the other hair (touching hairs). The two forks at the ends of a shallow crossing's shared segment
+are resolved as one junction, so each hair is continued by the prong on its own line. Finally, pieces
+of one shaft that the pairing left facing each other across a crossing are joined (`join_collinear`).
 
 The same good-continuation idea is used to untangle crossing fibres and neurites in other tracing
 tools; this implementation is our own.
@@ -21,6 +23,8 @@ from scipy.spatial import cKDTree
 
 from .skeleton import JUNCTION_DEGREE, Branch
 
+#: Longest shared segment of a shallow crossing, in shaft widths.
+_SHARED_MAX_WIDTHS = 8.0
 #: Two traced pieces facing each other across a gap are one shaft if they turn less than this ...
 _JOIN_TURN_DEG = 20.0
 #: ... and the gap is at most this many shaft widths (+ 6 px): a crossing of several hairs.
@@ -127,6 +131,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     nodes = list(junction_nodes)
     node_index = {node: i for i, node in enumerate(nodes)}
     clusters = _UnionFind(len(nodes))
+    shared_segments = set()
     if nodes:
         points = np.array([junction_nodes[n] for n in nodes])
         widths = np.array([_width_at(width_px_map, p) for p in points])
@@ -151,6 +156,17 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if extent <= 1.5 * widths[merged].max() + 2.0:
                 clusters.union(root_i, root_j)
                 members[clusters.find(root_i)] = merged
+        # A shallow crossing: two hairs run together along a shared segment that forks at both ends.
+        # Its two forks are one junction, so the hairs are paired across the whole shared stretch
+        # (pairing at each fork alone sends each hair on along either prong of the far fork).
+        for index in _shared_segments(branches, width_px_map, cos_limit):
+            branch = branches[index]
+            root_i = clusters.find(node_index[branch.start_node])
+            root_j = clusters.find(node_index[branch.end_node])
+            if root_i != root_j:
+                clusters.union(root_i, root_j)
+                members[clusters.find(root_i)] = members[root_i] + members[root_j]
+                shared_segments.add(index)
 
     def cluster_of(node, degree):
         return clusters.find(node_index[node]) if degree >= JUNCTION_DEGREE else None
@@ -161,7 +177,11 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         start = cluster_of(branch.start_node, branch.start_degree)
         end = cluster_of(branch.end_node, branch.end_degree)
         width = _width_at(width_px_map, branch.coords_px[len(branch.coords_px) // 2])
-        if start is not None and start == end and branch.length_px <= 3.0 * width:
+        if (
+            start is not None
+            and start == end
+            and (branch.length_px <= 3.0 * width or index in shared_segments)
+        ):
             continue
         if (start is None) != (end is None):
             # A spur: skeletonisation noise on the side of a shaft, shorter than the shaft is wide.
@@ -281,6 +301,44 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             order, entries, junctions = walk(index, 0)
             add_hair(order, entries, junctions, [(index, 0), ("loop", min(order))])
     return join_collinear(hairs, width_px_map)
+
+
+def _shared_segments(branches, width_px_map, cos_limit):
+    """Branches between two forks whose prongs both continue straight into it (shallow crossings).
+
+    At most ``_SHARED_MAX_WIDTHS`` shaft widths long: two hairs crossing at 10 degrees share about six
+    widths of mask.
+    """
+    at_node: dict[int, list] = {}
+    for index, branch in enumerate(branches):
+        at_node.setdefault(branch.start_node, []).append((index, 0))
+        at_node.setdefault(branch.end_node, []).append((index, 1))
+    # Each prong leaves the shared segment at about half the crossing angle.
+    cos_prong = np.cos(1.5 * np.arccos(np.clip(cos_limit, -1.0, 1.0)))
+    found = []
+    for index, branch in enumerate(branches):
+        if branch.start_degree < JUNCTION_DEGREE or branch.end_degree < JUNCTION_DEGREE:
+            continue
+        if branch.start_node == branch.end_node:
+            continue
+        width = _width_at(width_px_map, branch.coords_px[len(branch.coords_px) // 2])
+        if branch.length_px > _SHARED_MAX_WIDTHS * width:
+            continue
+        forks = True
+        for end, node in ((0, branch.start_node), (1, branch.end_node)):
+            coords = _end_coords(branch, end)
+            along = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
+            straight = 0
+            for i, e in at_node[node]:
+                if i == index:
+                    continue
+                prong = _end_coords(branches[i], e)
+                outward = _outgoing_direction(prong, _width_at(width_px_map, prong[0]))
+                straight += -float(outward @ along) >= cos_prong
+            forks = forks and straight == 2
+        if forks:
+            found.append(index)
+    return found
 
 
 def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_widths=_JOIN_GAP_WIDTHS):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from phantoms import phantom
 
+import densitometry
 from densitometry.hairs import TracedHair, join_collinear
 
 
@@ -39,3 +42,19 @@ def test_pieces_at_an_angle_over_skin_or_too_far_apart_stay_apart():
     assert len(join_collinear(over_skin, widths(bands=[(96, 105, 20, 131), (96, 105, 152, 281)]))) == 2
     far = [piece((100, 20), (100, 100)), piece((100, 200), (100, 280))]  # 100 px gap > 4 widths + 6
     assert len(join_collinear(far, widths(bands=[(96, 105, 20, 281)]))) == 2
+
+
+@pytest.mark.parametrize(("rise_px", "width_px"), [(100, 10), (130, 14), (160, 18), (200, 10)])
+def test_a_shallow_crossing_keeps_each_hair_on_its_own_line(rise_px, width_px):
+    # Two shafts crossing at 9-19 degrees share a stretch of mask that forks at both ends; each traced
+    # hair must leave the shared stretch on its own side (not swap prongs at the far fork).
+    shafts = [
+        ((240 - rise_px / 2, 20), (240 + rise_px / 2, 620), width_px, 0.6),
+        ((240 + rise_px / 2, 20), (240 - rise_px / 2, 620), width_px, 0.6),
+    ]
+    result = densitometry.analyze(phantom(shafts, shape=(480, 640)), um_per_px=5.0)
+    assert result.hair_count == 2
+    for coords in result.centerlines_px:
+        start, end = coords[0], coords[-1]
+        assert (start[0] - 240) * (end[0] - 240) < 0  # from one side of the crossing to the other
+        assert abs(abs(start[0] - end[0]) - rise_px * abs(start[1] - end[1]) / 600) < 12  # on one line

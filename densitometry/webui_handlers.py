@@ -641,6 +641,33 @@ def _signed(value, digits: int = 1, suffix: str = "") -> str:
     return f"{text}{suffix}"
 
 
+def _visit_figures(before: AnalysisResult, after: AnalysisResult, comparison=None):
+    """(hair count, density /cm², mean diameter µm) at each visit.
+
+    For an aligned comparison these are its joint figures (`densitometry.compare.Comparison`): a hair
+    that one photo's analysis missed but that photo still shows counts at both visits, so the change
+    is new minus lost hairs, as `Comparison.delta_density_per_cm2` reports it. Otherwise each photo's
+    own analysis.
+    """
+    if comparison is not None and hasattr(comparison, "hairs_present_before"):
+        return (
+            (
+                comparison.hairs_present_before,
+                comparison.before_density_per_cm2,
+                comparison.before_mean_diameter_um,
+            ),
+            (
+                comparison.hairs_present_after,
+                comparison.after_density_per_cm2,
+                comparison.after_mean_diameter_um,
+            ),
+        )
+    return (
+        (before.hair_count, before.density_per_cm2, before.mean_diameter_um),
+        (after.hair_count, after.density_per_cm2, after.mean_diameter_um),
+    )
+
+
 def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None) -> pd.DataFrame:
     """Rows: metric; columns: Before, After, Change (formatted text)."""
     rows = []
@@ -648,15 +675,10 @@ def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None)
     def add(label, b, a, digits, unit=""):
         rows.append((label, _fmt(b, digits), _fmt(a, digits), _signed(_delta(a, b), digits, unit)))
 
-    rows.append(
-        (
-            "Hairs counted",
-            str(before.hair_count),
-            str(after.hair_count),
-            _signed(after.hair_count - before.hair_count, 0),
-        )
+    (count_b, density_b, diameter_b), (count_a, density_a, diameter_a) = _visit_figures(
+        before, after, comparison
     )
-    density_b, density_a = before.density_per_cm2, after.density_per_cm2
+    rows.append(("Hairs counted", str(count_b), str(count_a), _signed(count_a - count_b, 0)))
     change = _delta(density_a, density_b)
     percent = 100 * change / density_b if density_b else math.nan
     rows.append(
@@ -667,7 +689,7 @@ def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None)
             f"{_signed(change, 0)} ({_signed(percent, 0, ' %')})",
         )
     )
-    add("Mean diameter (µm)", before.mean_diameter_um, after.mean_diameter_um, 1, " µm")
+    add("Mean diameter (µm)", diameter_b, diameter_a, 1, " µm")
     add("Median diameter (µm)", before.median_diameter_um, after.median_diameter_um, 1, " µm")
     for label, attr in (
         ("Vellus share", "vellus_fraction"),
@@ -721,20 +743,19 @@ def change_sentence(
     after_date: str = "",
 ) -> str:
     """One plain-language sentence, e.g. "Density rose 14 % (+21 hairs/cm²); mean diameter +6 µm; ..."."""
-    density_change = _delta(after.density_per_cm2, before.density_per_cm2)
+    (_, density_b, diameter_b), (_, density_a, diameter_a) = _visit_figures(before, after, comparison)
+    density_change = _delta(density_a, density_b)
     parts = []
-    if not math.isfinite(density_change) or before.density_per_cm2 == 0:
-        parts.append(
-            f"Density went from {_fmt(before.density_per_cm2, 0)} to {_fmt(after.density_per_cm2, 0)} hairs/cm²"
-        )
+    if not math.isfinite(density_change) or density_b == 0:
+        parts.append(f"Density went from {_fmt(density_b, 0)} to {_fmt(density_a, 0)} hairs/cm²")
     else:
-        percent = 100 * density_change / before.density_per_cm2
+        percent = 100 * density_change / density_b
         if abs(percent) < 0.5:
-            parts.append(f"Density was unchanged ({_fmt(after.density_per_cm2, 0)} hairs/cm²)")
+            parts.append(f"Density was unchanged ({_fmt(density_a, 0)} hairs/cm²)")
         else:
             verb = "rose" if percent > 0 else "fell"
             parts.append(f"Density {verb} {abs(percent):.0f}% ({_signed(density_change, 0)} hairs/cm²)")
-    diameter_change = _delta(after.mean_diameter_um, before.mean_diameter_um)
+    diameter_change = _delta(diameter_a, diameter_b)
     if math.isfinite(diameter_change):
         if abs(diameter_change) < 0.5:
             parts.append("mean diameter unchanged")

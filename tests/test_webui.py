@@ -242,6 +242,24 @@ def test_change_table_and_sentence(tmp_path):
     assert labels[0].startswith("Before (2024-01-15)") and labels[1].startswith("After (2024-07-15)")
 
 
+def test_change_table_uses_the_joint_counts_of_an_aligned_comparison(tmp_path):
+    before = _result(tmp_path, 5.0, 1)
+    after = _result(tmp_path, 5.0, 2)
+    joint = types.SimpleNamespace(
+        overlap_area_cm2=0.01, matched_hairs=30, new_hairs=2, lost_hairs=1,
+        hairs_present_before=40, hairs_present_after=41,
+        before_density_per_cm2=4000.0, after_density_per_cm2=4100.0,
+        before_mean_diameter_um=60.0, after_mean_diameter_um=63.0,
+    )  # fmt: skip
+    rows = {m: (b, a, c) for m, b, a, c in h.change_table(before, after, joint).itertuples(index=False)}
+    assert rows["Hairs counted"] == ("40", "41", "+1")
+    assert rows["Density (hairs/cm²)"][2] == "+100 (+2 %)"
+    assert rows["Mean diameter (µm)"][2] == "+3.0 µm"
+    assert h.change_sentence(before, after, joint).startswith(
+        "Density rose 2% (+100 hairs/cm²); mean diameter +3 µm"
+    )
+
+
 def test_sentence_for_unchanged_and_unaligned(tmp_path):
     before = _result(tmp_path, 5.0, 1)
     sentence = h.change_sentence(before, before)

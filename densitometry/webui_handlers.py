@@ -642,7 +642,7 @@ def _signed(value, digits: int = 1, suffix: str = "") -> str:
 
 
 def _visit_figures(before: AnalysisResult, after: AnalysisResult, comparison=None):
-    """(hair count, density /cm², mean diameter µm) at each visit.
+    """(hairs, density /cm², mean diameter µm) at each visit, each a (before, after) pair.
 
     For an aligned comparison these are its joint figures (`densitometry.compare.Comparison`): a hair
     that one photo's analysis missed but that photo still shows counts at both visits, so the change
@@ -650,21 +650,16 @@ def _visit_figures(before: AnalysisResult, after: AnalysisResult, comparison=Non
     own analysis.
     """
     if comparison is not None and hasattr(comparison, "hairs_present_before"):
+        c = comparison
         return (
-            (
-                comparison.hairs_present_before,
-                comparison.before_density_per_cm2,
-                comparison.before_mean_diameter_um,
-            ),
-            (
-                comparison.hairs_present_after,
-                comparison.after_density_per_cm2,
-                comparison.after_mean_diameter_um,
-            ),
+            (c.hairs_present_before, c.hairs_present_after),
+            (c.before_density_per_cm2, c.after_density_per_cm2),
+            (c.before_mean_diameter_um, c.after_mean_diameter_um),
         )
     return (
-        (before.hair_count, before.density_per_cm2, before.mean_diameter_um),
-        (after.hair_count, after.density_per_cm2, after.mean_diameter_um),
+        (getattr(before, "hair_count", None), getattr(after, "hair_count", None)),
+        (before.density_per_cm2, after.density_per_cm2),
+        (before.mean_diameter_um, after.mean_diameter_um),
     )
 
 
@@ -675,9 +670,8 @@ def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None)
     def add(label, b, a, digits, unit=""):
         rows.append((label, _fmt(b, digits), _fmt(a, digits), _signed(_delta(a, b), digits, unit)))
 
-    (count_b, density_b, diameter_b), (count_a, density_a, diameter_a) = _visit_figures(
-        before, after, comparison
-    )
+    counts, densities, diameters = _visit_figures(before, after, comparison)
+    (count_b, count_a), (density_b, density_a), (diameter_b, diameter_a) = counts, densities, diameters
     rows.append(("Hairs counted", str(count_b), str(count_a), _signed(count_a - count_b, 0)))
     change = _delta(density_a, density_b)
     percent = 100 * change / density_b if density_b else math.nan
@@ -743,7 +737,7 @@ def change_sentence(
     after_date: str = "",
 ) -> str:
     """One plain-language sentence, e.g. "Density rose 14 % (+21 hairs/cm²); mean diameter +6 µm; ..."."""
-    (_, density_b, diameter_b), (_, density_a, diameter_a) = _visit_figures(before, after, comparison)
+    _, (density_b, density_a), (diameter_b, diameter_a) = _visit_figures(before, after, comparison)
     density_change = _delta(density_a, density_b)
     parts = []
     if not math.isfinite(density_change) or density_b == 0:

@@ -200,12 +200,18 @@ def test_compare_two_photos(page, app_url):
 
     labels = {*empty_change_table()["Metric"], "Field compared (cm²)"}
     table = _table_rows(page, "#compare-table", labels)
-    assert table["Hairs counted"][:2] == [
-        str(numbers["before"]["hair_count"]),
-        str(numbers["after"]["hair_count"]),
-    ]
-    if numbers["registered"]:
+    if numbers["registered"]:  # the joint counts: hairs present at each visit in the common field
+        present = [
+            numbers["comparison"]["hairs_present_before"],
+            numbers["comparison"]["hairs_present_after"],
+        ]
+        assert table["Hairs counted"][:2] == [str(n) for n in present]
         assert table["Matched hairs"] == [str(numbers["comparison"]["matched_hairs"])]
+    else:
+        assert table["Hairs counted"][:2] == [
+            str(numbers["before"]["hair_count"]),
+            str(numbers["after"]["hair_count"]),
+        ]
 
     # The slider shows both images, and dragging it moves the divide.
     images = page.locator("#compare-slider img")

@@ -116,6 +116,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         return []
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
     cos_fold = np.cos(np.deg2rad(min(90.0, 2.0 * max_turn_deg)))
+    direction_of = _end_directions(branches, width_px_map)
 
     # 1. Group junction nodes that lie within about a shaft width of each other (closest pairs first,
     #    and never into a group wider than a crossing of the thickest shafts involved, so dense hair
@@ -159,7 +160,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         # A shallow crossing: two hairs run together along a shared segment that forks at both ends.
         # Its two forks are one junction, so the hairs are paired across the whole shared stretch
         # (pairing at each fork alone sends each hair on along either prong of the far fork).
-        for index in _shared_segments(branches, width_px_map, cos_limit):
+        for index in _shared_segments(branches, width_px_map, cos_limit, direction_of):
             branch = branches[index]
             root_i = clusters.find(node_index[branch.start_node])
             root_j = clusters.find(node_index[branch.end_node])
@@ -203,8 +204,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             cluster = cluster_of(node, degree)
             if cluster is None:
                 continue
-            coords = _end_coords(branch, end)
-            direction[(index, end)] = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
+            direction[(index, end)] = direction_of(index, end)
             cluster_ends.setdefault(cluster, []).append((index, end))
             end_cluster[(index, end)] = cluster
 
@@ -303,7 +303,20 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     return join_collinear(hairs, width_px_map)
 
 
-def _shared_segments(branches, width_px_map, cos_limit):
+def _end_directions(branches, width_px_map):
+    """``direction(index, end)``: `_outgoing_direction` of a branch end, each computed once."""
+    cache = {}
+
+    def direction(index, end):
+        if (index, end) not in cache:
+            coords = _end_coords(branches[index], end)
+            cache[(index, end)] = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
+        return cache[(index, end)]
+
+    return direction
+
+
+def _shared_segments(branches, width_px_map, cos_limit, direction):
     """Branches between two forks whose prongs both continue straight into it (shallow crossings).
 
     At most ``_SHARED_MAX_WIDTHS`` shaft widths long: two hairs crossing at 10 degrees share about six
@@ -326,16 +339,12 @@ def _shared_segments(branches, width_px_map, cos_limit):
             continue
         forks = True
         for end, node in ((0, branch.start_node), (1, branch.end_node)):
-            coords = _end_coords(branch, end)
-            along = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
-            straight = 0
-            for i, e in at_node[node]:
-                if i == index:
-                    continue
-                prong = _end_coords(branches[i], e)
-                outward = _outgoing_direction(prong, _width_at(width_px_map, prong[0]))
-                straight += -float(outward @ along) >= cos_prong
-            forks = forks and straight == 2
+            along = direction(index, end)
+            prongs = [(i, e) for i, e in at_node[node] if i != index]
+            straight = sum(-float(direction(i, e) @ along) >= cos_prong for i, e in prongs)
+            if straight != 2:
+                forks = False
+                break
         if forks:
             found.append(index)
     return found

@@ -257,10 +257,11 @@ def follicular_units(
     diameters_px = np.array([calibration.px(d) for d in hairs["diameter_um"]], dtype=float).reshape(n)
 
     directions = _end_directions(result.centerlines_px, n, calibration.px(_DIRECTION_REACH_UM))
-    on_border = _on_border(ends, diameters_px, result.image_shape_px) | _runs_on(
-        result.hair_mask, ends, directions, diameters_px
-    )
     companions = _companions(ends, directions, calibration.px(companion_um))
+    # Hidden ends (under a crossing hair) are treated as border ends, unless other hairs leave there
+    # side by side: the hairs of a unit cover each other's roots.
+    hidden = _runs_on(result.hair_mask, ends, directions, diameters_px) & (companions == 0)
+    on_border = _on_border(ends, diameters_px, result.image_shape_px) | hidden
     darkness = _opening_darkness(result, ends, calibration.px(opening_um))
     has_opening = darkness >= _OPENING_DARKNESS
 

@@ -286,3 +286,18 @@ def test_an_end_hidden_under_a_crossing_hair_is_not_a_root():
     assert not np.any(np.all(np.isclose(hidden_ends, [[100, 215]]), axis=1))
     # Without the mask the two facing ends lie within the spacing and pass for one opening.
     assert follicular_units(fake_result([((100, 60), (100, 185)), ((100, 215), (100, 340))])).unit_count == 2
+
+
+def test_roots_of_one_unit_stay_roots_where_the_mask_runs_on_past_them():
+    # The hairs of a unit and a dark opening cover each other's roots in the mask; the companions
+    # make those ends roots, not ends hidden under a crossing hair.
+    result = fake_result(UNIT_2)
+    rows, cols = np.mgrid[0:400, 0:400]
+    result.hair_mask[(rows - 235) ** 2 + (cols - 100) ** 2 <= 30**2] = True  # opening beyond the roots
+    for (r0, c0), (r1, c1) in UNIT_2:
+        for t in np.linspace(0, 1, 200):
+            r, c = int(round(r0 + t * (r1 - r0))), int(round(c0 + t * (c1 - c0)))
+            result.hair_mask[r - 6 : r + 7, c - 6 : c + 7] = True
+    units = follicular_units(result)
+    assert units.unit_count == 1 and list(units.table["size"]) == [2]
+    np.testing.assert_allclose(units.root_px.mean(axis=0), [250.5, 100.5], atol=1.0)

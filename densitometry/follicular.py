@@ -19,6 +19,9 @@ Each end of a centreline is scored with three cues, strongest first:
   and belongs to no unit (``hair_unit_ids == -1``), as in the clinical convention of counting only
   openings inside the field. A hair cut at one end with no companion at the other could emerge on
   either side; it is counted as rooted outside and reported in ``root_ambiguous``.
+* **Hidden ends**: where the hair mask runs straight on past an end (one to two shaft widths on), the
+  tracing stopped under a crossing hair; such an end is treated like a border end, unless other hairs
+  leave it side by side (the hairs of a unit and their opening cover each other's roots).
 * **Companions**: hairs of one unit leave the same opening side by side and nearly parallel, so a root
   end meets the end of another hair (within ``companion_radius_um``) that runs off in about the same
   direction; the free tip of a hair lies alone, or next to unrelated ends pointing anywhere.

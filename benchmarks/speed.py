@@ -37,66 +37,55 @@ def best_of(function, repeats):
     return min(times)
 
 
-def _lap(best, name, since):
-    """Record the seconds since ``since`` as the best for ``name``; return the time now."""
-    now = time.perf_counter()
-    best[name] = min(best.get(name, np.inf), now - since)
-    return now
+#: Stages of `densitometry.analyze`, by the names its module calls them.
+STAGES = (
+    "load_image",
+    "preprocess",
+    "ridge_filter",
+    "segment",
+    "skeleton_branches",
+    "trace_hairs",
+    "measure_hairs",
+)
 
 
 def stage_costs(photos, repeats):
-    """Median over photos of the best-of-``repeats`` seconds of each stage, called as `analyze` calls it."""
-    from densitometry.analyze import _PEAK_RADIUS_UM, _PINHOLE_WIDTH_UM
-    from densitometry.calibration import as_calibration
-    from densitometry.hairs import trace_hairs
-    from densitometry.io import load_image
-    from densitometry.measure import measure_hairs
-    from densitometry.preprocess import preprocess
-    from densitometry.results import AnalysisParameters
-    from densitometry.segment import ridge_filter, segment
-    from densitometry.skeleton import skeleton_branches
+    """Median over photos of the best-of-``repeats`` seconds of each stage, timed inside `analyze` itself.
 
-    parameters = AnalysisParameters()
-    costs: dict[str, list] = {}
-    for photo in photos:
-        calibration = as_calibration(None, um_per_px=photo.um_per_px)
-        best: dict[str, float] = {}
-        for _ in range(repeats):
-            clock = time.perf_counter()
-            rgb = load_image(photo.image).rgb
-            clock = _lap(best, "load", clock)
-            prepared = preprocess(rgb, calibration, max_hair_diameter_um=parameters.max_diameter_um)
-            clock = _lap(best, "preprocess", clock)
-            ridge = ridge_filter(
-                prepared.contrast,
-                calibration,
-                min_diameter_um=parameters.min_diameter_um,
-                max_diameter_um=parameters.max_diameter_um,
-            )
-            clock = _lap(best, "ridge_filter", clock)
-            mask = segment(
-                ridge,
-                prepared.contrast,
-                low_contrast=parameters.low_contrast,
-                high_contrast=parameters.high_contrast,
-                hole_width_px=calibration.px(_PINHOLE_WIDTH_UM),
-                peak_radius_px=calibration.px(_PEAK_RADIUS_UM),
-                opposite=prepared.opposite_contrast,
-            )
-            clock = _lap(best, "segment", clock)
-            width_px_map = np.minimum(
-                2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
-                calibration.px(parameters.max_diameter_um),
-            )
-            branches = skeleton_branches(mask)
-            clock = _lap(best, "skeleton_branches", clock)
-            traced = trace_hairs(branches, width_px_map, max_turn_deg=parameters.max_turn_deg)
-            clock = _lap(best, "trace_hairs", clock)
-            measure_hairs(prepared.contrast, traced, ridge.sigma_px)
-            _lap(best, "measure_hairs", clock)
-        for name, seconds in best.items():
-            costs.setdefault(name, []).append(seconds)
-    return {name: float(np.median(seconds)) for name, seconds in costs.items()}
+    The stage functions are wrapped with timers where the pipeline module looks them up, so the
+    figures are those of exactly what `analyze` runs (working resolution included).
+    """
+    module = sys.modules["densitometry.analyze"]
+    originals = {name: getattr(module, name) for name in STAGES}
+    seconds: dict[str, float] = {}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    costs: dict[str, list] = {name: [] for name in STAGES}
+    try:
+        for name, function in originals.items():
+            setattr(module, name, timed(name, function))
+        for photo in photos:
+            best = dict.fromkeys(STAGES, np.inf)
+            for _ in range(repeats):
+                seconds.clear()
+                densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+                for name in STAGES:
+                    best[name] = min(best[name], seconds.get(name, 0.0))
+            for name in STAGES:
+                costs[name].append(best[name])
+    finally:
+        for name, function in originals.items():
+            setattr(module, name, function)
+    return {name: float(np.median(values)) for name, values in costs.items()}
 
 
 def main(argv=None):
@@ -125,7 +114,8 @@ def main(argv=None):
     print(
         f"{label:<22} median {1000 * np.median(ours):7.0f} ms/photo  (max {1000 * max(ours):.0f} ms, {len(ours)} photos)"
     )
-    print(f"{'naive skimage':<22} median {1000 * np.median(naive):7.0f} ms/photo  ({len(naive)} photos)")
+    if naive:
+        print(f"{'naive skimage':<22} median {1000 * np.median(naive):7.0f} ms/photo  ({len(naive)} photos)")
     if args.stages:
         for name, seconds in stage_costs(photos, args.repeats).items():
             print(f"  {name:<20} median {1000 * seconds:7.1f} ms/photo")

@@ -582,7 +582,13 @@ def compare_photos(
         comparison=comparison,
         slider=slider,
         changes=changes,
-        figure=comparison_histogram_figure(before_result, after_result, before_date, after_date),
+        figure=comparison_histogram_figure(
+            before_result,
+            after_result,
+            before_date,
+            after_date,
+            comparison=comparison if comparison.registered else None,
+        ),
         sentence=sentence,
         warnings_markdown=warnings_md,
         files=files,
@@ -774,11 +780,23 @@ def change_sentence(
 
 
 def comparison_histogram_figure(
-    before: AnalysisResult, after: AnalysisResult, before_date: str = "", after_date: str = ""
+    before: AnalysisResult,
+    after: AnalysisResult,
+    before_date: str = "",
+    after_date: str = "",
+    comparison=None,
 ):
-    """Overlaid diameter histograms (before filled grey, after outlined) over class-coloured bands."""
-    diam_b = before.hairs["diameter_um"].to_numpy(dtype=float)
-    diam_a = after.hairs["diameter_um"].to_numpy(dtype=float)
+    """Overlaid diameter histograms (before filled grey, after outlined) over class-coloured bands.
+
+    With an aligned ``comparison``, the hairs present at each visit in the common field (its joint
+    counts, as in the change table); otherwise every hair of each photo.
+    """
+    if comparison is not None and getattr(comparison, "present_diameters_before_um", None) is not None:
+        diam_b = np.asarray(comparison.present_diameters_before_um, dtype=float)
+        diam_a = np.asarray(comparison.present_diameters_after_um, dtype=float)
+    else:
+        diam_b = before.hairs["diameter_um"].to_numpy(dtype=float)
+        diam_a = after.hairs["diameter_um"].to_numpy(dtype=float)
     parameters = before.parameters
     edges = _bin_edges(np.concatenate([diam_b, diam_a]), parameters)
     figure, axes = _new_figure()

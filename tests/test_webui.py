@@ -258,6 +258,10 @@ def test_change_table_uses_the_joint_counts_of_an_aligned_comparison(tmp_path):
     assert h.change_sentence(before, after, joint).startswith(
         "Density rose 2% (+100 hairs/cm²); mean diameter +3 µm"
     )
+    joint.present_diameters_before_um, joint.present_diameters_after_um = (50.0,) * 40, (55.0,) * 41
+    figure = h.comparison_histogram_figure(before, after, comparison=joint)
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert labels[0] == "Before, 40 hairs" and labels[1] == "After, 41 hairs"
 
 
 def test_sentence_for_unchanged_and_unaligned(tmp_path):

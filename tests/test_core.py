@@ -209,3 +209,20 @@ def test_result_serialises_and_draws(crossing_result):
     assert not np.array_equal(overlay, crossing_result.image)
     counts, edges = crossing_result.diameter_histogram(bin_width_um=10)
     assert counts.sum() == 4 and edges[0] == 0
+
+
+def test_only_narrow_holes_in_the_mask_are_filled():
+    from densitometry.segment import fill_pinholes
+
+    mask = np.zeros((100, 160), bool)
+    mask[10:90, 10:20] = mask[10:90, 60:70] = True  # a skin cell 40 px wide between two hairs ...
+    mask[10:20, 10:70] = mask[80:90, 10:70] = True  # ... closed by two crossing hairs
+    mask[10:90, 100:130] = True
+    mask[30:70, 113:116] = False  # a 3 px glint slit inside a shaft
+    mask[40:60, 0:5] = True
+    filled = fill_pinholes(mask, max_width_px=10)
+    assert filled[30:70, 113:116].all()  # the glint is filled
+    assert not filled[25:75, 25:55].any()  # the skin cell stays skin
+    assert (
+        not filled[0:10].any() and not filled[:, 140:].any()
+    )  # background reaching the border is not a hole

@@ -6,7 +6,9 @@ on either side, first reaches half its peak (linear interpolation between sample
 shaft these are the true edges as long as the shaft is
 wider than about twice the blur, where a binary-mask width is off by up to a pixel either side. Samples
 near junctions (where another hair overlaps) and near the ends are skipped, and the hair's diameter is
-the median of its samples (see `_WIDTH_PERCENTILE`).
+the median of its samples: stretches where a second hair runs alongside (they only widen a profile) do
+not count while they cover less than half the hair. (A lower percentile biased every diameter low on
+blurred and noisy phantoms.)
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ from .hairs import TracedHair
 
 #: Samples along one cross-shaft profile.
 _PROFILE_SAMPLES = 81
-#: Percentile of a hair's profile widths reported as its diameter: the median, so stretches where a
-#: second hair runs alongside (they only widen a profile) do not count while they cover less than half
-#: the hair. (A lower percentile biased every diameter low on blurred and noisy phantoms.)
-_WIDTH_PERCENTILE = 50
 
 
 @dataclass(frozen=True)
@@ -193,15 +191,15 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     widths, peaks = profile_widths(profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1))
     good = np.isfinite(widths)
     counts = np.bincount(owner[good], minlength=len(hairs))
-    diameters = _group_medians(widths[good], owner[good], len(hairs), interpolation="percentile")
+    diameters = _group_medians(widths[good], owner[good], len(hairs))
     contrasts = _group_medians(peaks[good], owner[good], len(hairs))
     for index in np.flatnonzero(counts):
         results[index] = HairMeasurement(float(diameters[index]), float(contrasts[index]), int(counts[index]))
     return results
 
 
-def _group_medians(values, groups, count, *, interpolation="median"):
-    """Per-group medians, bit-identical to ``np.median`` (or ``np.percentile(..., 50)``) of each group.
+def _group_medians(values, groups, count):
+    """Per-group medians, bit-identical to ``np.median`` of each group.
 
     Parameters
     ----------
@@ -209,17 +207,12 @@ def _group_medians(values, groups, count, *, interpolation="median"):
     groups : ndarray of int, shape (N,)
         Group of each value, in ``range(count)``.
     count : int
-    interpolation : {"median", "percentile"}
-        Between the two middle values of an even group: their mean, computed as ``np.median`` does
-        (``(a + b) / 2`` in the values' dtype), or ``b - (b - a) * 0.5`` as ``np.percentile`` does.
 
     Returns
     -------
     ndarray, shape (count,)
         NaN for empty groups, and for groups holding a NaN (as numpy's functions give).
     """
-    if _WIDTH_PERCENTILE != 50:
-        raise NotImplementedError("_group_medians implements the 50th percentile only")
     order = np.lexsort((values, groups))  # by group, then by value (NaNs last)
     ordered = values[order]
     sizes = np.bincount(groups, minlength=count)
@@ -228,10 +221,7 @@ def _group_medians(values, groups, count, *, interpolation="median"):
     result = np.full(count, np.nan, dtype=values.dtype)
     lower = ordered[starts[filled] + (sizes[filled] - 1) // 2]
     upper = ordered[starts[filled] + sizes[filled] // 2]
-    if interpolation == "median":
-        middle = (lower + upper) / values.dtype.type(2)
-    else:
-        middle = upper - (upper - lower) * 0.5
+    middle = (lower + upper) / values.dtype.type(2)  # as np.median: the mean of the two middle values
     odd = sizes[filled] % 2 == 1
     middle[odd] = lower[odd]
     middle[np.isnan(ordered[starts[filled] + sizes[filled] - 1])] = np.nan

@@ -116,7 +116,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         return []
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
     cos_fold = np.cos(np.deg2rad(min(90.0, 2.0 * max_turn_deg)))
-    direction_of = _end_directions(branches, width_px_map)
+    direction = _end_directions(branches, width_px_map)
 
     # 1. Group junction nodes that lie within about a shaft width of each other (closest pairs first,
     #    and never into a group wider than a crossing of the thickest shafts involved, so dense hair
@@ -160,7 +160,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         # A shallow crossing: two hairs run together along a shared segment that forks at both ends.
         # Its two forks are one junction, so the hairs are paired across the whole shared stretch
         # (pairing at each fork alone sends each hair on along either prong of the far fork).
-        for index in _shared_segments(branches, width_px_map, cos_limit, direction_of):
+        for index in _shared_segments(branches, width_px_map, cos_limit, direction):
             branch = branches[index]
             root_i = clusters.find(node_index[branch.start_node])
             root_j = clusters.find(node_index[branch.end_node])
@@ -194,7 +194,6 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     # 3. Branch ends meeting at each junction cluster, with their outgoing directions.
     cluster_ends: dict[int, list] = {}
     end_cluster = {}
-    direction = {}
     for index in kept:
         branch = branches[index]
         for end, node, degree in (
@@ -204,7 +203,6 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             cluster = cluster_of(node, degree)
             if cluster is None:
                 continue
-            direction[(index, end)] = direction_of(index, end)
             cluster_ends.setdefault(cluster, []).append((index, end))
             end_cluster[(index, end)] = cluster
 
@@ -217,13 +215,13 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         if len(ends) == 2:
             # Two ends left (the rest were spurs): one shaft bent at a skeleton artefact, unless they
             # fold back like the two hairs of a follicular unit leaving one opening in a V.
-            if -float(direction[ends[0]] @ direction[ends[1]]) >= cos_fold and ends[0][0] != ends[1][0]:
+            if -float(direction(ends[0]) @ direction(ends[1])) >= cos_fold and ends[0][0] != ends[1][0]:
                 partner[ends[0]], partner[ends[1]] = ends[1], ends[0]
             continue
         candidates = []
         for a in range(len(ends)):
             for b in range(a + 1, len(ends)):
-                straightness = -float(direction[ends[a]] @ direction[ends[b]])
+                straightness = -float(direction(ends[a]) @ direction(ends[b]))
                 if straightness >= cos_limit and ends[a][0] != ends[b][0]:
                     candidates.append((straightness, ends[a], ends[b]))
         for _, end_a, end_b in sorted(candidates, key=lambda c: -c[0]):
@@ -233,7 +231,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if end in partner:
                 continue
             options = [
-                (-float(direction[end] @ direction[other]), other)
+                (-float(direction(end) @ direction(other)), other)
                 for other in ends
                 if other in partner and other[0] != end[0]
             ]
@@ -304,14 +302,15 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
 
 
 def _end_directions(branches, width_px_map):
-    """``direction(index, end)``: `_outgoing_direction` of a branch end, each computed once."""
+    """``direction((index, end))``: `_outgoing_direction` of a branch end, each computed once."""
     cache = {}
 
-    def direction(index, end):
-        if (index, end) not in cache:
+    def direction(branch_end):
+        if branch_end not in cache:
+            index, end = branch_end
             coords = _end_coords(branches[index], end)
-            cache[(index, end)] = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
-        return cache[(index, end)]
+            cache[branch_end] = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
+        return cache[branch_end]
 
     return direction
 
@@ -339,9 +338,9 @@ def _shared_segments(branches, width_px_map, cos_limit, direction):
             continue
         forks = True
         for end, node in ((0, branch.start_node), (1, branch.end_node)):
-            along = direction(index, end)
+            along = direction((index, end))
             prongs = [(i, e) for i, e in at_node[node] if i != index]
-            straight = sum(-float(direction(i, e) @ along) >= cos_prong for i, e in prongs)
+            straight = sum(-float(direction(prong) @ along) >= cos_prong for prong in prongs)
             if straight != 2:
                 forks = False
                 break

@@ -17,15 +17,11 @@ from .io import load_image
 from .measure import measure_hairs
 from .preprocess import preprocess
 from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
-from .segment import ridge_filter, segment
+from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, ridge_filter, segment
 from .skeleton import skeleton_branches
 
 #: A photo whose skin is darker or brighter than this (luma) is flagged as badly exposed.
 _DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
-#: Neighbourhood radius for the half-maximum test of the mask: half a typical terminal shaft.
-_PEAK_RADIUS_UM = 40.0
-#: Holes in the mask narrower than this are glints on a shaft, not skin between hairs (filled).
-_PINHOLE_WIDTH_UM = 50.0
 #: Photos with finer pixels are analysed resampled to this pixel size: a 15 µm shaft is still ~4 px
 #: wide there, and at 70x a terminal shaft would otherwise be 30-50 px wide (slow skeletons whose
 #: junction clusters grow with the width). Coordinates in the result are in the photo's pixels.
@@ -90,8 +86,8 @@ def analyze(
             prepared.contrast,
             low_contrast=parameters.low_contrast,
             high_contrast=parameters.high_contrast,
-            hole_width_px=calibration.px(_PINHOLE_WIDTH_UM),
-            peak_radius_px=calibration.px(_PEAK_RADIUS_UM),
+            hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
+            peak_radius_px=calibration.px(PEAK_RADIUS_UM),
             opposite=prepared.opposite_contrast,
         )
     width_px_map = np.minimum(

@@ -21,6 +21,10 @@ import numpy as np
 
 from .calibration import Calibration
 
+#: Neighbourhood radius of the half-maximum (gap) test of the mask: half a typical terminal shaft.
+PEAK_RADIUS_UM = 40.0
+#: Holes in the mask narrower than this are glints on a shaft, not skin between hairs (filled).
+PINHOLE_WIDTH_UM = 50.0
 #: Peak of the scale-normalised second derivative of a unit-contrast bar (see module docstring).
 _BAR_RESPONSE = 2.0 * np.exp(-0.5) / np.sqrt(2.0 * np.pi)
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..calibration import Calibration
-from ..segment import RidgeMap, fill_pinholes, ridge_filter
+from ..segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, RidgeMap, fill_pinholes, ridge_filter
 from ._torch import INSTALL_HINT, RefinerUnavailableError, import_torch
 from .config import RefinerConfig, sha256_of
 from .features import feature_channels, luma_contrast, model_shape, resample
@@ -26,10 +26,6 @@ from .model import load_network
 
 #: Name of the config file in a model directory.
 CONFIG_FILE = "refiner.json"
-#: Neighbourhood radius of the gap test (as the classic segmenter: half a typical terminal shaft).
-PEAK_RADIUS_UM = 40.0
-#: As `densitometry.analyze`: holes narrower than this are glints on a shaft.
-PINHOLE_WIDTH_UM = 50.0
 #: Backends `Refiner` can run on.
 BACKENDS = ("auto", "torch", "onnx")
 

@@ -35,6 +35,7 @@ from scipy.optimize import linear_sum_assignment
 from .analyze import analyze
 from .calibration import Calibration, as_calibration, check_positive_finite
 from .errors import CalibrationError, ParameterError
+from .hairs import values_at
 from .io import load_image
 from .measure import profile_widths
 from .preprocess import preprocess
@@ -716,9 +717,7 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
     own_shows, own_centre, own_width, own_step = own.profiles(dense)
     other_shows, other_centre, other_width, other_step = other.profiles(map_points(transform, dense))
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
-    rows = np.clip(np.rint(dense[:, 0]).astype(int), 0, own.sigma_px.shape[0] - 1)
-    cols = np.clip(np.rint(dense[:, 1]).astype(int), 0, own.sigma_px.shape[1] - 1)
-    trim_px = min(max(2.0, 2.0 * float(np.median(own.sigma_px[rows, cols]))), 0.25 * arc[-1])
+    trim_px = min(max(2.0, 2.0 * float(np.median(values_at(own.sigma_px, dense)))), 0.25 * arc[-1])
     inside = np.isfinite(other_step) & (arc >= trim_px) & (arc <= arc[-1] - trim_px)
     inside &= _covered(map_points(transform, dense), other.contrast.shape)
     if not inside.any():

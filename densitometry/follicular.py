@@ -60,6 +60,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .errors import ParameterError
+from .hairs import values_at
 
 #: Columns of `FollicularUnits.table`, in order.
 UNIT_COLUMNS = ("unit_id", "row_px", "col_px", "hair_ids", "size")
@@ -337,12 +338,10 @@ def _runs_on(mask, ends, directions, diameters_px):
     steps = np.linspace(1.0, 2.0, 5)
     reach = steps[None, None, :] * np.maximum(diameters_px, 2.0)[:, None, None] + 2.0
     points = ends[..., None, :] - directions[..., None, :] * reach[..., None]
-    rows = np.clip(np.rint(points[..., 0]).astype(int), 0, height - 1)
-    cols = np.clip(np.rint(points[..., 1]).astype(int), 0, width - 1)
     inside = (
         (points[..., 0] >= 0) & (points[..., 0] < height) & (points[..., 1] >= 0) & (points[..., 1] < width)
     )
-    covered = np.asarray(mask, dtype=bool)[rows, cols] & inside
+    covered = values_at(np.asarray(mask, dtype=bool), points) & inside
     moving = np.linalg.norm(directions, axis=-1) > 0
     return (covered.mean(axis=-1) >= 0.6) & moving
 

@@ -67,6 +67,14 @@ class _UnionFind:
         self.parent[self.find(a)] = self.find(b)
 
 
+def values_at(image, points_rc):
+    """Values of ``image`` at the pixels nearest to (row, col) points (any leading shape), clipped to it."""
+    points_rc = np.asarray(points_rc)
+    rows = np.clip(np.rint(points_rc[..., 0]).astype(int), 0, image.shape[0] - 1)
+    cols = np.clip(np.rint(points_rc[..., 1]).astype(int), 0, image.shape[1] - 1)
+    return image[rows, cols]
+
+
 def _width_at(width_px_map, point):
     row = min(max(int(round(point[0])), 0), width_px_map.shape[0] - 1)
     col = min(max(int(round(point[1])), 0), width_px_map.shape[1] - 1)
@@ -371,14 +379,11 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     """
     if len(hairs) < 2:
         return hairs
-    height, width = width_px_map.shape
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
     points, directions, widths = [], [], []
     for hair in hairs:
         coords = hair.coords_px
-        rows = np.clip(np.rint(coords[:, 0]).astype(int), 0, height - 1)
-        cols = np.clip(np.rint(coords[:, 1]).astype(int), 0, width - 1)
-        shaft = max(2.0, float(np.median(width_px_map[rows, cols])))
+        shaft = max(2.0, float(np.median(values_at(width_px_map, coords))))
         reach = int(max(4.0, 2.0 * shaft))
         for ordered in (coords, coords[::-1]):
             vector = ordered[0] - ordered[min(reach, len(ordered) - 1)]  # outward at this end
@@ -402,9 +407,7 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
             if directions[a] @ unit < cos_limit or -(directions[b] @ unit) < cos_limit:
                 continue
             samples = points[a] + np.linspace(0.0, 1.0, max(3, int(length)))[:, None] * gap
-            rows = np.clip(np.rint(samples[:, 0]).astype(int), 0, height - 1)
-            cols = np.clip(np.rint(samples[:, 1]).astype(int), 0, width - 1)
-            if np.mean(width_px_map[rows, cols] > 0) < 0.7:
+            if np.mean(values_at(width_px_map, samples) > 0) < 0.7:
                 continue
         candidates.append((length / shaft + 3.0 * (1.0 - facing), a, b))
     link = {}

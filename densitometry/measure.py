@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .hairs import TracedHair
+from .hairs import TracedHair, values_at
 
 #: Samples along one cross-shaft profile.
 _PROFILE_SAMPLES = 81
@@ -140,13 +140,10 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     results = [HairMeasurement(float("nan"), float("nan"), 0) for _ in hairs]
     if not hairs:
         return results
-    height, width = contrast.shape
     coords = np.concatenate([hair.coords_px for hair in hairs])
-    rows = np.clip(np.rint(coords[:, 0]).astype(int), 0, height - 1)
-    cols = np.clip(np.rint(coords[:, 1]).astype(int), 0, width - 1)
     sizes = np.array([len(hair.coords_px) for hair in hairs])
     sigma_medians = _group_medians(
-        sigma_px_map[rows, cols], np.repeat(np.arange(len(hairs)), sizes), len(hairs)
+        values_at(sigma_px_map, coords), np.repeat(np.arange(len(hairs)), sizes), len(hairs)
     )
     for index, hair in enumerate(hairs):
         width_px = max(2.0, 2.0 * float(sigma_medians[index]))

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,32 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from local_app import free_port, start_app  # noqa: E402
+
 PHOTOS = [ROOT / "examples" / name for name in ("S_509.jpg", "D_161.jpg", "D_237.jpg")]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(port: int, concurrency: int, temp_dir: str) -> subprocess.Popen:
-    import httpx
-
-    env = {**os.environ, "GRADIO_TEMP_DIR": temp_dir}
-    cmd = [sys.executable, "app.py", "--port", str(port), "--concurrency", str(concurrency)]
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"app.py exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("app.py did not start within 180 s")
 
 
 def main(argv=None) -> int:
@@ -57,8 +34,8 @@ def main(argv=None) -> int:
     from gradio_client import Client, handle_file
 
     with tempfile.TemporaryDirectory(prefix="densitometry-load-") as temp_dir:
-        port = _free_port()
-        process = _start(port, args.concurrency, temp_dir)
+        port = free_port()
+        process = start_app(port, temp_dir, "--concurrency", str(args.concurrency), quiet=True)
         try:
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
 

@@ -75,33 +75,95 @@ def values_at(image, points_rc):
     return image[rows, cols]
 
 
-def _width_at(width_px_map, point):
-    row = min(max(int(round(point[0])), 0), width_px_map.shape[0] - 1)
-    col = min(max(int(round(point[1])), 0), width_px_map.shape[1] - 1)
-    return max(2.0, float(width_px_map[row, col]))
+def group_medians(values, groups, count):
+    """Per-group medians, bit-identical to ``np.median`` of each group.
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (N,)
+    groups : ndarray of int, shape (N,)
+        Group of each value, in ``range(count)``.
+    count : int
+
+    Returns
+    -------
+    ndarray, shape (count,)
+        NaN for empty groups, and for groups holding a NaN (as numpy's functions give).
+    """
+    order = np.lexsort((values, groups))  # by group, then by value (NaNs last)
+    ordered = values[order]
+    sizes = np.bincount(groups, minlength=count)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    filled = sizes > 0
+    result = np.full(count, np.nan, dtype=values.dtype)
+    lower = ordered[starts[filled] + (sizes[filled] - 1) // 2]
+    upper = ordered[starts[filled] + sizes[filled] // 2]
+    middle = (lower + upper) / values.dtype.type(2)  # as np.median: the mean of the two middle values
+    odd = sizes[filled] % 2 == 1
+    middle[odd] = lower[odd]
+    middle[np.isnan(ordered[starts[filled] + sizes[filled] - 1])] = np.nan
+    result[filled] = middle
+    return result
 
 
-def _outgoing_direction(coords, width_px):
-    """Unit direction of a branch leaving a junction at ``coords[0]``."""
-    near = 0.75 * width_px
-    far = near + max(3.0 * width_px, 8.0)
-    # Pixel steps are at least 1 px long, so the stretch up to ``far`` lies within these points.
-    coords = coords[: int(far) + 2]
-    steps = np.hypot(*np.diff(coords, axis=0).T)
-    arc = np.concatenate([[0.0], np.cumsum(steps)])
-    if arc[-1] < near + 2.0:
-        vector = coords[-1] - coords[0]
-    else:
-        start = np.searchsorted(arc, near, side="right") - 1
-        stop = min(len(arc) - 1, np.searchsorted(arc, min(far, arc[-1]), side="left"))
-        vector = coords[stop] - coords[start]
-    norm = np.hypot(vector[0], vector[1])
-    return vector / norm if norm > 0 else np.zeros(2)
+def _widths_at(width_px_map, points_rc):
+    """Shaft width (at least 2 px) at the pixels nearest to (row, col) points, as float64."""
+    return np.maximum(values_at(width_px_map, points_rc).astype(float), 2.0)
 
 
 def _end_coords(branch: Branch, end: int):
     """Branch coordinates ordered from ``end`` (0: start, 1: end) outwards."""
     return branch.coords_px if end == 0 else branch.coords_px[::-1]
+
+
+class _Branches:
+    """The branch list as arrays, indexed [branch] or [branch, end] (end 0: start, 1: end)."""
+
+    def __init__(self, branches, width_px_map):
+        self.sizes = np.array([len(branch.coords_px) for branch in branches])
+        self.coords = np.concatenate([branch.coords_px for branch in branches])
+        self.offsets = np.cumsum(self.sizes) - self.sizes
+        self.nodes = np.array([(branch.start_node, branch.end_node) for branch in branches])
+        self.degrees = np.array([(branch.start_degree, branch.end_degree) for branch in branches])
+        self.lengths = np.array([branch.length_px for branch in branches])
+        last = self.offsets + self.sizes - 1
+        self.end_points = self.coords[np.stack([self.offsets, last], axis=1)]
+        self.middle_widths = _widths_at(width_px_map, self.coords[self.offsets + self.sizes // 2])
+        self.end_widths = _widths_at(width_px_map, self.end_points)
+        self.directions = self._outgoing_directions()
+
+    def _outgoing_directions(self):
+        """Unit direction of each branch leaving its node at each end, shape (B, 2, 2).
+
+        Taken between about 0.75 and 3.75 shaft widths (at least 8 px) from the node, where the
+        junction no longer bends the skeleton; a branch shorter than that uses its end-to-end chord.
+        All ends at once: each end's first points are laid out in one padded row, the last point
+        repeated (zero steps), so every row's cumulative arc length is summed exactly as for that
+        end alone.
+        """
+        near = 0.75 * self.end_widths
+        far = near + np.maximum(3.0 * self.end_widths, 8.0)
+        # Pixel steps are at least 1 px long, so the stretch up to ``far`` lies within these points.
+        counts = np.minimum(self.sizes[:, None], far.astype(int) + 2)
+        steps = np.minimum(np.arange(counts.max()), counts[..., None] - 1)
+        first = np.stack([self.offsets, self.offsets + self.sizes - 1], axis=1)[..., None]
+        points = self.coords[np.where([[[True], [False]]], first + steps, first - steps)]
+        lengths = np.hypot(*np.moveaxis(np.diff(points, axis=2), -1, 0))
+        arc = np.concatenate([np.zeros(lengths.shape[:2] + (1,)), np.cumsum(lengths, axis=2)], axis=2)
+        total = arc[..., -1]
+        start = np.sum(arc <= near[..., None], axis=2) - 1
+        stop = np.minimum(counts - 1, np.sum(arc < np.minimum(far, total)[..., None], axis=2))
+        chord = total < near + 2.0
+        start[chord], stop[chord] = 0, counts[chord] - 1
+        vectors = (
+            np.take_along_axis(points, stop[..., None, None], axis=2)
+            - np.take_along_axis(points, start[..., None, None], axis=2)
+        )[:, :, 0]
+        norms = np.hypot(vectors[..., 0], vectors[..., 1])
+        directions = np.zeros_like(vectors)
+        moving = norms > 0
+        directions[moving] = vectors[moving] / norms[moving][:, None]
+        return directions
 
 
 def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair]:
@@ -124,112 +186,53 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         return []
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
     cos_fold = np.cos(np.deg2rad(min(90.0, 2.0 * max_turn_deg)))
-    direction = _end_directions(branches, width_px_map)
+    arrays = _Branches(branches, width_px_map)
+    direction = arrays.directions
 
-    # 1. Group junction nodes that lie within about a shaft width of each other (closest pairs first,
-    #    and never into a group wider than a crossing of the thickest shafts involved, so dense hair
-    #    does not chain many crossings into one).
-    junction_nodes = {}
-    for branch in branches:
-        for node, degree, point in (
-            (branch.start_node, branch.start_degree, branch.coords_px[0]),
-            (branch.end_node, branch.end_degree, branch.coords_px[-1]),
-        ):
-            if degree >= JUNCTION_DEGREE:
-                junction_nodes[node] = point
-    nodes = list(junction_nodes)
-    node_index = {node: i for i, node in enumerate(nodes)}
-    clusters = _UnionFind(len(nodes))
-    shared_segments = set()
-    if nodes:
-        points = np.array([junction_nodes[n] for n in nodes])
-        widths = np.array([_width_at(width_px_map, p) for p in points])
-        members = {i: [i] for i in range(len(nodes))}
-        links = [
-            (float(np.linalg.norm(points[i] - points[j])), i, j)
-            for i, j in cKDTree(points).query_pairs(float(max(3.0, widths.max())))
-            if np.linalg.norm(points[i] - points[j]) <= max(3.0, 0.6 * (widths[i] + widths[j]))
-        ]
-        for branch in branches:
-            if branch.start_degree >= JUNCTION_DEGREE and branch.end_degree >= JUNCTION_DEGREE:
-                middle = branch.coords_px[len(branch.coords_px) // 2]
-                if branch.length_px <= max(3.0, 1.2 * _width_at(width_px_map, middle)):
-                    i, j = node_index[branch.start_node], node_index[branch.end_node]
-                    links.append((branch.length_px, i, j))
-        for _, i, j in sorted(links):
-            root_i, root_j = clusters.find(i), clusters.find(j)
-            if root_i == root_j:
-                continue
-            merged = members[root_i] + members[root_j]
-            extent = np.ptp(points[merged], axis=0).max()
-            if extent <= 1.5 * widths[merged].max() + 2.0:
-                clusters.union(root_i, root_j)
-                members[clusters.find(root_i)] = merged
-        # A shallow crossing: two hairs run together along a shared segment that forks at both ends.
-        # Its two forks are one junction, so the hairs are paired across the whole shared stretch
-        # (pairing at each fork alone sends each hair on along either prong of the far fork).
-        for index in _shared_segments(branches, width_px_map, cos_limit, direction):
-            branch = branches[index]
-            root_i = clusters.find(node_index[branch.start_node])
-            root_j = clusters.find(node_index[branch.end_node])
-            if root_i != root_j:
-                clusters.union(root_i, root_j)
-                members[clusters.find(root_i)] = members[root_i] + members[root_j]
-                shared_segments.add(index)
-
-    def cluster_of(node, degree):
-        return clusters.find(node_index[node]) if degree >= JUNCTION_DEGREE else None
+    # 1. Group junction nodes that lie within about a shaft width of each other.
+    end_cluster_ids, shared_segments = _junction_clusters(arrays, cos_limit)
 
     # 2. Drop branches inside a junction and short spurs (skeleton artefacts of thick shafts).
-    kept = []
-    for index, branch in enumerate(branches):
-        start = cluster_of(branch.start_node, branch.start_degree)
-        end = cluster_of(branch.end_node, branch.end_degree)
-        width = _width_at(width_px_map, branch.coords_px[len(branch.coords_px) // 2])
-        if (
-            start is not None
-            and start == end
-            and (branch.length_px <= 3.0 * width or index in shared_segments)
-        ):
-            continue
-        if (start is None) != (end is None):
-            # A spur: skeletonisation noise on the side of a shaft, shorter than the shaft is wide.
-            base = branch.coords_px[0] if start is not None else branch.coords_px[-1]
-            if branch.length_px < max(3.0, 1.5 * _width_at(width_px_map, base)):
-                continue
-        kept.append(index)
+    start, end = end_cluster_ids.T
+    inside = (
+        (start >= 0) & (start == end) & ((arrays.lengths <= 3.0 * arrays.middle_widths) | shared_segments)
+    )
+    # A spur: skeletonisation noise on the side of a shaft, shorter than the shaft is wide.
+    base_widths = np.where(start >= 0, arrays.end_widths[:, 0], arrays.end_widths[:, 1])
+    spur = ((start >= 0) != (end >= 0)) & (arrays.lengths < np.maximum(3.0, 1.5 * base_widths))
+    kept = np.flatnonzero(~inside & ~spur).tolist()
 
     # 3. Branch ends meeting at each junction cluster, with their outgoing directions.
     cluster_ends: dict[int, list] = {}
     end_cluster = {}
     for index in kept:
-        branch = branches[index]
-        for end, node, degree in (
-            (0, branch.start_node, branch.start_degree),
-            (1, branch.end_node, branch.end_degree),
-        ):
-            cluster = cluster_of(node, degree)
-            if cluster is None:
-                continue
-            cluster_ends.setdefault(cluster, []).append((index, end))
-            end_cluster[(index, end)] = cluster
+        for end, cluster in enumerate(end_cluster_ids[index].tolist()):
+            if cluster >= 0:
+                cluster_ends.setdefault(cluster, []).append((index, end))
+                end_cluster[(index, end)] = cluster
+    # Each cluster's centre: the mean of its ends (whole pixels, so the sums are exact, as np.mean's).
+    kept_clusters = end_cluster_ids[kept]
+    at_junction = kept_clusters >= 0
+    end_points = arrays.end_points[kept][at_junction]
+    counts = np.bincount(kept_clusters[at_junction], minlength=1)
+    sums = [np.bincount(kept_clusters[at_junction], end_points[:, k], minlength=1) for k in (0, 1)]
+    with np.errstate(invalid="ignore"):  # clusters without kept ends are never used
+        cluster_centre = np.stack(sums, axis=1) / counts[:, None]
 
     # 4. Pair ends straight through each junction; link leftovers that continue into a taken branch.
     partner = {}
     shared_link = {}
-    cluster_centre = {}
-    for cluster, ends in cluster_ends.items():
-        cluster_centre[cluster] = np.mean([_end_coords(branches[i], e)[0] for i, e in ends], axis=0)
+    for ends in cluster_ends.values():
         if len(ends) == 2:
             # Two ends left (the rest were spurs): one shaft bent at a skeleton artefact, unless they
             # fold back like the two hairs of a follicular unit leaving one opening in a V.
-            if -float(direction(ends[0]) @ direction(ends[1])) >= cos_fold and ends[0][0] != ends[1][0]:
+            if -float(direction[ends[0]] @ direction[ends[1]]) >= cos_fold and ends[0][0] != ends[1][0]:
                 partner[ends[0]], partner[ends[1]] = ends[1], ends[0]
             continue
         candidates = []
         for a in range(len(ends)):
             for b in range(a + 1, len(ends)):
-                straightness = -float(direction(ends[a]) @ direction(ends[b]))
+                straightness = -float(direction[ends[a]] @ direction[ends[b]])
                 if straightness >= cos_limit and ends[a][0] != ends[b][0]:
                     candidates.append((straightness, ends[a], ends[b]))
         for _, end_a, end_b in sorted(candidates, key=lambda c: -c[0]):
@@ -239,7 +242,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if end in partner:
                 continue
             options = [
-                (-float(direction(end) @ direction(other)), other)
+                (-float(direction[end] @ direction[other]), other)
                 for other in ends
                 if other in partner and other[0] != end[0]
             ]
@@ -309,52 +312,99 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     return join_collinear(hairs, width_px_map)
 
 
-def _end_directions(branches, width_px_map):
-    """``direction((index, end))``: `_outgoing_direction` of a branch end, each computed once."""
-    cache = {}
+def _junction_clusters(arrays, cos_limit):
+    """Group junction nodes that lie within about a shaft width of each other.
 
-    def direction(branch_end):
-        if branch_end not in cache:
-            index, end = branch_end
-            coords = _end_coords(branches[index], end)
-            cache[branch_end] = _outgoing_direction(coords, _width_at(width_px_map, coords[0]))
-        return cache[branch_end]
+    Closest pairs first, and never into a group wider than a crossing of the thickest shafts involved,
+    so dense hair does not chain many crossings into one. Junctions are numbered in order of first
+    appearance along the branch list.
 
-    return direction
+    Returns
+    -------
+    end_cluster_ids : ndarray of int, shape (B, 2)
+        Cluster of each branch end (-1 where the end is not a junction).
+    shared_segments : ndarray of bool, shape (B,)
+        Shared segments of shallow crossings, whose two forks were made one cluster.
+    """
+    is_junction = arrays.degrees >= JUNCTION_DEGREE
+    junction_ends = np.flatnonzero(is_junction)
+    _, first, inverse = np.unique(arrays.nodes.ravel()[junction_ends], return_index=True, return_inverse=True)
+    rank = np.empty(len(first), int)
+    rank[np.argsort(first)] = np.arange(len(first))
+    end_junction = np.full(arrays.nodes.size, -1)
+    end_junction[junction_ends] = rank[inverse]
+    end_junction = end_junction.reshape(arrays.nodes.shape)
+    clusters = _UnionFind(len(first))
+    shared_segments = np.zeros(len(arrays.lengths), bool)
+    if len(first):
+        first_ends = junction_ends[np.sort(first)]
+        points = arrays.end_points.reshape(-1, 2)[first_ends]
+        widths = arrays.end_widths.ravel()[first_ends]
+        pairs = cKDTree(points).query_pairs(float(max(3.0, widths.max())), output_type="ndarray")
+        # Junction points are whole pixels, so distances and extents are exact (as np.linalg.norm's).
+        gaps = points[pairs[:, 0]] - points[pairs[:, 1]]
+        distances = np.sqrt(gaps[:, 0] ** 2 + gaps[:, 1] ** 2)
+        close = distances <= np.maximum(3.0, 0.6 * widths[pairs].sum(axis=1))
+        links = [
+            (distance, i, j)
+            for distance, (i, j) in zip(distances[close].tolist(), pairs[close].tolist(), strict=True)
+        ]
+        short = is_junction.all(axis=1) & (arrays.lengths <= np.maximum(3.0, 1.2 * arrays.middle_widths))
+        links += zip(arrays.lengths[short].tolist(), *end_junction[short].T.tolist(), strict=True)
+        # Each cluster's bounding box and widest shaft: (row min, col min, row max, col max, width).
+        boxes = [
+            (row, col, row, col, width)
+            for (row, col), width in zip(points.tolist(), widths.tolist(), strict=True)
+        ]
+        for _, i, j in sorted(links):
+            root_i, root_j = clusters.find(i), clusters.find(j)
+            if root_i == root_j:
+                continue
+            box_i, box_j = boxes[root_i], boxes[root_j]
+            box = (*map(min, box_i[:2], box_j[:2]), *map(max, box_i[2:], box_j[2:]))
+            if max(box[2] - box[0], box[3] - box[1]) <= 1.5 * box[4] + 2.0:
+                clusters.union(root_i, root_j)
+                boxes[clusters.find(root_i)] = box
+        # A shallow crossing: two hairs run together along a shared segment that forks at both ends.
+        # Its two forks are one junction, so the hairs are paired across the whole shared stretch
+        # (pairing at each fork alone sends each hair on along either prong of the far fork).
+        for index in _shared_segments(arrays, cos_limit):
+            root_i, root_j = (clusters.find(i) for i in end_junction[index].tolist())
+            if root_i != root_j:
+                clusters.union(root_i, root_j)
+                shared_segments[index] = True
+    roots = np.array([clusters.find(i) for i in range(len(first))] + [-1])
+    return roots[end_junction], shared_segments
 
 
-def _shared_segments(branches, width_px_map, cos_limit, direction):
+def _shared_segments(arrays, cos_limit):
     """Branches between two forks whose prongs both continue straight into it (shallow crossings).
 
     At most ``_SHARED_MAX_WIDTHS`` shaft widths long: two hairs crossing at 10 degrees share about six
     widths of mask.
     """
-    at_node: dict[int, list] = {}
-    for index, branch in enumerate(branches):
-        at_node.setdefault(branch.start_node, []).append((index, 0))
-        at_node.setdefault(branch.end_node, []).append((index, 1))
     # Each prong leaves the shared segment at about half the crossing angle.
     cos_prong = np.cos(1.5 * np.arccos(np.clip(cos_limit, -1.0, 1.0)))
-    found = []
-    for index, branch in enumerate(branches):
-        if branch.start_degree < JUNCTION_DEGREE or branch.end_degree < JUNCTION_DEGREE:
-            continue
-        if branch.start_node == branch.end_node:
-            continue
-        width = _width_at(width_px_map, branch.coords_px[len(branch.coords_px) // 2])
-        if branch.length_px > _SHARED_MAX_WIDTHS * width:
-            continue
-        forks = True
-        for end, node in ((0, branch.start_node), (1, branch.end_node)):
-            along = direction((index, end))
-            prongs = [(i, e) for i, e in at_node[node] if i != index]
-            straight = sum(-float(direction(prong) @ along) >= cos_prong for prong in prongs)
-            if straight != 2:
-                forks = False
-                break
-        if forks:
-            found.append(index)
-    return found
+    candidates = np.flatnonzero(
+        (arrays.degrees >= JUNCTION_DEGREE).all(axis=1)
+        & (arrays.nodes[:, 0] != arrays.nodes[:, 1])
+        & (arrays.lengths <= _SHARED_MAX_WIDTHS * arrays.middle_widths)
+    )
+    # Pair each candidate's ends (flat index 2 * branch + end) with every branch end at the same node.
+    nodes = arrays.nodes.ravel()
+    by_node = np.argsort(nodes, kind="stable")
+    ends = np.stack([2 * candidates, 2 * candidates + 1], axis=1).ravel()
+    low = np.searchsorted(nodes[by_node], nodes[ends], side="left")
+    counts = np.searchsorted(nodes[by_node], nodes[ends], side="right") - low
+    owner = np.repeat(np.arange(len(ends)), counts)
+    others = by_node[low[owner] + np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]]
+    directions = arrays.directions.reshape(-1, 2)
+    # np.vecdot gives each pair exactly what ``u @ v`` gives it (the same dot kernel).
+    straight = (others // 2 != ends[owner] // 2) & (
+        -np.vecdot(directions[others], directions[ends[owner]]) >= cos_prong
+    )
+    prongs = np.bincount(owner, straight, minlength=len(ends)).reshape(-1, 2)
+    return candidates[(prongs == 2).all(axis=1)].tolist()
 
 
 def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_widths=_JOIN_GAP_WIDTHS):
@@ -380,36 +430,40 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     if len(hairs) < 2:
         return hairs
     cos_limit = np.cos(np.deg2rad(max_turn_deg))
-    points, directions, widths = [], [], []
-    for hair in hairs:
-        coords = hair.coords_px
-        shaft = max(2.0, float(np.median(values_at(width_px_map, coords))))
-        reach = int(max(4.0, 2.0 * shaft))
-        for ordered in (coords, coords[::-1]):
-            vector = ordered[0] - ordered[min(reach, len(ordered) - 1)]  # outward at this end
-            norm = np.hypot(vector[0], vector[1])
-            points.append(ordered[0])
-            directions.append(vector / norm if norm > 0 else np.zeros(2))
-            widths.append(shaft)
-    points, directions, widths = np.array(points), np.array(directions), np.array(widths)
-    candidates = []
-    for a, b in cKDTree(points).query_pairs(max_gap_widths * widths.max() + 6.0):
-        if a // 2 == b // 2:
-            continue
-        shaft = max(widths[a], widths[b])
-        gap = points[b] - points[a]
-        length = float(np.hypot(gap[0], gap[1]))
-        facing = -float(directions[a] @ directions[b])
-        if length > max_gap_widths * shaft + 6.0 or facing < cos_limit:
-            continue
-        if length > 0.5 * shaft + 2.0:
-            unit = gap / length
-            if directions[a] @ unit < cos_limit or -(directions[b] @ unit) < cos_limit:
-                continue
-            samples = points[a] + np.linspace(0.0, 1.0, max(3, int(length)))[:, None] * gap
-            if np.mean(values_at(width_px_map, samples) > 0) < 0.7:
-                continue
-        candidates.append((length / shaft + 3.0 * (1.0 - facing), a, b))
+    sizes = np.array([len(hair.coords_px) for hair in hairs])
+    coords = np.concatenate([hair.coords_px for hair in hairs])
+    widths_px = values_at(width_px_map, coords)
+    medians = group_medians(widths_px, np.repeat(np.arange(len(hairs)), sizes), len(hairs))
+    shafts = np.maximum(medians.astype(float), 2.0)
+    # Each hair's two ends (2 * hair: its start, 2 * hair + 1: its last point) and outward directions.
+    firsts = np.cumsum(sizes) - sizes
+    reach = np.minimum(np.maximum(4.0, 2.0 * shafts).astype(int), sizes - 1)
+    ends = np.stack([firsts, firsts + sizes - 1], axis=1).ravel()
+    inwards = np.stack([firsts + reach, firsts + sizes - 1 - reach], axis=1).ravel()
+    points = coords[ends]
+    vectors = points - coords[inwards]
+    norms = np.hypot(vectors[:, 0], vectors[:, 1])
+    directions = np.zeros_like(vectors)
+    directions[norms > 0] = vectors[norms > 0] / norms[norms > 0, None]
+    widths = np.repeat(shafts, 2)
+    pairs = cKDTree(points).query_pairs(max_gap_widths * widths.max() + 6.0, output_type="ndarray")
+    a, b = pairs.T
+    shaft = np.maximum(widths[a], widths[b])
+    gaps = points[b] - points[a]
+    lengths = np.hypot(gaps[:, 0], gaps[:, 1])
+    # np.vecdot gives each pair exactly what ``u @ v`` gives it (the same dot kernel).
+    facing = -np.vecdot(directions[a], directions[b])
+    good = (a // 2 != b // 2) & (lengths <= max_gap_widths * shaft + 6.0) & (facing >= cos_limit)
+    apart = good & (lengths > 0.5 * shaft + 2.0)
+    units = gaps[apart] / lengths[apart, None]
+    good[apart] = (np.vecdot(directions[a[apart]], units) >= cos_limit) & (
+        -np.vecdot(directions[b[apart]], units) >= cos_limit
+    )
+    for k in np.flatnonzero(good & apart):
+        samples = points[a[k]] + np.linspace(0.0, 1.0, max(3, int(lengths[k])))[:, None] * gaps[k]
+        good[k] = np.mean(values_at(width_px_map, samples) > 0) >= 0.7
+    scores = lengths[good] / shaft[good] + 3.0 * (1.0 - facing[good])
+    candidates = zip(scores.tolist(), a[good].tolist(), b[good].tolist(), strict=True)
     link = {}
     for _, a, b in sorted(candidates):
         if a not in link and b not in link:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .hairs import TracedHair, values_at
+from .hairs import TracedHair, group_medians, values_at
 
 #: Samples along one cross-shaft profile.
 _PROFILE_SAMPLES = 81
@@ -142,7 +142,7 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
         return results
     coords = np.concatenate([hair.coords_px for hair in hairs])
     sizes = np.array([len(hair.coords_px) for hair in hairs])
-    sigma_medians = _group_medians(
+    sigma_medians = group_medians(
         values_at(sigma_px_map, coords), np.repeat(np.arange(len(hairs)), sizes), len(hairs)
     )
     for index, hair in enumerate(hairs):
@@ -188,39 +188,8 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     widths, peaks = profile_widths(profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1))
     good = np.isfinite(widths)
     counts = np.bincount(owner[good], minlength=len(hairs))
-    diameters = _group_medians(widths[good], owner[good], len(hairs))
-    contrasts = _group_medians(peaks[good], owner[good], len(hairs))
+    diameters = group_medians(widths[good], owner[good], len(hairs))
+    contrasts = group_medians(peaks[good], owner[good], len(hairs))
     for index in np.flatnonzero(counts):
         results[index] = HairMeasurement(float(diameters[index]), float(contrasts[index]), int(counts[index]))
     return results
-
-
-def _group_medians(values, groups, count):
-    """Per-group medians, bit-identical to ``np.median`` of each group.
-
-    Parameters
-    ----------
-    values : ndarray of float, shape (N,)
-    groups : ndarray of int, shape (N,)
-        Group of each value, in ``range(count)``.
-    count : int
-
-    Returns
-    -------
-    ndarray, shape (count,)
-        NaN for empty groups, and for groups holding a NaN (as numpy's functions give).
-    """
-    order = np.lexsort((values, groups))  # by group, then by value (NaNs last)
-    ordered = values[order]
-    sizes = np.bincount(groups, minlength=count)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    filled = sizes > 0
-    result = np.full(count, np.nan, dtype=values.dtype)
-    lower = ordered[starts[filled] + (sizes[filled] - 1) // 2]
-    upper = ordered[starts[filled] + sizes[filled] // 2]
-    middle = (lower + upper) / values.dtype.type(2)  # as np.median: the mean of the two middle values
-    odd = sizes[filled] % 2 == 1
-    middle[odd] = lower[odd]
-    middle[np.isnan(ordered[starts[filled] + sizes[filled] - 1])] = np.nan
-    result[filled] = middle
-    return result

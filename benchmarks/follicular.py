@@ -6,7 +6,7 @@ mean hairs per FU within 0.1.
 
 Usage::
 
-    python benchmarks/follicular.py [--photos 5] [--width 960 --height 720] [--cache DIR]
+    python benchmarks/follicular.py [--photos 5] [--first-seed 0] [--width 960 --height 720] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("--photos", type=int, default=5, help="photos per scenario")
+    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first photo of each scenario")
     parser.add_argument("--width", type=int, default=960)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--spacing-um", type=float, default=150.0, help="max_unit_spacing_um")
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     all_met = True
     for scenario in args.scenarios:
         count_errors, mean_errors = [], []
-        for seed in range(args.photos):
+        for seed in range(args.first_seed, args.first_seed + args.photos):
             start = time.perf_counter()
             truth, mode, result = _analysed(scenario, seed, args.width, args.height, args.cache)
             if args.true_hairs:

@@ -18,13 +18,20 @@ Each end of a centreline is scored with three cues, strongest first:
   never a root seen in it. A hair cut by the border at both ends is taken to emerge outside the field
   and belongs to no unit (``hair_unit_ids == -1``), as in the clinical convention of counting only
   openings inside the field. A hair cut at one end with no companion at the other could emerge on
-  either side; it is counted as rooted outside and reported in ``root_ambiguous``.
+  either side; the hair stream decides (below), and where it cannot the hair is counted as rooted
+  outside and reported in ``root_ambiguous``.
 * **Hidden ends**: where the hair mask runs straight on past an end (one to two shaft widths on), the
   tracing stopped under a crossing hair; such an end is treated like a border end, unless other hairs
   leave it side by side (the hairs of a unit and their opening cover each other's roots).
-* **Companions**: hairs of one unit leave the same opening side by side and nearly parallel, so a root
-  end meets the end of another hair (within ``companion_radius_um``) that runs off in about the same
-  direction; the free tip of a hair lies alone, or next to unrelated ends pointing anywhere.
+* **Companions**: hairs of one unit leave the same opening side by side and nearly parallel, then fan
+  out, so a root end meets the end of another hair (within ``companion_radius_um``) that runs off in
+  about the same direction and moves away from it going in; the free tip of a hair lies alone, next to
+  unrelated ends pointing anywhere, or (hairs of one unit clipped to one length) next to the tip of a
+  hair that converges with it towards their shared opening.
+* **Hair stream**: hairs grow in streams whose direction turns over millimetres (partings, whorls),
+  so a hair without companions takes the root end from which its shaft leaves along the mean
+  direction of the companion-oriented hairs around it (Gaussian weight, 1 mm); a border-cut hair
+  whose inner end leaves against the stream ends there and is rooted outside.
 * **Opening** (tie-breaker only): the follicular opening is a dark (brown/pink) round spot around the
   root; the skin (hair pixels excluded) in a disc of ``opening_radius_um`` around each end is compared
   with the skin in a ring around it. On the synthetic photos this cue separates roots from tips barely
@@ -86,6 +93,12 @@ _COMPANION_MAX_ANGLE_DEG = 40.0
 _DIRECTION_REACH_UM = 150.0
 #: Darkness (fraction darker than the surrounding skin) that counts as a follicular opening.
 _OPENING_DARKNESS = 0.04
+#: Distance (µm) over which the direction of the hair stream is averaged: hair streams turn over
+#: millimetres (whorls, partings), far more slowly than the directions of single hairs scatter.
+_FLOW_SCALE_UM = 1000.0
+#: The hair stream orients a hair only where the shaft leaves within ~60 degrees of it (cos 60 = 0.5)
+#: and the oriented hairs nearby agree with each other (their mean direction is at least this long).
+_FLOW_MIN_AGREEMENT = 0.5
 
 
 def _positive(value, name):
@@ -122,8 +135,9 @@ class FollicularUnits:
     root_at_start : ndarray of bool, shape (n_hairs,)
         True where the root is the first point of the hair's centreline (``start_*_px``).
     root_ambiguous : ndarray of bool, shape (n_hairs,)
-        Hairs cut by the border at one end with no root cue at the other: they may emerge inside the
-        field (and leave it) or outside (and end inside); they are counted as rooted outside.
+        Hairs cut by the border at one end with no root cue (companions or hair stream) at the other:
+        they may emerge inside the field (and leave it) or outside (and end inside); they are counted
+        as rooted outside.
     field_area_cm2 : float
         Area of the photo, for the density.
     parameters : dict
@@ -260,8 +274,11 @@ def follicular_units(
         ends[:, 1, 1] = hairs["end_col_px"].to_numpy(float)
     diameters_px = np.array([calibration.px(d) for d in hairs["diameter_um"]], dtype=float).reshape(n)
 
-    directions = _end_directions(result.centerlines_px, n, calibration.px(_DIRECTION_REACH_UM))
-    companions = _companions(ends, directions, calibration.px(companion_um))
+    inward_px = _points_inward(result.centerlines_px, n, calibration.px(_DIRECTION_REACH_UM))
+    offsets = inward_px - ends
+    lengths = np.linalg.norm(offsets, axis=-1, keepdims=True)
+    directions = np.divide(offsets, lengths, out=np.zeros_like(offsets), where=lengths > 0)
+    companions = _companions(ends, directions, inward_px, calibration.px(companion_um))
     # Hidden ends (under a crossing hair) are treated as border ends, unless other hairs leave there
     # side by side: the hairs of a unit cover each other's roots.
     hidden = _runs_on(result.hair_mask, ends, directions, diameters_px) & (companions == 0)
@@ -272,14 +289,27 @@ def follicular_units(
     # Score each end: a border end can never be a root; then companions, then the opening.
     score = np.where(on_border, -1e6, 0.0) + 2.0 * np.minimum(companions, 3) + 1.0 * has_opening + darkness
     root_end = np.argmax(score, axis=1) if n else np.zeros(0, dtype=int)
+    rows_n = np.arange(n)
+    root_cue = companions[rows_n, root_end] > 0
+    # Hairs oriented by their companions show the local hair stream; a hair without companions takes
+    # the root end whose shaft leaves along that stream (flow cue, stronger than the opening).
+    oriented = root_cue & (companions[rows_n, 1 - root_end] == 0) & ~on_border[rows_n, root_end]
+    flow = _local_flow(ends, directions, root_end, oriented, calibration.px(_FLOW_SCALE_UM))
+    along = np.einsum("nek,nk->ne", directions, flow)
+    follows = np.where(on_border, -np.inf, along)
+    by_flow = ~root_cue & (np.abs(along).max(axis=1) >= _FLOW_MIN_AGREEMENT) if n else root_cue
+    flow_end = np.argmax(follows, axis=1) if n else root_end
+    root_end = np.where(by_flow, flow_end, root_end)
+    # A hair cut by the border whose inner end leaves against the stream is rooted outside.
+    flow_outside = by_flow & (follows[rows_n, root_end] <= 0)
     root_at_start = root_end == 0
-    root_px = ends[np.arange(n), root_end] if n else np.zeros((0, 2))
-    root_border = on_border[np.arange(n), root_end] if n else np.zeros(0, dtype=bool)
-    other_border = on_border[np.arange(n), 1 - root_end] if n else np.zeros(0, dtype=bool)
-    root_cue = (companions[np.arange(n), root_end] > 0) if n else root_border
-    # Rooted outside: cut by the border at both ends, or at one end with nothing root-like at the other.
-    ambiguous = ~root_border & other_border & ~root_cue
-    outside = root_border | ambiguous
+    root_px = ends[rows_n, root_end] if n else np.zeros((0, 2))
+    root_border = on_border[rows_n, root_end] if n else np.zeros(0, dtype=bool)
+    other_border = on_border[rows_n, 1 - root_end] if n else np.zeros(0, dtype=bool)
+    # Rooted outside: cut by the border at both ends, at one end with the inner end leaving against the
+    # hair stream, or at one end with no cue at all at the other (ambiguous).
+    ambiguous = ~root_border & other_border & ~root_cue & ~by_flow
+    outside = root_border | ambiguous | flow_outside
 
     inside = np.flatnonzero(~outside)
     labels = _group(root_px[inside], calibration.px(spacing_um), int(max_hairs_per_unit))
@@ -317,6 +347,28 @@ def follicular_units(
     )
 
 
+def _local_flow(ends, directions, root_end, oriented, scale_px):
+    """Mean leaving direction of the oriented hairs around each hair, shape (n, 2).
+
+    Each oriented hair contributes the unit vector along which it leaves its root, weighted by a
+    Gaussian of its root's distance (``scale_px``) to the mid-point of the hair's ends. The result is
+    the weighted mean vector: its length is 1 where the oriented hairs nearby all point the same way
+    and near 0 where they disagree or are absent.
+    """
+    n = len(ends)
+    flow = np.zeros((n, 2))
+    if not n or not oriented.any():
+        return flow
+    index = np.flatnonzero(oriented)
+    roots = ends[index, root_end[index]]
+    vectors = directions[index, root_end[index]]
+    centres = ends.mean(axis=1)
+    weights = np.exp(-0.5 * (np.linalg.norm(centres[:, None] - roots[None], axis=-1) / scale_px) ** 2)
+    weights[index, np.arange(len(index))] = 0.0  # a hair does not orient itself
+    total = weights.sum(axis=1)
+    return np.divide(weights @ vectors, total[:, None], out=flow, where=total[:, None] > 1e-6)
+
+
 def _on_border(ends, diameters_px, shape_px):
     height, width = shape_px
     margin = _BORDER_MARGIN_PX + 0.5 * diameters_px[:, None]
@@ -346,29 +398,29 @@ def _runs_on(mask, ends, directions, diameters_px):
     return (covered.mean(axis=-1) >= 0.6) & moving
 
 
-def _end_directions(centerlines, n, reach_px):
-    """Unit vector from each end into its hair (over ``reach_px`` of arc), shape (n, 2, 2)."""
-    directions = np.zeros((n, 2, 2))
+def _points_inward(centerlines, n, reach_px):
+    """Point of each hair ``reach_px`` of arc in from each of its ends (or its other end), shape (n, 2, 2)."""
+    points = np.zeros((n, 2, 2))
     for i, coords in enumerate(centerlines):
         coords = np.asarray(coords, dtype=float)
-        if len(coords) < 2:
+        if not len(coords):
             continue
         arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(coords, axis=0), axis=1))])
-        for e, (points, along) in enumerate(((coords, arc), (coords[::-1], arc[-1] - arc[::-1]))):
-            k = min(int(np.searchsorted(along, min(reach_px, along[-1]))), len(points) - 1)
-            vector = points[k] - points[0]
-            norm = np.linalg.norm(vector)
-            if norm > 0:
-                directions[i, e] = vector / norm
-    return directions
+        for e, (path, along) in enumerate(((coords, arc), (coords[::-1], arc[-1] - arc[::-1]))):
+            k = min(int(np.searchsorted(along, min(reach_px, along[-1]))), len(path) - 1)
+            points[i, e] = path[k]
+    return points
 
 
-def _companions(ends, directions, radius_px):
-    """Number of other hairs leaving each end's neighbourhood in about the same direction, shape (n, 2).
+def _companions(ends, directions, inward_px, radius_px):
+    """Number of other hairs leaving each end's neighbourhood with it as from one opening, shape (n, 2).
 
-    Hairs of one unit leave the opening side by side and nearly parallel (they diverge by a few to ~20
-    degrees), so an end counts another hair's end as a companion only if it lies within ``radius_px``
-    and both hairs run away from their ends within `_COMPANION_MAX_ANGLE_DEG` of each other; the tips of
+    Hairs of one unit leave the opening side by side and nearly parallel, then fan out (they diverge
+    by a few to ~20 degrees). Another hair's end is a companion if it lies within ``radius_px``, both
+    hairs run away from their ends within `_COMPANION_MAX_ANGLE_DEG` of each other, and they do not
+    draw together across their common direction going in (``inward_px``: a point of each hair a
+    little way in from each end). The tips of one unit's hairs clipped to similar lengths also lie
+    side by side, but going in from them the hairs converge towards their shared opening; the tips of
     unrelated hairs that happen to lie close point anywhere.
     """
     n = len(ends)
@@ -376,16 +428,22 @@ def _companions(ends, directions, radius_px):
     if n < 2:
         return counts
     points = ends.reshape(-1, 2)
+    inward = inward_px.reshape(-1, 2)
     vectors = directions.reshape(-1, 2)
     owner = np.repeat(np.arange(n), 2)
     cos_limit = math.cos(math.radians(_COMPANION_MAX_ANGLE_DEG))
     tree = cKDTree(points)
     for index, neighbours in enumerate(tree.query_ball_point(points, radius_px)):
-        others = {
-            owner[j]
-            for j in neighbours
-            if owner[j] != owner[index] and float(vectors[index] @ vectors[j]) >= cos_limit
-        }
+        others = set()
+        for j in neighbours:
+            if owner[j] == owner[index] or float(vectors[index] @ vectors[j]) < cos_limit:
+                continue
+            mean = vectors[index] + vectors[j]
+            across = np.array([-mean[1], mean[0]]) / max(float(np.linalg.norm(mean)), 1e-9)
+            apart_at_ends = abs(float((points[index] - points[j]) @ across))
+            apart_inward = abs(float((inward[index] - inward[j]) @ across))
+            if apart_inward >= apart_at_ends:
+                others.add(owner[j])
         counts[owner[index], index % 2] = len(others)
     return counts
 

@@ -89,21 +89,46 @@ def test_root_is_the_end_shared_with_the_other_hairs_of_the_unit():
 
 def test_border_end_is_never_a_root_and_hairs_rooted_outside_belong_to_no_unit():
     hairs = [
-        ((0, 200), (80, 200)),  # enters from the top border, tip inside: rooted outside
+        ((0, 200), (80, 200)),  # from the top border; its tip points up, against UNIT_2's stream
         ((0, 50), (399, 60)),  # crosses the field
-        ((300, 0), (300, 80)),  # from the left border, with no root cue at the inner end
+        ((300, 0), (300, 80)),  # from the left border, across the stream: no root cue at the inner end
     ] + UNIT_2
     units = follicular_units(fake_result(hairs))
     assert list(units.hair_unit_ids[:3]) == [-1, -1, -1]
     assert units.outside_hair_count == 3
-    assert list(units.root_ambiguous[:3]) == [True, False, True]
-    assert units.summary()["hairs_root_ambiguous"] == 2
+    assert list(units.root_ambiguous[:3]) == [False, False, True]
+    assert units.summary()["hairs_root_ambiguous"] == 1
     assert units.unit_count == 1
     # A border-cut hair whose inner end leaves with the hairs of a unit belongs to that unit.
     joined = follicular_units(fake_result([((399, 110), (250, 100))] + UNIT_2))
     assert joined.unit_count == 1
     assert joined.table["size"].iloc[0] == 3
     assert not joined.root_at_start[0]
+
+
+def test_tips_clipped_side_by_side_are_not_companions():
+    # Two hairs of a unit clipped to one length: roots touching at (200, 100-113), tips 27 px (135 µm)
+    # apart. Both pairs of ends are close and parallel, but going in from the tips the hairs converge
+    # (towards their opening), so only the roots are companions. Centrelines run tip to root.
+    hairs = [((120, 95), (200, 100)), ((120, 122), (200, 113))]
+    units = follicular_units(fake_result(hairs))
+    assert units.unit_count == 1
+    assert not units.root_at_start.any()
+    np.testing.assert_allclose(units.root_px.mean(axis=0), [200, 106.5], atol=1.0)
+
+
+def test_border_hair_is_rooted_inside_when_it_leaves_along_the_hair_stream():
+    # Units of two hairs leave their openings downwards (+row). A hair cut by the bottom border whose
+    # inner end leaves downwards, like them, emerges there; one cut by the top border, whose inner end
+    # leaves upwards, ends there and is rooted outside. Neither has a companion at its inner end.
+    stream = [((60, 60 + 90 * k), (140, 70 + 90 * k)) for k in range(4)]
+    stream += [((61, 71 + 90 * k), (140, 90 + 90 * k)) for k in range(4)]
+    hairs = stream + [((250, 120), (399, 130)), ((0, 300), (300, 290))]
+    units = follicular_units(fake_result(hairs))
+    assert units.hair_unit_ids[8] >= 0 and units.root_at_start[8]
+    assert units.hair_unit_ids[9] == -1
+    assert not units.root_ambiguous[8:].any()
+    assert units.unit_count == 5
 
 
 def test_a_tip_lying_near_a_root_is_not_a_companion():

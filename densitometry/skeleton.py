@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
-from skimage.morphology import skeletonize
 
 #: Lowest skeleton degree of a junction pixel.
 JUNCTION_DEGREE = 3
 
 #: The eight neighbours (row, col) in raster order, so each pixel's neighbour ids come out sorted.
 _NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+#: scikit-image's Zhang-Suen table (``_fast_skeletonize``), indexed by a pixel's 8-neighbourhood code
+#: (bit k set: neighbour k, clockwise from the north-west, is on): 1 removable in the first sub-pass,
+#: 2 in the second, 3 in both, 0 never.
+_ZHANG_SUEN_LUT = np.array(
+    [
+        [0, 0, 0, 1, 0, 0, 1, 3, 0, 0, 3, 1, 1, 0, 1, 3],
+        [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 3, 0, 3, 3],
+        [0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3, 0, 2, 2],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0],
+        [3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 3, 0, 2, 0],
+        [0, 0, 3, 1, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        [3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [2, 3, 1, 3, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [2, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+        [3, 3, 0, 1, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0],
+    ],
+    np.uint8,
+).ravel()
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,92 @@ def skeleton_branches(mask) -> list[Branch]:
             )
         )
     return branches
+
+
+def skeletonize(mask):
+    """One-pixel skeleton of a 2-D mask: `skimage.morphology.skeletonize`, pixel for pixel.
+
+    The same Zhang-Suen thinning [1]_ with scikit-image's table, but where scikit-image scans the whole
+    image on every sub-pass (a dense mask takes ~50), a pixel is tested again only after its
+    neighbourhood changed. About 3x faster on a 1280x960 mask, more on sparse ones.
+
+    Parameters
+    ----------
+    mask : ndarray, shape (H, W)
+        Non-zero: foreground.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+
+    References
+    ----------
+    .. [1] T. Y. Zhang and C. Y. Suen, A fast parallel algorithm for thinning digital patterns,
+       Communications of the ACM 27(3), 1984.
+    """
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    padded[1:-1, 1:-1] = mask != 0
+    _compiled_thinning()(padded, _ZHANG_SUEN_LUT)
+    return padded[1:-1, 1:-1].astype(bool)
+
+
+@cache
+def _compiled_thinning():
+    import numba  # imported here: a dependency of skan, but slow to import
+
+    return numba.njit(cache=True, nogil=True)(_thin)
+
+
+def _thin(image, lut):
+    """Zhang-Suen thinning, in place, of a uint8 0/1 image whose outer rows and columns are 0.
+
+    Sub-passes 0, 1, 0, 1, ... each remove at once the pixels whose neighbourhood code ``lut`` marks
+    removable in that sub-pass. A pixel's verdict depends on its code alone, so it is tested in
+    sub-pass t only when its neighbourhood changed since its last test in t: each sub-pass removes
+    exactly what a full scan would, and thinning ends when no test is pending. Pixels with all eight
+    neighbours on (code 255) are never removable and wait until a neighbour goes.
+    """
+    width = image.shape[1]
+    flat = image.ravel()
+    offsets = np.array([-width - 1, -width, -width + 1, 1, width + 1, width, width - 1, -1])
+    pending = np.empty((2, np.count_nonzero(flat)), np.int32)  # per sub-pass: pixels to test
+    queued = np.zeros(flat.size, np.uint8)  # bit t: the pixel is in pending[t]
+    counts = np.zeros(2, np.int64)
+    for i in range(width + 1, flat.size - width - 1):
+        if flat[i]:
+            for k in range(8):
+                if not flat[i + offsets[k]]:
+                    pending[:, counts[0]] = i
+                    queued[i] = 3
+                    counts += 1
+                    break
+    removed = np.empty(pending.shape[1], np.int32)
+    sub_pass = 0
+    while counts[0] or counts[1]:
+        n_removed = 0
+        for k in range(counts[sub_pass]):
+            i = pending[sub_pass, k]
+            queued[i] &= 2 - sub_pass
+            if flat[i]:
+                code = 0
+                for bit in range(8):
+                    code |= flat[i + offsets[bit]] << bit
+                if lut[code] == 3 or lut[code] == sub_pass + 1:
+                    removed[n_removed] = i
+                    n_removed += 1
+        counts[sub_pass] = 0
+        for k in range(n_removed):
+            flat[removed[k]] = 0
+        for k in range(n_removed):
+            for bit in range(8):
+                j = removed[k] + offsets[bit]
+                if flat[j]:
+                    for t in range(2):
+                        if not queued[j] & (1 << t):
+                            pending[t, counts[t]] = j
+                            counts[t] += 1
+                    queued[j] = 3
+        sub_pass = 1 - sub_pass
 
 
 def _paths(skeleton):

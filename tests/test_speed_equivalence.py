@@ -7,6 +7,7 @@ from skan import Skeleton
 from skan.csr import skeleton_to_csgraph
 from skimage.morphology import skeletonize
 
+from densitometry import skeleton as fast
 from densitometry.hairs import group_medians
 from densitometry.skeleton import pixel_graph, skeleton_branches
 
@@ -24,6 +25,53 @@ def _masks():
     blob[5:25, 5:35] = True
     blob[14:16, :] = True  # touches the border
     yield blob
+
+
+def _thick_masks():
+    """Thick lines and blobs, as in dense hair: many thinning passes, touching junctions."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        mask = np.zeros(rng.integers(40, 200, 2), np.uint8)
+        for _ in range(rng.integers(1, 12)):
+            start, end = rng.integers(-20, 220, (2, 2))
+            cv2.line(mask, tuple(map(int, start)), tuple(map(int, end)), 1, int(rng.integers(1, 25)))
+        for _ in range(rng.integers(0, 3)):
+            cv2.circle(mask, tuple(map(int, rng.integers(0, 200, 2))), int(rng.integers(5, 60)), 1, -1)
+        yield mask.astype(bool)
+
+
+def _random_masks(count):
+    rng = np.random.default_rng(2)
+    for index in range(count):
+        mask = rng.random(rng.integers(1, 60, 2)) < rng.uniform(0.1, 0.95)
+        if index % 2:
+            mask = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        yield mask
+
+
+def test_skeletonize_matches_skimage():
+    for mask in [*_masks(), *_thick_masks(), *_random_masks(3000)]:
+        np.testing.assert_array_equal(fast.skeletonize(mask), skeletonize(mask))
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int32, np.float64])
+def test_skeletonize_dtypes_and_input_untouched(dtype):
+    mask = next(_thick_masks()).astype(dtype) * 7
+    copy = mask.copy()
+    result = fast.skeletonize(mask)
+    assert result.dtype == bool
+    np.testing.assert_array_equal(result, skeletonize(mask))
+    np.testing.assert_array_equal(mask, copy)
+
+
+def test_skeletonize_edge_cases():
+    for mask in (
+        np.zeros((0, 5), bool),
+        np.zeros((4, 4), bool),
+        np.ones((1, 1), bool),
+        np.ones((30, 30), bool),
+    ):
+        np.testing.assert_array_equal(fast.skeletonize(mask), skeletonize(mask))
 
 
 @pytest.mark.parametrize("mask", list(_masks()))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .analyze import analyze
 from .calibration import Calibration
 from .errors import CalibrationError, DensitometryError, ImageLoadError, ParameterError
@@ -148,6 +149,7 @@ def _init_process_worker() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
+    keep_freed_memory()
 
 
 Outcome = tuple[Task, dict, "bytes | None"]

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from . import __version__
+from .allocator import keep_freed_memory
 
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS = {
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    keep_freed_memory()
     return int(importlib.import_module(args.module_name).run(args))
 
 

@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .allocator import keep_freed_memory
+
 # Before any gradio import (gradio reads it at import time): no telemetry, no version check.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
@@ -285,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("densitometry").setLevel(logging.INFO)
     # Exit normally on SIGTERM too, so atexit removes the private folder of uploads and results.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    keep_freed_memory()
     launch(
         host=args.host,
         port=args.port,

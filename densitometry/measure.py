@@ -43,32 +43,64 @@ class HairMeasurement:
     n_samples: int
 
 
-def _resample(coords, step_px):
-    """Points every ``step_px`` along a polyline and the unit tangent there."""
-    if len(coords) < 2:
-        return coords[:0], coords[:0]
-    # Smooth the 8-connected pixel path so tangents are not quantised to 45 degrees.
-    kernel = min(7, len(coords) if len(coords) % 2 else len(coords) - 1)
-    if kernel >= 3:
-        pad = kernel // 2
-        padded = np.concatenate([coords[:1].repeat(pad, axis=0), coords, coords[-1:].repeat(pad, axis=0)])
-        smooth = np.stack([np.convolve(padded[:, k], np.ones(kernel) / kernel, "valid") for k in (0, 1)], 1)
-    else:
-        smooth = coords
-    steps = np.diff(smooth, axis=0)
+def _resample(coords, sizes, steps_px):
+    """Points every ``steps_px`` along each hair's centreline and the unit tangent there.
+
+    Parameters
+    ----------
+    coords : ndarray of float, shape (N, 2)
+        The hairs' centrelines, one after the other.
+    sizes : ndarray of int, shape (H,)
+        Points of each hair.
+    steps_px : ndarray of float, shape (H,)
+        Spacing of the samples on each hair.
+
+    Returns
+    -------
+    points, tangents : ndarray of float, shape (M, 2)
+        Samples of all hairs, hair after hair, in order along each.
+    owner : ndarray of int, shape (M,)
+        Hair of each sample.
+    """
+    starts = np.cumsum(sizes) - sizes
+    hair = np.repeat(np.arange(len(sizes)), sizes)
+    position = np.arange(len(coords)) - starts[hair]
+    # Smooth the 8-connected pixel path so tangents are not quantised to 45 degrees: a moving average
+    # over the longest odd window up to 7 points, the end points repeated, summed term by term in the
+    # order np.convolve sums them.
+    kernels = np.minimum(7, sizes - 1 + sizes % 2)[hair]
+    smooth = coords.copy()
+    for kernel in (3, 5, 7):
+        rows = np.flatnonzero(kernels == kernel)
+        total = np.zeros((len(rows), 2))
+        for offset in range(-(kernel // 2), kernel // 2 + 1):
+            source = starts[hair[rows]] + np.clip(position[rows] + offset, 0, sizes[hair[rows]] - 1)
+            total += coords[source] * (1.0 / kernel)
+        smooth[rows] = total
+    # steps[i]: from point i - 1 to point i of the same hair (0 at each hair's first point).
+    steps = np.diff(smooth, axis=0, prepend=smooth[:1])
     steps *= steps
-    # The Euclidean norm of each step, summed in the same order as np.linalg.norm(..., axis=1).
-    arc = np.concatenate([[0.0], np.cumsum(np.sqrt(steps[:, 0] + steps[:, 1]))])
-    if arc[-1] < step_px:
-        return coords[:0], coords[:0]
-    positions = np.arange(step_px / 2, arc[-1], step_px)
-    points = np.stack([np.interp(positions, arc, smooth[:, k]) for k in (0, 1)], 1)
-    ahead = np.stack([np.interp(np.minimum(positions + 2.0, arc[-1]), arc, smooth[:, k]) for k in (0, 1)], 1)
-    behind = np.stack([np.interp(np.maximum(positions - 2.0, 0.0), arc, smooth[:, k]) for k in (0, 1)], 1)
-    tangent = ahead - behind
-    norm = np.linalg.norm(tangent, axis=1, keepdims=True)
-    valid = norm[:, 0] > 0
-    return points[valid], tangent[valid] / norm[valid]
+    steps = np.sqrt(steps[:, 0] + steps[:, 1])
+    steps[starts[sizes > 0]] = 0.0
+    samples, owner = [], []
+    for index in np.flatnonzero(sizes >= 2).tolist():
+        chain = slice(starts[index], starts[index] + sizes[index])
+        arc = np.cumsum(steps[chain])
+        if arc[-1] < steps_px[index]:
+            continue
+        positions = np.arange(steps_px[index] / 2, arc[-1], steps_px[index])
+        # The sample, and 2 px ahead and behind it (within the hair) for its tangent.
+        queries = (positions, np.minimum(positions + 2.0, arc[-1]), np.maximum(positions - 2.0, 0.0))
+        samples.append(np.stack([np.interp(queries, arc, smooth[chain, k]) for k in (0, 1)], axis=-1))
+        owner.append(np.full(len(positions), index))
+    if not samples:
+        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0, int)
+    points, ahead, behind = np.concatenate(samples, axis=1)
+    owner = np.concatenate(owner)
+    tangents = ahead - behind
+    norms = np.sqrt(tangents[:, 0] ** 2 + tangents[:, 1] ** 2)[:, None]  # as np.linalg.norm
+    valid = norms[:, 0] > 0
+    return points[valid], tangents[valid] / norms[valid], owner[valid]
 
 
 def profile_widths(profiles, step_px):
@@ -136,7 +168,6 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     -------
     list of HairMeasurement, one per hair
     """
-    all_points, all_normals, all_reach, owner = [], [], [], []
     results = [HairMeasurement(float("nan"), float("nan"), 0) for _ in hairs]
     if not hairs:
         return results
@@ -145,30 +176,22 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     sigma_medians = group_medians(
         values_at(sigma_px_map, coords), np.repeat(np.arange(len(hairs)), sizes), len(hairs)
     )
-    for index, hair in enumerate(hairs):
-        width_px = max(2.0, 2.0 * float(sigma_medians[index]))
-        points, tangents = _resample(hair.coords_px, max(1.5, 0.5 * width_px))
-        if len(points) == 0:
-            continue
-        keep = np.ones(len(points), bool)
-        if len(hair.junctions_px):
-            distance = np.linalg.norm(points[:, None, :] - hair.junctions_px[None, :, :], axis=2).min(axis=1)
-            keep &= distance > 1.5 * width_px + 2.0
-        arc = np.arange(len(points)) * max(1.5, 0.5 * width_px)
-        keep &= (arc > width_px) & (arc < arc[-1] - width_px)
-        if not keep.any():
-            keep[:] = True
-        points, tangents = points[keep], tangents[keep]
-        all_points.append(points)
-        all_normals.append(np.stack([-tangents[:, 1], tangents[:, 0]], 1))
-        all_reach.append(np.full(len(points), max(5.0, 2.5 * width_px)))
-        owner.append(np.full(len(points), index))
-    if not all_points:
+    widths_px = np.maximum(2.0, 2.0 * sigma_medians.astype(float))
+    steps_px = np.maximum(1.5, 0.5 * widths_px)
+    points, tangents, owner = _resample(coords, sizes, steps_px)
+    if len(points) == 0:
         return results
-    points = np.concatenate(all_points)
-    normals = np.concatenate(all_normals)
-    reach = np.concatenate(all_reach)
-    owner = np.concatenate(owner)
+    counts = np.bincount(owner, minlength=len(hairs))
+    first = np.cumsum(counts) - counts
+    # Skip samples near junctions (another hair overlaps there) and within a width of either end.
+    keep = ~_near_junctions(points, owner, hairs, 1.5 * widths_px + 2.0)
+    arc = (np.arange(len(points)) - first[owner]) * steps_px[owner]
+    width = widths_px[owner]
+    keep &= (arc > width) & (arc < (counts[owner] - 1) * steps_px[owner] - width)
+    keep |= np.bincount(owner, keep, minlength=len(hairs))[owner] == 0  # else measure all of it
+    points, tangents, owner = points[keep], tangents[keep], owner[keep]
+    normals = np.stack([-tangents[:, 1], tangents[:, 0]], 1)
+    reach = np.maximum(5.0, 2.5 * widths_px)[owner]
     offsets = np.linspace(-1.0, 1.0, _PROFILE_SAMPLES)[None, :] * reach[:, None]
     map_rows = (points[:, 0:1] + offsets * normals[:, 0:1]).astype(np.float32)
     map_cols = (points[:, 1:2] + offsets * normals[:, 1:2]).astype(np.float32)
@@ -193,3 +216,21 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     for index in np.flatnonzero(counts):
         results[index] = HairMeasurement(float(diameters[index]), float(contrasts[index]), int(counts[index]))
     return results
+
+
+def _near_junctions(points, owner, hairs, radius_px):
+    """Whether each sample lies within ``radius_px[owner]`` of a junction of its own hair.
+
+    Distances as np.linalg.norm gives them; every (sample, junction of its hair) pair at once.
+    """
+    junctions = [hair.junctions_px for hair in hairs]
+    counts = np.array([len(j) for j in junctions])
+    pairs = counts[owner]
+    sample = np.repeat(np.arange(len(points)), pairs)
+    if not len(sample):
+        return np.zeros(len(points), bool)
+    firsts = np.cumsum(counts) - counts
+    junction = firsts[owner[sample]] + np.arange(len(sample)) - (np.cumsum(pairs) - pairs)[sample]
+    gaps = points[sample] - np.concatenate(junctions)[junction]
+    close = np.sqrt(gaps[:, 0] ** 2 + gaps[:, 1] ** 2) <= radius_px[owner[sample]]
+    return np.bincount(sample, close, minlength=len(points)) > 0

@@ -236,7 +236,9 @@ def _parameters(parameters, options) -> AnalysisParameters:
 
 def _quality_warnings(prepared, mask, hair_count):
     warnings = []
-    skin = float(np.median(prepared.background))
+    # The background is smooth (blurred at the scale of the thickest hair): every 4th pixel gives the
+    # same median at a sixteenth of the cost.
+    skin = float(np.median(prepared.background[::4, ::4]))
     if skin < _DARK_SKIN:
         warnings.append(f"underexposed: median skin brightness {skin:.2f} (of 1)")
     if skin > _BRIGHT_SKIN or float(np.mean(prepared.grey >= 0.995)) > 0.05:

@@ -61,6 +61,17 @@ def test_blank_image_gives_zero_hairs():
     assert result.to_dict()["summary"]["mean_diameter_um"] is None
 
 
+@pytest.mark.parametrize(("skin", "expected"), [(0.06, "underexposed"), (0.99, "overexposed"), (0.7, None)])
+def test_exposure_warnings_follow_the_skin_brightness(skin, expected):
+    image = phantom(CROSSING, skin=skin, noise=0.002)
+    warnings = densitometry.analyze(image, um_per_px=UM_PER_PX).quality_warnings
+    exposure = [w for w in warnings if "exposed" in w]
+    if expected is None:
+        assert exposure == []
+    else:
+        assert len(exposure) == 1 and exposure[0].startswith(expected)
+
+
 def test_rotation_by_90_degrees_keeps_count_and_diameters(crossing_result):
     rotated = densitometry.analyze(np.rot90(phantom(CROSSING)), um_per_px=UM_PER_PX)
     assert rotated.hair_count == crossing_result.hair_count

@@ -1,4 +1,4 @@
-"""Skeleton: one-pixel centrelines of the hair mask and their branch graph (via skan)."""
+"""Skeleton: one-pixel centrelines of the hair mask and their branch graph (as skan builds it)."""
 
 from __future__ import annotations
 
@@ -131,23 +131,31 @@ def skeleton_branches(mask) -> list[Branch]:
     skeleton = skeletonize(mask)
     if skeleton.sum() < 2:
         return []
-    paths, coords, degrees, lengths = _paths(skeleton)
-    coords = coords.astype(float)
-    branches = []
-    for index in range(len(paths.indptr) - 1):
-        nodes = paths.indices[paths.indptr[index] : paths.indptr[index + 1]]
-        start, end = int(nodes[0]), int(nodes[-1])
-        branches.append(
-            Branch(
-                coords_px=coords[nodes],
-                start_node=start,
-                end_node=end,
-                start_degree=int(degrees[start]),
-                end_degree=int(degrees[end]),
-                length_px=float(lengths[index]),
-            )
+    graph, coords = pixel_graph(skeleton)
+    degrees = np.diff(graph.indptr)
+    indptr, nodes, lengths = _jit(_trace_paths)(graph.indptr, graph.indices, graph.data, degrees)
+    if len(indptr) < 2:
+        return []
+    starts, ends = nodes[indptr[:-1]], nodes[indptr[1:] - 1]
+    return [
+        Branch(
+            coords_px=path,
+            start_node=start,
+            end_node=end,
+            start_degree=start_degree,
+            end_degree=end_degree,
+            length_px=length,
         )
-    return branches
+        for path, start, end, start_degree, end_degree, length in zip(
+            np.split(coords.astype(float)[nodes], indptr[1:-1]),
+            starts.tolist(),
+            ends.tolist(),
+            degrees[starts].tolist(),
+            degrees[ends].tolist(),
+            lengths.tolist(),
+            strict=True,
+        )
+    ]
 
 
 def skeletonize(mask):
@@ -173,15 +181,16 @@ def skeletonize(mask):
     """
     padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
     padded[1:-1, 1:-1] = mask != 0
-    _compiled_thinning()(padded, _ZHANG_SUEN_LUT)
+    _jit(_thin)(padded, _ZHANG_SUEN_LUT)
     return padded[1:-1, 1:-1].astype(bool)
 
 
 @cache
-def _compiled_thinning():
+def _jit(function):
+    """``function`` compiled by numba (cached on disk): the first call in a process loads it."""
     import numba  # imported here: a dependency of skan, but slow to import
 
-    return numba.njit(cache=True, nogil=True)(_thin)
+    return numba.njit(cache=True, nogil=True)(function)
 
 
 def _thin(image, lut):
@@ -236,15 +245,62 @@ def _thin(image, lut):
         sub_pass = 1 - sub_pass
 
 
-def _paths(skeleton):
-    """skan's paths (CSR: one row per path, its pixel ids in order), pixel coords, degrees and lengths."""
-    try:
-        from skan.csr import PathGraph  # imported here: numba compilation on first use
-    except ImportError:  # skan < 0.13: let skan build the pixel graph itself (slower, same paths)
-        from skan import Skeleton
+def _trace_paths(indptr, indices, weights, degrees):
+    """Split a pixel graph (CSR arrays) into paths exactly as skan's ``PathGraph`` does.
 
-        whole = Skeleton(skeleton)
-        return whole.paths, whole.coordinates, whole.degrees, whole.path_lengths()
-    graph, coords = pixel_graph(skeleton)
-    path_graph = PathGraph.from_graph(adj=graph, node_coordinates=coords)
-    return path_graph.paths, coords, path_graph.degrees, path_graph.distances
+    A path leaves every end point and junction along each edge not yet walked, nodes and their
+    neighbours taken in index order, and runs on through pixels of degree 2; what is left are closed
+    loops, each walked from its first pixel. Each path's length is the sum of its edge weights, added
+    in order. Re-implemented (numba, cached) because skan compiles its walk anew in every process,
+    3-4 s before the first photo.
+
+    Returns
+    -------
+    path_indptr : ndarray of int, shape (P + 1,)
+    path_nodes : ndarray of int
+        Path k is ``path_nodes[path_indptr[k]:path_indptr[k + 1]]``.
+    lengths : ndarray of float, shape (P,)
+    """
+    visited = np.zeros(indices.size, np.bool_)
+    ends = degrees[degrees != 2]
+    most_loops = indices.size // 4
+    path_indptr = np.zeros(ends.sum() + most_loops + 1, np.int64)
+    path_nodes = np.zeros(indices.size + np.maximum(ends - 1, 0).sum() + most_loops, np.int64)
+    n_paths = 0
+    for loops in (False, True):
+        for node in range(degrees.size):
+            if degrees[node] == 0 or (not loops and degrees[node] == 2):
+                continue
+            for first_edge in range(indptr[node], indptr[node] + 1 if loops else indptr[node + 1]):
+                if visited[first_edge]:
+                    continue
+                start = path_indptr[n_paths]
+                path_nodes[start] = node
+                current, edge, j = node, first_edge, start + 1
+                # As skan: a walk stopped by an edge already walked keeps an unwritten (0) last entry.
+                while not visited[edge]:
+                    neighbour = indices[edge]
+                    visited[edge] = True
+                    for back in range(indptr[neighbour], indptr[neighbour + 1]):
+                        if indices[back] == current:
+                            visited[back] = True
+                            break
+                    path_nodes[j] = neighbour
+                    if degrees[neighbour] != 2 or neighbour == node:
+                        break
+                    edge = indptr[neighbour]
+                    if indices[edge] == current:
+                        edge += 1
+                    current = neighbour
+                    j += 1
+                n_paths += 1
+                path_indptr[n_paths] = j + 1
+    lengths = np.zeros(n_paths)
+    for path in range(n_paths):
+        for k in range(path_indptr[path], path_indptr[path + 1] - 1):
+            u, v = path_nodes[k], path_nodes[k + 1]
+            for edge in range(indptr[u], indptr[u + 1]):
+                if indices[edge] == v:
+                    lengths[path] += weights[edge]
+                    break
+    return path_indptr[: n_paths + 1], path_nodes[: path_indptr[n_paths]], lengths

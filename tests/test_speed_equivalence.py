@@ -87,6 +87,15 @@ def test_pixel_graph_matches_skan(mask):
 
 @pytest.mark.parametrize("mask", list(_masks()))
 def test_branches_match_skan(mask):
+    _assert_branches_match_skan(mask)
+
+
+def test_branches_match_skan_on_many_masks():
+    for mask in [*_thick_masks(), *_random_masks(1000)]:
+        _assert_branches_match_skan(mask)
+
+
+def _assert_branches_match_skan(mask):
     skeleton = skeletonize(mask)
     branches = skeleton_branches(mask)
     if skeleton.sum() < 2:

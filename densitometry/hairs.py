@@ -137,28 +137,30 @@ class _Branches:
 
         Taken between about 0.75 and 3.75 shaft widths (at least 8 px) from the node, where the
         junction no longer bends the skeleton; a branch shorter than that uses its end-to-end chord.
-        All ends at once: each end's first points are laid out in one padded row, the last point
-        repeated (zero steps), so every row's cumulative arc length is summed exactly as for that
-        end alone.
+        All ends at once: each end's first points, walking inwards, one after the other; their
+        step lengths are summed in one zero-padded column per end, so every end's cumulative arc length
+        is summed exactly as for that end alone.
         """
-        near = 0.75 * self.end_widths
-        far = near + np.maximum(3.0 * self.end_widths, 8.0)
+        near = (0.75 * self.end_widths).ravel()
+        far = near + np.maximum(3.0 * self.end_widths.ravel(), 8.0)
         # Pixel steps are at least 1 px long, so the stretch up to ``far`` lies within these points.
-        counts = np.minimum(self.sizes[:, None], far.astype(int) + 2)
-        steps = np.minimum(np.arange(counts.max()), counts[..., None] - 1)
-        first = np.stack([self.offsets, self.offsets + self.sizes - 1], axis=1)[..., None]
-        points = self.coords[np.where([[[True], [False]]], first + steps, first - steps)]
-        lengths = np.hypot(*np.moveaxis(np.diff(points, axis=2), -1, 0))
-        arc = np.concatenate([np.zeros(lengths.shape[:2] + (1,)), np.cumsum(lengths, axis=2)], axis=2)
-        total = arc[..., -1]
-        start = np.sum(arc <= near[..., None], axis=2) - 1
-        stop = np.minimum(counts - 1, np.sum(arc < np.minimum(far, total)[..., None], axis=2))
+        counts = np.minimum(np.repeat(self.sizes, 2), far.astype(int) + 2)
+        end = np.repeat(np.arange(counts.size), counts)
+        firsts = np.cumsum(counts) - counts  # of each end's points in ``points``
+        steps = np.arange(len(end)) - firsts[end]
+        outer = np.stack([self.offsets, self.offsets + self.sizes - 1], axis=1).ravel()
+        points = self.coords[outer[end] + np.where(end % 2 == 0, steps, -steps)]
+        gaps = np.diff(points, axis=0)
+        lengths = np.zeros((counts.max(), counts.size))  # [step, end]: one column per end
+        lengths[steps[1:], end[1:]] = np.hypot(gaps[:, 0], gaps[:, 1])
+        lengths[0] = 0.0  # the first point of each end: no step (the gap from the previous end)
+        arc = np.cumsum(lengths, axis=0)
+        total = arc[-1]
+        start = np.sum(arc <= near, axis=0) - 1
+        stop = np.minimum(counts - 1, np.sum(arc < np.minimum(far, total), axis=0))
         chord = total < near + 2.0
         start[chord], stop[chord] = 0, counts[chord] - 1
-        vectors = (
-            np.take_along_axis(points, stop[..., None, None], axis=2)
-            - np.take_along_axis(points, start[..., None, None], axis=2)
-        )[:, :, 0]
+        vectors = (points[firsts + stop] - points[firsts + start]).reshape(-1, 2, 2)
         norms = np.hypot(vectors[..., 0], vectors[..., 1])
         directions = np.zeros_like(vectors)
         moving = norms > 0

@@ -254,6 +254,10 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
                     shared_link[end] = other
 
     # 5. Walk hairs from every terminal end.
+    shared_into: dict[tuple, list] = {}  # the leftover ends linked to each taken end, in link order
+    for end, target in shared_link.items():
+        shared_into.setdefault(target, []).append(end)
+
     def walk(first_branch, first_end):
         order, entries, junctions = [], [], []
         branch, end, via_shared = first_branch, first_end, False
@@ -270,7 +274,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             if via_shared:
                 # Leaving a segment shared with another hair: continue into the leftover branch
                 # that lines up with it, or stop where the shared stretch ends.
-                waiting = [e for e, target in shared_link.items() if target == exit_end and e not in seen]
+                waiting = [e for e in shared_into.get(exit_end, ()) if e not in seen]
                 follower, via_shared = (waiting[0] if waiting else None), False
             elif exit_end in shared_link:
                 follower, via_shared = shared_link[exit_end], True

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .skeleton import JUNCTION_DEGREE, Branch
+from .skeleton import JUNCTION_DEGREE
 
 #: Longest shared segment of a shallow crossing, in shaft widths.
 _SHARED_MAX_WIDTHS = 8.0
@@ -109,11 +109,6 @@ def group_medians(values, groups, count):
 def _widths_at(width_px_map, points_rc):
     """Shaft width (at least 2 px) at the pixels nearest to (row, col) points, as float64."""
     return np.maximum(values_at(width_px_map, points_rc).astype(float), 2.0)
-
-
-def _end_coords(branch: Branch, end: int):
-    """Branch coordinates ordered from ``end`` (0: start, 1: end) outwards."""
-    return branch.coords_px if end == 0 else branch.coords_px[::-1]
 
 
 class _Branches:
@@ -285,20 +280,15 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
             branch, end = follower
         return order, entries, junctions
 
-    hairs, done = [], set()
+    walks, done = [], set()
     visited_branches = set()
 
     def add_hair(order, entries, junctions, terminals):
         key = frozenset(terminals)
-        if key in done:
-            return
-        done.add(key)
-        visited_branches.update(order)
-        pieces = [_end_coords(branches[b], entry) for b, entry in zip(order, entries, strict=True)]
-        coords = np.concatenate(pieces)
-        length = float(np.linalg.norm(np.diff(coords, axis=0), axis=1).sum())
-        junction_array = np.array(junctions, dtype=float).reshape(-1, 2)
-        hairs.append(TracedHair(coords, length, tuple(order), junction_array))
+        if key not in done:
+            done.add(key)
+            visited_branches.update(order)
+            walks.append((order, entries, junctions))
 
     terminals = []
     for index in kept:
@@ -315,7 +305,38 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         if index not in visited_branches:
             order, entries, junctions = walk(index, 0)
             add_hair(order, entries, junctions, [(index, 0), ("loop", min(order))])
-    return join_collinear(hairs, width_px_map)
+    return join_collinear(_traced_hairs(arrays, walks), width_px_map)
+
+
+def _traced_hairs(arrays, walks):
+    """One `TracedHair` per walk (branch order, entry ends, junction centres), all coordinates at once."""
+    if not walks:
+        return []
+    pieces = np.array(
+        [(b, entry) for order, entries, _ in walks for b, entry in zip(order, entries, strict=True)]
+    )
+    branch, entry = pieces.T
+    piece_sizes = arrays.sizes[branch]
+    piece = np.repeat(np.arange(len(pieces)), piece_sizes)
+    step = np.arange(len(piece)) - (np.cumsum(piece_sizes) - piece_sizes)[piece]
+    # A branch entered at its end (1) is walked backwards.
+    step = np.where(entry[piece] == 1, piece_sizes[piece] - 1 - step, step)
+    coords = arrays.coords[arrays.offsets[branch][piece] + step]
+    sizes = np.add.reduceat(piece_sizes, np.cumsum([0] + [len(order) for order, _, _ in walks[:-1]]))
+    gaps = np.diff(coords, axis=0)
+    steps = np.sqrt(gaps[:, 0] ** 2 + gaps[:, 1] ** 2)  # as np.linalg.norm(..., axis=1)
+    stops = np.cumsum(sizes)
+    return [
+        TracedHair(
+            hair_coords,
+            float(steps[stop - size : stop - 1].sum()),
+            tuple(order),
+            np.array(junctions, dtype=float).reshape(-1, 2),
+        )
+        for hair_coords, size, stop, (order, _, junctions) in zip(
+            np.split(coords, stops[:-1]), sizes.tolist(), stops.tolist(), walks, strict=True
+        )
+    ]
 
 
 def _junction_clusters(arrays, cos_limit):

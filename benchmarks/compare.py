@@ -1,6 +1,7 @@
 """Before/after accuracy on synthetic pairs with exact truth.
 
     python benchmarks/compare.py --seeds 3 --width 800 --height 600
+    python benchmarks/compare.py --seeds 3 --seed-offset 3   # other pairs, to check a gain holds
 
 For each scenario, change and seed a pair is rendered (`densitometry.synthetic_pairs.make_pair`) with a
 random view change (shift, rotation up to 20 degrees, scale +-5 %, other exposure and white balance) and
@@ -36,6 +37,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", nargs="+", default=["clinical", "clean"])
     parser.add_argument("--changes", nargs="+", default=list(CHANGES), choices=CHANGES)
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument(
+        "--seed-offset", type=int, default=0, help="first seed (check other pairs than the usual ones)"
+    )
     parser.add_argument("--width", type=int, default=800)
     parser.add_argument("--height", type=int, default=600)
     args = parser.parse_args(argv)
@@ -48,7 +52,7 @@ def main(argv=None) -> int:
     summary = {}
     for scenario in args.scenarios:
         for change in args.changes:
-            for seed in range(args.seeds):
+            for seed in range(args.seed_offset, args.seed_offset + args.seeds):
                 rng = np.random.default_rng([seed, 4242])
                 view = {
                     "rotation_deg": float(rng.uniform(-20, 20)),

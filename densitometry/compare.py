@@ -13,7 +13,9 @@ thresholds), which is as large as the changes to be measured. So a hair counted 
 looked at in the other photo, at the same scalp positions (its centreline mapped through the
 registration): where both photos show the same thing along it (the same shaft, or no shaft at all) the
 other analysis missed it and it is present at both visits; only where the photos differ is it new or
-lost. Density change is then (new - lost) / common field, and diameter change compares the same hairs.
+lost. A detection whose own photo shows no shaft under its centreline (a path traced along the skin
+beside a shaft) is no hair and is left out. Density change is then (new - lost) / common field, and
+diameter change compares the same hairs.
 
 References
 ----------
@@ -90,7 +92,8 @@ class Comparison:
     The changes (``delta_*``, ``new_hairs``, ``lost_hairs``, ``before_density_per_cm2``, ...) come
     from the joint count: every hair counted in either photo is present at a visit when that photo's
     analysis counted it, or when it was counted in the other photo only and this photo shows the
-    same thing along its mapped centreline (``missed_in_*``); so ``delta_density_per_cm2`` is
+    same thing along its mapped centreline (``missed_in_*``); detections whose own photo shows no
+    shaft under them (``off_shaft_*``) are left out; so ``delta_density_per_cm2`` is
     ``(new_hairs - lost_hairs) / overlap_area_cm2``. When the photos are not registered there is no
     joint count: the changes are those of the independent whole-field analyses.
 
@@ -105,15 +108,19 @@ class Comparison:
         Area of the common field where hairs are counted, i.e. the overlap of the photos less a
         ``field_margin_um`` rim (the before photo's whole field when not registered).
     matched_hairs : int
-        Hairs counted in both photos and matched one to one (0 when not registered).
+        Hairs counted in both photos and matched one to one, on a shaft in at least one of them (0
+        when not registered).
+    off_shaft_before, off_shaft_after : int
+        Hairs counted by that photo's analysis whose centreline neither it (nor, when matched, the
+        other photo) shows a shaft under: paths traced beside a shaft, left out of the joint count.
     missed_in_before, missed_in_after : int
         Hairs counted by the other photo's analysis only, whose shaft this photo shows at the mapped
         position (the analysis of this photo missed them): present at both visits.
     new_hairs, lost_hairs : int
         Hairs counted in the after (before) photo only that the before (after) photo does not show.
     hairs_present_before, hairs_present_after : int
-        Hairs present at each visit in the common field: the photo's own count plus ``missed_in_*``
-        (the independent counts when not registered).
+        Hairs present at each visit in the common field: the photo's own count less ``off_shaft_*``
+        plus ``missed_in_*`` (the independent counts when not registered).
     present_diameters_before_um, present_diameters_after_um : tuple of float
         Diameter of each present hair at that visit; a missed hair's diameter in the photo that
         missed it is its detected diameter plus the change of its profile width between the photos.
@@ -148,6 +155,8 @@ class Comparison:
     lost_hairs: int = 0
     missed_in_before: int = 0
     missed_in_after: int = 0
+    off_shaft_before: int = 0
+    off_shaft_after: int = 0
     hairs_present_before: int = 0
     hairs_present_after: int = 0
     present_diameters_before_um: tuple = field(default=(), repr=False)
@@ -274,6 +283,8 @@ class Comparison:
             "lost_hairs": int(self.lost_hairs),
             "missed_in_before": int(self.missed_in_before),
             "missed_in_after": int(self.missed_in_after),
+            "off_shaft_before": int(self.off_shaft_before),
+            "off_shaft_after": int(self.off_shaft_after),
             "hairs_present_before": int(self.hairs_present_before),
             "hairs_present_after": int(self.hairs_present_after),
             "vellus_to_terminal": int(self.vellus_to_terminal),
@@ -433,20 +444,12 @@ def compare(
     after_in = _in_field(after_res, after_lines, common, ratio)
     before_f = _restricted(before_res, before_in, area_cm2)
     after_f = _restricted(after_res, after_in, area_cm2)
-    pairs = _match(before_res, after_res, after_lines, before_in, after_in, ratio)
     if registration.overlap_fraction < 0.5:
         warnings.append(f"the photos share only {registration.overlap_fraction:.0%} of the before field")
     joint = _joint_presence(
-        before_img.rgb,
-        after_rgb,
-        before_res,
-        after_res,
-        registration,
-        after_lines,
-        before_in,
-        after_in,
-        pairs,
+        before_img.rgb, after_rgb, before_res, after_res, registration, after_lines, before_in, after_in
     )
+    pairs = joint.pairs
     classify = before_res.parameters.classify
     v2t = sum(
         1
@@ -470,8 +473,10 @@ def compare(
         lost_hairs=len(joint.lost),
         missed_in_before=len(joint.missed_in_before),
         missed_in_after=len(joint.missed_in_after),
-        hairs_present_before=len(before_in) + len(joint.missed_in_before),
-        hairs_present_after=len(after_in) + len(joint.missed_in_after),
+        off_shaft_before=len(joint.off_shaft_before),
+        off_shaft_after=len(joint.off_shaft_after),
+        hairs_present_before=len(before_in) - len(joint.off_shaft_before) + len(joint.missed_in_before),
+        hairs_present_after=len(after_in) - len(joint.off_shaft_after) + len(joint.missed_in_after),
         present_diameters_before_um=joint.before_diameters_um,
         present_diameters_after_um=joint.after_diameters_um,
         paired_diameter_change_um=joint.paired_change_um,
@@ -490,10 +495,13 @@ def compare(
 class _Joint:
     """Hair presence in both visits (hair ids of each photo's own analysis)."""
 
+    pairs: list  # matched (before, after) hairs
     missed_in_before: list  # after hairs whose shaft the before photo shows (not counted there)
     missed_in_after: list  # before hairs whose shaft the after photo shows
     new: list  # after hairs the before photo does not show
     lost: list  # before hairs the after photo does not show
+    off_shaft_before: list  # before hairs whose centreline the before photo shows no shaft under
+    off_shaft_after: list  # after hairs whose centreline the after photo shows no shaft under
     before_diameters_um: tuple
     after_diameters_um: tuple
     persisting_diameters_um: tuple  # (before, after) of every hair present in both visits
@@ -501,45 +509,57 @@ class _Joint:
 
 
 def _joint_presence(
-    before_rgb, after_rgb, before_res, after_res, registration, after_lines, before_in, after_in, pairs
+    before_rgb, after_rgb, before_res, after_res, registration, after_lines_in_before, before_in, after_in
 ):
-    """Decide, for every hair counted in one photo only, whether the other photo shows it.
+    """Match the counted hairs across the photos and decide, for those counted in one only, why.
 
-    A hair one analysis counts and the other does not, although the other photo shows its shaft at the
-    mapped position, was missed there (viewpoint, exposure, compression, the field edge): it is
-    present in both visits. Only hairs the other photo does not show are new or lost.
+    A detection whose own photo shows no shaft under its centreline (the analysis traced a path beside
+    a shaft, e.g. along the skin next to a thick hair's end) is no hair: it is left out of the
+    matching and of the joint count. The others are matched one to one (`_match`). A hair one
+    analysis counts and the other does not, although the other photo shows its shaft at the mapped
+    position, was missed there (viewpoint, exposure, compression, the field edge): it is present in
+    both visits. Only hairs the other photo does not show are new or lost.
     """
+    transform = np.asarray(registration.transform, dtype=float)
+    inverse = np.linalg.inv(transform)
+    residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
+    tolerance_um = before_res.calibration.um(_PRESENCE_ROUNDING_PX + residual_px)
+    before_seen = _ShaftEvidence.of(before_rgb, before_res, tolerance_um=tolerance_um)
+    after_seen = _ShaftEvidence.of(after_rgb, after_res, tolerance_um=tolerance_um)
+    before_lines, after_lines = before_res.centerlines_px, after_res.centerlines_px
+    off_before = [b for b in before_in if _on_shaft_share(before_seen, before_lines[b]) < PRESENCE_MIN_SHARE]
+    off_after = [a for a in after_in if _on_shaft_share(after_seen, after_lines[a]) < PRESENCE_MIN_SHARE]
+    pairs = _match(
+        before_res,
+        after_res,
+        after_lines_in_before,
+        [b for b in before_in if b not in set(off_before)],
+        [a for a in after_in if a not in set(off_after)],
+    )
     matched_before = {b for b, _ in pairs}
     matched_after = {a for _, a in pairs}
-    only_before = [b for b in before_in if b not in matched_before]
-    only_after = [a for a in after_in if a not in matched_after]
     before_diam = before_res.hairs["diameter_um"].to_numpy(dtype=float)
     after_diam = after_res.hairs["diameter_um"].to_numpy(dtype=float)
-    missed_in_before, missed_in_after, remeasured_before, remeasured_after = [], [], [], []
-    if only_before or only_after:
-        transform = np.asarray(registration.transform, dtype=float)
-        residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
-        tolerance_um = before_res.calibration.um(_PRESENCE_ROUNDING_PX + residual_px)
-        before_seen = _ShaftEvidence.of(before_rgb, before_res)
-        after_seen = _ShaftEvidence.of(after_rgb, after_res)
-        for b in only_before:
-            share, change_um = _agreement(
-                before_seen,
-                before_res.centerlines_px[b],
-                after_seen,
-                np.linalg.inv(transform),
-                tolerance_um=tolerance_um,
-            )
-            if share >= PRESENCE_MIN_SHARE:
-                missed_in_after.append(b)
-                remeasured_after.append(before_diam[b] + change_um)
-        for a in only_after:
-            share, change_um = _agreement(
-                after_seen, after_res.centerlines_px[a], before_seen, transform, tolerance_um=tolerance_um
-            )
-            if share >= PRESENCE_MIN_SHARE:
-                missed_in_before.append(a)
-                remeasured_before.append(after_diam[a] + change_um)
+    missed_in_before, missed_in_after, new, lost = [], [], [], []
+    remeasured_before, remeasured_after = [], []
+    for b in (b for b in before_in if b not in matched_before and b not in set(off_before)):
+        share, change_um = _agreement(
+            before_seen, before_lines[b], after_seen, inverse, tolerance_um=tolerance_um
+        )
+        if share >= PRESENCE_MIN_SHARE:
+            missed_in_after.append(b)
+            remeasured_after.append(before_diam[b] + change_um)
+        else:
+            lost.append(b)
+    for a in (a for a in after_in if a not in matched_after and a not in set(off_after)):
+        share, change_um = _agreement(
+            after_seen, after_lines[a], before_seen, transform, tolerance_um=tolerance_um
+        )
+        if share >= PRESENCE_MIN_SHARE:
+            missed_in_before.append(a)
+            remeasured_before.append(after_diam[a] + change_um)
+        else:
+            new.append(a)
     # A missed hair's diameter in the photo that missed it: its detected diameter plus the change of
     # its profile width between the photos (the same measurement at the same places in both).
     remeasured_before = np.asarray(remeasured_before, dtype=float)
@@ -548,13 +568,18 @@ def _joint_presence(
     persisting += list(zip(before_diam[missed_in_after], remeasured_after, strict=True))
     persisting += list(zip(remeasured_before, after_diam[missed_in_before], strict=True))
     persisting = [(float(b), float(a)) for b, a in persisting if math.isfinite(b) and math.isfinite(a)]
-    before_all = np.concatenate([before_diam[before_in], remeasured_before])
-    after_all = np.concatenate([after_diam[after_in], remeasured_after])
+    counted_before = [b for b in before_in if b not in set(off_before)]
+    counted_after = [a for a in after_in if a not in set(off_after)]
+    before_all = np.concatenate([before_diam[counted_before], remeasured_before])
+    after_all = np.concatenate([after_diam[counted_after], remeasured_after])
     return _Joint(
+        pairs=pairs,
         missed_in_before=missed_in_before,
         missed_in_after=missed_in_after,
-        new=[a for a in only_after if a not in set(missed_in_before)],
-        lost=[b for b in only_before if b not in set(missed_in_after)],
+        new=new,
+        lost=lost,
+        off_shaft_before=off_before,
+        off_shaft_after=off_after,
         before_diameters_um=tuple(float(d) for d in before_all),
         after_diameters_um=tuple(float(d) for d in after_all),
         persisting_diameters_um=tuple(persisting),
@@ -564,11 +589,6 @@ def _joint_presence(
 
 def _mean(values) -> float:
     return float(np.mean(values)) if len(values) else math.nan
-
-
-def _or(values, fallback) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(values), values, np.asarray(fallback, dtype=float))
 
 
 def _match_exposure(before_rgb, after_rgb, transform):
@@ -618,16 +638,19 @@ class _ShaftEvidence:
     `densitometry.measure` reads a hair's profiles (`profile_widths`): a profile shows a shaft when it
     has two half-maximum edges around a peak in its central third that stands at least
     ``low_contrast`` (the contrast the analysis requires of every hair it counts) above the skin at
-    its ends.
+    its ends, and the path runs inside that shaft: its centre lies within half its width plus
+    ``tolerance_um`` of the path. (A profile reaches 2.5 shaft widths to each side, so without the
+    second condition a path along the skin beside a thick shaft would show that shaft.)
     """
 
     contrast: np.ndarray
     sigma_px: np.ndarray
     calibration: Calibration
     min_contrast: float
+    tolerance_um: float
 
     @classmethod
-    def of(cls, rgb, result: AnalysisResult) -> _ShaftEvidence:
+    def of(cls, rgb, result: AnalysisResult, *, tolerance_um: float) -> _ShaftEvidence:
         parameters = result.parameters
         prepared = preprocess(
             rgb, result.calibration, polarity=result.polarity, max_hair_diameter_um=parameters.max_diameter_um
@@ -638,7 +661,9 @@ class _ShaftEvidence:
             min_diameter_um=parameters.min_diameter_um,
             max_diameter_um=parameters.max_diameter_um,
         )
-        return cls(prepared.contrast, ridge.sigma_px, result.calibration, parameters.low_contrast)
+        return cls(
+            prepared.contrast, ridge.sigma_px, result.calibration, parameters.low_contrast, tolerance_um
+        )
 
     def profiles(self, points_rc):
         """Profiles across the path through ``points_rc`` (N, 2), one per point.
@@ -649,7 +674,7 @@ class _ShaftEvidence:
         Returns
         -------
         shows : ndarray of bool, shape (N,)
-            The profile shows a shaft (False outside the photo).
+            The profile shows a shaft under the path (False outside the photo).
         centre_um : ndarray, shape (N,)
             Signed offset of the shaft's centre from the path, along the path's left normal.
         width_um : ndarray, shape (N,)
@@ -688,10 +713,29 @@ class _ShaftEvidence:
         sampled = sampled.astype(np.float64)
         widths, peaks = profile_widths(sampled, np.full(len(sampled), step_px))
         um_per_px = self.calibration.um_per_px
-        shows[inside] = np.isfinite(widths) & (peaks >= self.min_contrast)
         centre_um[inside] = _shaft_centres(sampled) * step_px * um_per_px
         width_um[inside] = widths * um_per_px
+        under = np.abs(centre_um[inside]) <= 0.5 * width_um[inside] + self.tolerance_um
+        shows[inside] = np.isfinite(widths) & (peaks >= self.min_contrast) & under
         return shows, centre_um, width_um, step_px * um_per_px
+
+
+def _on_shaft_share(seen, line_rc) -> float:
+    """Share of the positions along a centreline (see `_agreement`) where its photo shows a shaft."""
+    dense = _dense(line_rc, 1.0)
+    if len(dense) < 3:
+        return 0.0
+    shows = seen.profiles(dense)[0]
+    inner = _inner(seen, dense)
+    return float(shows[inner].mean()) if inner.any() else 0.0
+
+
+def _inner(seen, dense_rc) -> np.ndarray:
+    """Positions along a centreline sampled every pixel, less one shaft width (at most a quarter of
+    the length) at each end, where the shaft tapers."""
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense_rc, axis=0).T))])
+    trim_px = min(max(2.0, 2.0 * float(np.median(values_at(seen.sigma_px, dense_rc)))), 0.25 * arc[-1])
+    return (arc >= trim_px) & (arc <= arc[-1] - trim_px)
 
 
 def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[float, float]:
@@ -699,34 +743,35 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
 
     ``own_line_rc`` is the centreline in the photo of ``own`` (the photo whose analysis counted the
     hair); ``transform`` maps that photo's (x, y) to the other's. Profiles are taken at the same scalp
-    positions in both photos (one per pixel of length, leaving out one shaft width, at most a quarter
-    of the length, at each end where the shaft tapers). They agree where neither shows a shaft, or
-    both show one whose centres lie within ``tolerance_um`` (plus a profile sample) of each other.
+    positions in both photos (one per pixel of length, leaving out the tapering ends, see `_inner`).
+    They agree where neither shows a shaft under the centreline, or both show one and either their
+    centres lie within ``tolerance_um`` (plus a profile sample) of each other or the own shaft lies
+    within the other (a neighbour that thickened may now touch the shaft, and the two read as one
+    wider shaft). A neighbour next to where a hair was lost covers only part of the lost shaft.
 
     Returns
     -------
     share : float
         Share of the positions inside the other photo where the profiles agree.
     change_um : float
-        Median width change (other photo minus own) where both show the shaft at the same place;
-        0 where they never do.
+        Median width change (other photo minus own) where both show the shaft with their centres
+        together: the same shaft, measured alike; 0 where they never do.
     """
     dense = _dense(own_line_rc, 1.0)
     if len(dense) < 3:
         return 0.0, math.nan
     own_shows, own_centre, own_width, own_step = own.profiles(dense)
     other_shows, other_centre, other_width, other_step = other.profiles(map_points(transform, dense))
-    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
-    trim_px = min(max(2.0, 2.0 * float(np.median(values_at(own.sigma_px, dense)))), 0.25 * arc[-1])
-    inside = np.isfinite(other_step) & (arc >= trim_px) & (arc <= arc[-1] - trim_px)
+    inside = _inner(own, dense) & np.isfinite(other_step)
     inside &= _covered(map_points(transform, dense), other.contrast.shape)
     if not inside.any():
         return 0.0, math.nan
     slack = tolerance_um + 0.5 * (own_step + other_step)
-    both = own_shows & other_shows & (np.abs(own_centre - other_centre) <= slack)
-    agree = (~own_shows & ~other_shows) | both
-    share = float(agree[inside].mean())
-    change = (other_width - own_width)[inside & both]
+    offset = np.abs(own_centre - other_centre)
+    same = own_shows & other_shows & (offset <= slack)
+    within = own_shows & other_shows & (offset + 0.5 * own_width <= 0.5 * other_width + slack)
+    share = float(((~own_shows & ~other_shows) | same | within)[inside].mean())
+    change = (other_width - own_width)[inside & same]
     change = change[np.isfinite(change)]
     return share, float(np.median(change)) if len(change) else 0.0
 
@@ -847,7 +892,7 @@ def _resample(points, n=_RESAMPLE_POINTS) -> np.ndarray:
     return np.column_stack([np.interp(t, arc, points[:, 0]), np.interp(t, arc, points[:, 1])])
 
 
-def _match(before_res, after_res, after_lines, before_in, after_in, um_ratio) -> list[tuple[int, int]]:
+def _match(before_res, after_res, after_lines, before_in, after_in) -> list[tuple[int, int]]:
     """One-to-one hair matching by centreline distance (Hungarian assignment)."""
     if not before_in or not after_in:
         return []

@@ -63,26 +63,14 @@ def _resample(coords, sizes, steps_px):
         Hair of each sample.
     """
     starts = np.cumsum(sizes) - sizes
-    hair = np.repeat(np.arange(len(sizes)), sizes)
-    position = np.arange(len(coords)) - starts[hair]
-    # Smooth the 8-connected pixel path so tangents are not quantised to 45 degrees: a moving average
-    # over the longest odd window up to 7 points, the end points repeated, summed term by term in the
-    # order np.convolve sums them.
-    kernels = np.minimum(7, sizes - 1 + sizes % 2)[hair]
-    smooth = coords.copy()
-    for kernel in (3, 5, 7):
-        rows = np.flatnonzero(kernels == kernel)
-        total = np.zeros((len(rows), 2))
-        for offset in range(-(kernel // 2), kernel // 2 + 1):
-            source = starts[hair[rows]] + np.clip(position[rows] + offset, 0, sizes[hair[rows]] - 1)
-            total += coords[source] * (1.0 / kernel)
-        smooth[rows] = total
+    # Smooth the 8-connected pixel path so tangents are not quantised to 45 degrees.
+    smooth = _smooth(coords, sizes)
     # steps[i]: from point i - 1 to point i of the same hair (0 at each hair's first point).
     steps = np.diff(smooth, axis=0, prepend=smooth[:1])
     steps *= steps
     steps = np.sqrt(steps[:, 0] + steps[:, 1])
     steps[starts[sizes > 0]] = 0.0
-    samples, owner = [], []
+    samples, counts = [], np.zeros(len(sizes), int)
     for index in np.flatnonzero(sizes >= 2).tolist():
         chain = slice(starts[index], starts[index] + sizes[index])
         arc = np.cumsum(steps[chain])
@@ -91,16 +79,41 @@ def _resample(coords, sizes, steps_px):
         positions = np.arange(steps_px[index] / 2, arc[-1], steps_px[index])
         # The sample, and 2 px ahead and behind it (within the hair) for its tangent.
         queries = (positions, np.minimum(positions + 2.0, arc[-1]), np.maximum(positions - 2.0, 0.0))
-        samples.append(np.stack([np.interp(queries, arc, smooth[chain, k]) for k in (0, 1)], axis=-1))
-        owner.append(np.full(len(positions), index))
+        samples += [np.interp(queries, arc, smooth[chain, k]) for k in (0, 1)]
+        counts[index] = len(positions)
     if not samples:
         return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0, int)
-    points, ahead, behind = np.concatenate(samples, axis=1)
-    owner = np.concatenate(owner)
+    points, ahead, behind = np.stack(
+        [np.concatenate(samples[::2], axis=1), np.concatenate(samples[1::2], axis=1)], -1
+    )
+    owner = np.repeat(np.arange(len(sizes)), counts)
     tangents = ahead - behind
     norms = np.sqrt(tangents[:, 0] ** 2 + tangents[:, 1] ** 2)[:, None]  # as np.linalg.norm
     valid = norms[:, 0] > 0
     return points[valid], tangents[valid] / norms[valid], owner[valid]
+
+
+def _smooth(coords, sizes, *, pad=3):
+    """Each hair's centreline as a moving average over the longest odd window of up to 7 points.
+
+    The end points are repeated, and the terms summed in the order np.convolve sums them (so the result
+    is what ``np.convolve(padded, np.ones(k) / k, "valid")`` gives, hair by hair); hairs of one or two
+    points are left as they are. ``coords`` holds the hairs one after the other, ``sizes`` their points.
+    """
+    padded_sizes = sizes + 2 * pad
+    padded_starts = np.cumsum(padded_sizes) - padded_sizes
+    within = np.arange(padded_sizes.sum()) - np.repeat(padded_starts + pad, padded_sizes)
+    lengths = np.repeat(sizes, padded_sizes)
+    padded = coords[np.repeat(np.cumsum(sizes) - sizes, padded_sizes) + np.clip(within, 0, lengths - 1)]
+    own = (within >= 0) & (within < lengths)  # the rows of the hairs' own points
+    kernels = np.repeat(np.minimum(7, sizes - 1 + sizes % 2), sizes)
+    smooth = coords.copy()
+    for kernel in np.intersect1d(kernels, (3, 5, 7)).tolist():
+        total = np.zeros_like(padded)
+        for offset in range(-(kernel // 2), kernel // 2 + 1):
+            total[pad:-pad] += padded[pad + offset : len(padded) - pad + offset] * (1.0 / kernel)
+        smooth[kernels == kernel] = total[own][kernels == kernel]
+    return smooth
 
 
 def profile_widths(profiles, step_px):
@@ -131,8 +144,13 @@ def profile_widths(profiles, step_px):
     index = np.arange(size)[None, :]
     rows = np.arange(count)
     low = signal < 0.15 * peaks[:, None]
-    left_stop = np.where(low & (index < peak_index[:, None]), index, -1).max(axis=1)
-    right_stop = np.where(low & (index > peak_index[:, None]), index, size).min(axis=1)
+    # The last low sample before the peak and the first after it (-1, ``size``: none).
+    low_before = low & (index < peak_index[:, None])
+    left_stop = size - 1 - np.argmax(low_before[:, ::-1], axis=1)
+    left_stop[~low_before[rows, left_stop]] = -1
+    low_after = low & (index > peak_index[:, None])
+    right_stop = np.argmax(low_after, axis=1)
+    right_stop[~low_after[rows, right_stop]] = size
     valid = (peaks > 0) & (left_stop >= 0) & (right_stop < size)
     half = 0.5 * peaks[:, None]
     high = signal >= half

@@ -9,6 +9,7 @@ from skimage.morphology import skeletonize
 
 from densitometry import skeleton as fast
 from densitometry.hairs import group_medians
+from densitometry.measure import _resample
 from densitometry.skeleton import pixel_graph, skeleton_branches
 
 
@@ -126,3 +127,41 @@ def test_group_medians_match_numpy(dtype):
             assert np.isnan(medians[group])
             continue
         np.testing.assert_array_equal(medians[group], np.median(mine))
+
+
+def _reference_resample(coords, step_px):
+    """The per-hair resampling `measure._resample` replaced (np.convolve, np.interp per coordinate)."""
+    if len(coords) < 2:
+        return coords[:0], coords[:0]
+    kernel = min(7, len(coords) if len(coords) % 2 else len(coords) - 1)
+    smooth = coords
+    if kernel >= 3:
+        pad = kernel // 2
+        padded = np.concatenate([coords[:1].repeat(pad, axis=0), coords, coords[-1:].repeat(pad, axis=0)])
+        smooth = np.stack([np.convolve(padded[:, k], np.ones(kernel) / kernel, "valid") for k in (0, 1)], 1)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(smooth, axis=0), axis=1))])
+    if arc[-1] < step_px:
+        return coords[:0], coords[:0]
+    positions = np.arange(step_px / 2, arc[-1], step_px)
+    points = np.stack([np.interp(positions, arc, smooth[:, k]) for k in (0, 1)], 1)
+    ahead = np.stack([np.interp(np.minimum(positions + 2.0, arc[-1]), arc, smooth[:, k]) for k in (0, 1)], 1)
+    behind = np.stack([np.interp(np.maximum(positions - 2.0, 0.0), arc, smooth[:, k]) for k in (0, 1)], 1)
+    tangent = ahead - behind
+    norm = np.linalg.norm(tangent, axis=1, keepdims=True)
+    valid = norm[:, 0] > 0
+    return points[valid], tangent[valid] / norm[valid]
+
+
+def test_resample_matches_per_hair_reference():
+    rng = np.random.default_rng(4)
+    paths = [
+        np.cumsum(rng.integers(-1, 2, (size, 2)), axis=0).astype(float) + rng.integers(0, 500, 2)
+        for size in [*rng.integers(1, 12, 40), *rng.integers(12, 400, 40)]
+    ]
+    steps_px = rng.uniform(1.5, 6.0, len(paths))
+    sizes = np.array([len(path) for path in paths])
+    points, tangents, owner = _resample(np.concatenate(paths), sizes, steps_px)
+    for index, path in enumerate(paths):
+        expected_points, expected_tangents = _reference_resample(path, steps_px[index])
+        np.testing.assert_array_equal(points[owner == index], expected_points)
+        np.testing.assert_array_equal(tangents[owner == index], expected_tangents)

@@ -26,6 +26,9 @@ _DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
 #: wide there, and at 70x a terminal shaft would otherwise be 30-50 px wide (slow skeletons whose
 #: junction clusters grow with the width). Coordinates in the result are in the photo's pixels.
 _WORKING_UM_PER_PX = 4.0
+#: A piece crossing no other hair whose profiles mostly find a shaft beside its centreline, not under
+#: it, is a speck or skin texture next to a hair (its profiles measure that hair): not counted.
+_MIN_ON_SHAFT = 0.5
 
 
 def analyze(
@@ -213,6 +216,8 @@ def _looks_like_a_shaft(hair, measurement, parameters, min_length_px) -> bool:
     reaches the growing threshold. Winding pieces are skin texture or the rims of flakes and glare.
     """
     if measurement.contrast < parameters.low_contrast:
+        return False
+    if not len(hair.junctions_px) and measurement.on_shaft_fraction < _MIN_ON_SHAFT:
         return False
     if hair.length_px <= 4.0 * min_length_px:
         chord = float(np.linalg.norm(hair.coords_px[-1] - hair.coords_px[0]))

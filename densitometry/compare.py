@@ -711,9 +711,9 @@ class _ShaftEvidence:
             self.contrast, map_cols, map_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         sampled = sampled.astype(np.float64)
-        widths, peaks = profile_widths(sampled, np.full(len(sampled), step_px))
+        widths, peaks, centres_px = profile_widths(sampled, np.full(len(sampled), step_px))
         um_per_px = self.calibration.um_per_px
-        centre_um[inside] = _shaft_centres(sampled) * step_px * um_per_px
+        centre_um[inside] = centres_px * um_per_px
         width_um[inside] = widths * um_per_px
         under = np.abs(centre_um[inside]) <= 0.5 * width_um[inside] + self.tolerance_um
         shows[inside] = np.isfinite(widths) & (peaks >= self.min_contrast) & under
@@ -784,26 +784,6 @@ def _covered(points_rc, shape) -> np.ndarray:
         & (points[:, 1] >= 0)
         & (points[:, 1] <= shape[1] - 1)
     )
-
-
-def _shaft_centres(profiles) -> np.ndarray:
-    """Offset (samples from the middle) of the shaft's half-maximum centre in each profile.
-
-    The shaft is the run of samples at or above half the peak (over the baseline of the profile's
-    ends, as in `densitometry.measure.profile_widths`) that holds the peak of the central third.
-    """
-    count, size = profiles.shape
-    tail = max(3, size // 8)
-    baseline = 0.5 * (np.median(profiles[:, :tail], axis=1) + np.median(profiles[:, -tail:], axis=1))
-    signal = profiles - baseline[:, None]
-    centre = size // 2
-    low, high = centre - size // 6, centre + size // 6 + 1
-    peak_index = low + np.argmax(signal[:, low:high], axis=1)
-    below = signal < 0.5 * signal[np.arange(count), peak_index][:, None]
-    index = np.arange(size)[None, :]
-    left = np.where(below & (index < peak_index[:, None]), index, -1).max(axis=1) + 1
-    right = np.where(below & (index > peak_index[:, None]), index, size).min(axis=1) - 1
-    return 0.5 * (left + right) - centre
 
 
 def _arc_length(points_rc) -> float:

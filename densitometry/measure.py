@@ -36,11 +36,15 @@ class HairMeasurement:
         Median peak relative contrast of the shaft against the skin.
     n_samples : int
         Profiles that gave a width.
+    on_shaft_fraction : float
+        Share of those profiles whose shaft (between its half-maximum edges) holds the centreline; low
+        for a speck beside a hair, whose profiles reach the hair next to it.
     """
 
     diameter_px: float
     contrast: float
     n_samples: int
+    on_shaft_fraction: float = float("nan")
 
 
 def _resample(coords, sizes, steps_px):
@@ -128,8 +132,9 @@ def profile_widths(profiles, step_px):
 
     Returns
     -------
-    widths_px, peaks : ndarray, shape (M,)
-        Width (NaN where no two edges were found) and the peak contrast above the local baseline.
+    widths_px, peaks, centres_px : ndarray, shape (M,)
+        Width (NaN where no two edges were found), the peak contrast above the local baseline, and the
+        offset of the shaft's middle (half-way between its edges) from the profile's centre.
     """
     count, size = profiles.shape
     tail = max(3, size // 8)
@@ -168,7 +173,8 @@ def profile_widths(profiles, step_px):
         left_edge = left - 1 + (half[:, 0] - before) / (at_left - before)
         right_edge = right + (at_right - half[:, 0]) / (at_right - after)
         widths = np.where(valid, (right_edge - left_edge) * step_px, np.nan)
-    return widths, peaks
+        centres = np.where(valid, (0.5 * (left_edge + right_edge) - centre) * step_px, np.nan)
+    return widths, peaks, centres
 
 
 def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairMeasurement]:
@@ -226,13 +232,19 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
             for i in range(0, len(map_rows), 30000)
         ]
     )
-    widths, peaks = profile_widths(profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1))
+    widths, peaks, centres = profile_widths(profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1))
     good = np.isfinite(widths)
     counts = np.bincount(owner[good], minlength=len(hairs))
     diameters = group_medians(widths[good], owner[good], len(hairs))
     contrasts = group_medians(peaks[good], owner[good], len(hairs))
+    on_shaft = np.bincount(owner[good], np.abs(centres[good]) <= 0.5 * widths[good], minlength=len(hairs))
     for index in np.flatnonzero(counts):
-        results[index] = HairMeasurement(float(diameters[index]), float(contrasts[index]), int(counts[index]))
+        results[index] = HairMeasurement(
+            float(diameters[index]),
+            float(contrasts[index]),
+            int(counts[index]),
+            float(on_shaft[index] / counts[index]),
+        )
     return results
 
 

@@ -157,6 +157,20 @@ def test_band_wider_than_any_single_hair_counts_as_touching_hairs():
     np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=6)
 
 
+@pytest.mark.parametrize(
+    ("offset_px", "contrast", "width_px"),
+    [(17, 0.25, 16), (18, 0.25, 16), (18, 0.3, 14), (18, 0.35, 14), (19, 0.3, 16)],
+)
+def test_a_speck_beside_a_thick_hair_is_not_counted_as_that_hair_again(offset_px, contrast, width_px):
+    # A short faint blob next to a 90 µm shaft: its cross profiles reach the shaft beside it, which
+    # once gave it that shaft's diameter and contrast and so a count of its own.
+    speck = ((100 + offset_px, 300), (100 + offset_px, 336), width_px, contrast)
+    image = phantom([((100, 40), (100, 600), 18, 0.7), speck], shape=(240, 640), noise=0.005)
+    result = densitometry.analyze(image, um_per_px=5.0)
+    assert result.hair_count == 1
+    assert result.hairs["diameter_um"].iloc[0] == pytest.approx(90.0, abs=5.0)
+
+
 def test_short_hairs_below_min_length_are_not_counted():
     image = phantom([((100, 100), (100, 125), 10, 0.7), ((300, 100), (300, 500), 10, 0.7)])
     result = densitometry.analyze(image, um_per_px=UM_PER_PX)  # 125 µm and 2000 µm long

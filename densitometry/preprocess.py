@@ -132,7 +132,9 @@ def preprocess(rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hai
     opposite = np.zeros_like(grey)
     plane_contrast = np.empty_like(grey)
     denominator = np.empty_like(grey)
-    for plane, plane_background in zip(cv2.split(colour), cv2.split(colour_background), strict=True):
+    for channel in range(colour.shape[2]):
+        # Views, not cv2.split copies: the same arithmetic without six new full-size planes.
+        plane, plane_background = colour[..., channel], colour_background[..., channel]
         # relative_contrast, with reused buffers; the other polarity's contrast is its exact negative.
         np.maximum(plane_background, np.float32(_MIN_BACKGROUND), out=denominator)
         if polarity is Polarity.DARK:

@@ -264,3 +264,24 @@ def test_analyze_with_refine_runs_end_to_end(photo):
     assert result.hair_mask.shape == photo.hair_mask.shape
     truth = photo.truth()["hair_count"]
     assert truth > 0 and abs(result.hair_count - truth) <= max(3, 0.5 * truth)
+
+
+def test_training_seams_separate_touching_parallel_hairs_but_not_crossings():
+    from types import SimpleNamespace
+
+    from densitometry.refiner.train import _touching_seams
+
+    def hair(start, end, diameter_um):
+        return SimpleNamespace(centerline_px=np.linspace(start, end, 30), diameter_um=diameter_um)
+
+    def photo(*hairs):
+        return SimpleNamespace(hair_mask=np.zeros((120, 200), bool), um_per_px=5.0, hairs=hairs)
+
+    # Two 50 µm (10 px) shafts 10 px apart, side by side: a seam along rows 54-56 between them.
+    parallel = _touching_seams(photo(hair((50, 20), (50, 180), 50.0), hair((60, 20), (60, 180), 50.0)))
+    rows = np.flatnonzero(parallel.any(axis=1))
+    assert parallel[:, 40:160].any(axis=0).all()  # all along the stretch where they touch
+    assert rows.min() >= 53 and rows.max() <= 57
+    # The same shafts crossing at 60 degrees overlap too, but a crossing must stay whole.
+    crossing = _touching_seams(photo(hair((60, 20), (60, 180), 50.0), hair((10, 70), (110, 128), 50.0)))
+    assert not crossing.any()

@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="background rendering processes")
     parser.add_argument("--version", default="1.0.0", help="version written into the config")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
+    parser.add_argument(
+        "--seams",
+        action="store_true",
+        help="train the hair mask with a gap where two nearly parallel hairs touch (see _touching_seams)",
+    )
 
 
 def run(args) -> int:
@@ -74,6 +79,7 @@ def run(args) -> int:
             workers=args.workers,
             version=args.version,
             onnx=not args.no_onnx,
+            seams=args.seams,
             command=_command(args),
         )
     except DensitometryError as error:
@@ -85,11 +91,12 @@ def run(args) -> int:
 # --------------------------------------------------------------------------- data
 
 
-def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SAMPLE_PX):
+def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SAMPLE_PX, seams=False):
     """One training sample at model scale: (features (C, S, S), hair (S, S), centreline (S, S)), float32.
 
     The photo's pixel size is the scenario's own half of the time and log-uniform in 2-10 µm/px otherwise;
-    tone, noise and JPEG get an extra random perturbation before the features are computed.
+    tone, noise and JPEG get an extra random perturbation before the features are computed. With
+    ``seams`` the hair target leaves out the seams between touching parallel hairs (`_touching_seams`).
     """
     from .. import synthetic
     from ..calibration import Calibration
@@ -119,10 +126,54 @@ def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SA
     centreline = cv2.dilate(photo.centerline_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(
         np.float32
     )
-    stack = np.concatenate([planes, photo.hair_mask[None].astype(np.float32), centreline[None]])
+    hair_target = photo.hair_mask
+    if seams:
+        hair_target = hair_target & ~_touching_seams(photo, margin_px=max(1.0, model_um / um_per_px))
+    stack = np.concatenate([planes, hair_target[None].astype(np.float32), centreline[None]])
     stack = resample(stack, (size_px, size_px))
     features, hair, centre = stack[:-2], stack[-2], (stack[-1] > 0.3).astype(np.float32)
     return features.astype(np.float32), hair.astype(np.float32), centre
+
+
+def _touching_seams(photo, *, margin_px=1.0, max_angle_deg=30.0):
+    """Pixels where two nearly parallel hairs meet side by side, shape (H, W) of bool.
+
+    Hairs of a follicular unit, or crossing at a shallow angle, touch along a stretch; a mask that holds
+    them as one band has a single skeleton, so the network is taught to leave a seam there. Each hair is
+    drawn ``margin_px`` wider on each side; a pixel is a seam where two such drawings overlap, the two
+    hairs run within ``max_angle_deg`` of each other there (not a crossing, which must stay whole), and
+    the pixel lies outside the core (the hair ``margin_px`` narrower on each side) of both.
+    """
+    height, width = photo.hair_mask.shape
+    first_angle = np.zeros((height, width), np.float32)  # direction + 1 of the first hair drawn (0: none)
+    in_core = np.zeros((height, width), bool)
+    seam = np.zeros((height, width), bool)
+    angle = np.empty((height, width), np.float32)
+    core = np.empty((height, width), np.uint8)
+    for hair in photo.hairs:
+        points = np.asarray(hair.centerline_px, dtype=float)
+        if len(points) < 2:
+            continue
+        diameter_px = hair.diameter_um / photo.um_per_px
+        steps = np.diff(points, axis=0)
+        directions = np.degrees(np.arctan2(steps[:, 0], steps[:, 1])) % 180.0
+        xy = np.round(points[:, ::-1] * 16).astype(np.int32)  # cv2 points (x, y), 4 fractional bits
+        angle.fill(0.0)
+        wide = max(1, int(round(diameter_px + 2 * margin_px)))
+        for k, direction in enumerate(directions.tolist()):
+            cv2.line(angle, tuple(xy[k]), tuple(xy[k + 1]), direction + 1.0, wide, cv2.LINE_8, 4)
+        core.fill(0)
+        narrow = int(round(diameter_px - 2 * margin_px))
+        if narrow >= 1:
+            cv2.polylines(core, [xy], False, 1, narrow, cv2.LINE_8, 4)
+        drawn = angle > 0
+        both = drawn & (first_angle > 0)
+        turn = np.abs(first_angle - angle)
+        turn = np.minimum(turn, 180.0 - turn)
+        seam |= both & (turn <= max_angle_deg) & (core == 0) & ~in_core
+        first_angle = np.where(drawn & (first_angle == 0), angle, first_angle)
+        in_core |= core > 0
+    return seam
 
 
 def _perturb(image, rng):
@@ -144,7 +195,7 @@ def _perturb(image, rng):
     return out
 
 
-def _producer(config_dict, seed, worker, samples, stop):
+def _producer(config_dict, seed, worker, samples, stop, seams=False):
     """Background process: render samples forever into the queue (until ``stop`` is set)."""
     cv2.setNumThreads(1)
     from .config import RefinerConfig
@@ -154,7 +205,7 @@ def _producer(config_dict, seed, worker, samples, stop):
     failures = 0
     while not stop.is_set():
         try:
-            sample = render_sample(rng, config)
+            sample = render_sample(rng, config, seams=seams)
             failures = 0
         except Exception as error:  # noqa: BLE001 - one bad random scene must not stop training
             failures += 1
@@ -202,6 +253,7 @@ def train(
     workers=1,
     version="1.0.0",
     onnx=True,
+    seams=False,
     command="",
     log=print,
 ):
@@ -229,7 +281,7 @@ def train(
     context = multiprocessing.get_context("spawn")
     samples, stop = context.Queue(maxsize=64), context.Event()
     producers = [
-        context.Process(target=_producer, args=(config.to_dict(), seed, k, samples, stop), daemon=True)
+        context.Process(target=_producer, args=(config.to_dict(), seed, k, samples, stop, seams), daemon=True)
         for k in range(max(1, int(workers)))
     ]
     for process in producers:
@@ -288,11 +340,12 @@ def train(
 
     weights_path = out / config.weights_file
     weights_sha = save_weights(network, weights_path)
-    low, high, scores = fit_thresholds(network, config, log=log)
+    low, high, scores = fit_thresholds(network, config, seams=seams, log=log)
     training = {
         "command": command or f"densitometry train-refiner --out {out} --minutes {minutes:g} --seed {seed}",
         "seed": seed,
         "minutes": minutes,
+        "seams": seams,
         "steps": step,
         "batch": batch,
         "crop_px": CROP_PX,
@@ -336,7 +389,7 @@ def _loss(torch, logits, hair, centre):
     return bce(logits[:, :1], hair) + dice.mean() + 0.5 * bce(logits[:, 1:], centre)
 
 
-def fit_thresholds(network, config, *, photos=36, log=print):
+def fit_thresholds(network, config, *, photos=36, seams=False, log=print):
     """Hysteresis thresholds maximising the pixel F1 of the hair mask on held-out synthetic photos.
 
     Returns (low, high, scores) where scores holds the F1 of the chosen pair and of the classic mask.
@@ -359,7 +412,9 @@ def fit_thresholds(network, config, *, photos=36, log=print):
     counts = np.zeros((len(pairs), 3))
     classic = np.zeros(3)
     for k in range(photos):
-        features, hair, _ = render_sample(rng, config, scenario=names[k % len(names)], size_px=256)
+        features, hair, _ = render_sample(
+            rng, config, scenario=names[k % len(names)], size_px=256, seams=seams
+        )
         probability = hair_probability(refiner, features)[0]
         truth = hair > 0.5
         for i, (lo, hi) in enumerate(pairs):
@@ -391,7 +446,7 @@ def _command(args) -> str:
     ]
     defaults = {"batch": 12, "lr": 3e-3, "threads": 1, "workers": 1, "version": "1.0.0"}
     parts += [f"--{k} {getattr(args, k)}" for k, v in defaults.items() if getattr(args, k) != v]
-    return " ".join(parts + (["--no-onnx"] if args.no_onnx else []))
+    return " ".join(parts + (["--no-onnx"] if args.no_onnx else []) + (["--seams"] if args.seams else []))
 
 
 def _package_version():

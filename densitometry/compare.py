@@ -529,47 +529,35 @@ def _joint_presence(
     before_lines, after_lines = before_res.centerlines_px, after_res.centerlines_px
     off_before = [b for b in before_in if _on_shaft_share(before_seen, before_lines[b]) < PRESENCE_MIN_SHARE]
     off_after = [a for a in after_in if _on_shaft_share(after_seen, after_lines[a]) < PRESENCE_MIN_SHARE]
-    pairs = _match(
-        before_res,
-        after_res,
-        after_lines_in_before,
-        [b for b in before_in if b not in set(off_before)],
-        [a for a in after_in if a not in set(off_after)],
-    )
+    counted_before = [b for b in before_in if b not in set(off_before)]
+    counted_after = [a for a in after_in if a not in set(off_after)]
+    pairs = _match(before_res, after_res, after_lines_in_before, counted_before, counted_after)
     matched_before = {b for b, _ in pairs}
     matched_after = {a for _, a in pairs}
     before_diam = before_res.hairs["diameter_um"].to_numpy(dtype=float)
     after_diam = after_res.hairs["diameter_um"].to_numpy(dtype=float)
-    missed_in_before, missed_in_after, new, lost = [], [], [], []
-    remeasured_before, remeasured_after = [], []
-    for b in (b for b in before_in if b not in matched_before and b not in set(off_before)):
-        share, change_um = _agreement(
-            before_seen, before_lines[b], after_seen, inverse, tolerance_um=tolerance_um
-        )
-        if share >= PRESENCE_MIN_SHARE:
-            missed_in_after.append(b)
-            remeasured_after.append(before_diam[b] + change_um)
-        else:
-            lost.append(b)
-    for a in (a for a in after_in if a not in matched_after and a not in set(off_after)):
-        share, change_um = _agreement(
-            after_seen, after_lines[a], before_seen, transform, tolerance_um=tolerance_um
-        )
-        if share >= PRESENCE_MIN_SHARE:
-            missed_in_before.append(a)
-            remeasured_before.append(after_diam[a] + change_um)
-        else:
-            new.append(a)
-    # A missed hair's diameter in the photo that missed it: its detected diameter plus the change of
-    # its profile width between the photos (the same measurement at the same places in both).
-    remeasured_before = np.asarray(remeasured_before, dtype=float)
-    remeasured_after = np.asarray(remeasured_after, dtype=float)
+    missed_in_after, lost, remeasured_after = _shown_by_other(
+        [b for b in counted_before if b not in matched_before],
+        before_seen,
+        before_lines,
+        before_diam,
+        after_seen,
+        inverse,
+        tolerance_um=tolerance_um,
+    )
+    missed_in_before, new, remeasured_before = _shown_by_other(
+        [a for a in counted_after if a not in matched_after],
+        after_seen,
+        after_lines,
+        after_diam,
+        before_seen,
+        transform,
+        tolerance_um=tolerance_um,
+    )
     persisting = [(before_diam[b], after_diam[a]) for b, a in pairs]
     persisting += list(zip(before_diam[missed_in_after], remeasured_after, strict=True))
     persisting += list(zip(remeasured_before, after_diam[missed_in_before], strict=True))
     persisting = [(float(b), float(a)) for b, a in persisting if math.isfinite(b) and math.isfinite(a)]
-    counted_before = [b for b in before_in if b not in set(off_before)]
-    counted_after = [a for a in after_in if a not in set(off_after)]
     before_all = np.concatenate([before_diam[counted_before], remeasured_before])
     after_all = np.concatenate([after_diam[counted_after], remeasured_after])
     return _Joint(
@@ -585,6 +573,30 @@ def _joint_presence(
         persisting_diameters_um=tuple(persisting),
         paired_change_um=float(np.mean([a - b for b, a in persisting])) if persisting else math.nan,
     )
+
+
+def _shown_by_other(hairs, seen, lines, diameters_um, other_seen, to_other, *, tolerance_um):
+    """Split one photo's unmatched hairs into those the other photo shows too and those it does not.
+
+    Returns
+    -------
+    missed : list of int
+        Hairs the other photo shows along their path (its analysis missed them): present at both visits.
+    absent : list of int
+        Hairs the other photo does not show (new or lost).
+    remeasured_um : ndarray of float
+        Each missed hair's diameter in the other photo: its detected diameter plus the change of its
+        profile width between the photos (the same measurement at the same places in both).
+    """
+    missed, absent, remeasured_um = [], [], []
+    for hair in hairs:
+        share, change_um = _agreement(seen, lines[hair], other_seen, to_other, tolerance_um=tolerance_um)
+        if share >= PRESENCE_MIN_SHARE:
+            missed.append(hair)
+            remeasured_um.append(diameters_um[hair] + change_um)
+        else:
+            absent.append(hair)
+    return missed, absent, np.asarray(remeasured_um, dtype=float)
 
 
 def _mean(values) -> float:

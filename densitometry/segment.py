@@ -195,21 +195,28 @@ def segment(
     ndarray of bool, shape (H, W)
     """
     smooth = cv2.GaussianBlur(contrast, (0, 0), 0.7)
-    side = 2 * max(1, int(round(peak_radius_px))) + 1
-    nearby_peak = cv2.dilate(smooth, np.ones((side, side), np.uint8))  # square: separable, fast
-    grow = (smooth >= 0.4 * nearby_peak) & (ridge.strength >= low_contrast)
+    grow = (smooth >= 0.4 * nearby_peak(smooth, peak_radius_px)) & (ridge.strength >= low_contrast)
     if opposite is not None:
         # Camera sharpening draws a faint dark rim along a white hair (and a light one along a dark
         # hair): a line less than half as strong as an opposite-polarity line right beside it is such
         # a rim. (At 'as strong as', specular highlights on dark hair eat into the hair itself.)
-        nearby_opposite = cv2.dilate(cv2.GaussianBlur(opposite, (0, 0), 0.7), np.ones((side, side), np.uint8))
-        grow &= smooth >= 0.5 * nearby_opposite
+        grow &= smooth >= 0.5 * nearby_peak(cv2.GaussianBlur(opposite, (0, 0), 0.7), peak_radius_px)
+    return fill_pinholes(hysteresis(grow, ridge.strength >= high_contrast), hole_width_px)
+
+
+def nearby_peak(image, radius_px) -> np.ndarray:
+    """Highest value of ``image`` within ``radius_px`` (a square: separable, fast) of each pixel."""
+    side = 2 * max(1, int(round(radius_px))) + 1
+    return cv2.dilate(image, np.ones((side, side), np.uint8))
+
+
+def hysteresis(grow, seed) -> np.ndarray:
+    """The 8-connected regions of ``grow`` that hold a ``seed`` pixel (both bool (H, W))."""
     count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
-    seeded[labels[grow & (ridge.strength >= high_contrast)]] = True
+    seeded[labels[grow & seed]] = True
     seeded[0] = False
-    mask = seeded[labels]
-    return fill_pinholes(mask, hole_width_px)
+    return seeded[labels]
 
 
 def fill_pinholes(mask, max_width_px) -> np.ndarray:

@@ -18,7 +18,15 @@ import cv2
 import numpy as np
 
 from ..calibration import Calibration
-from ..segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, RidgeMap, fill_pinholes, ridge_filter
+from ..segment import (
+    PEAK_RADIUS_UM,
+    PINHOLE_WIDTH_UM,
+    RidgeMap,
+    fill_pinholes,
+    hysteresis,
+    nearby_peak,
+    ridge_filter,
+)
 from ._torch import INSTALL_HINT, RefinerUnavailableError, import_torch
 from .config import RefinerConfig, sha256_of
 from .features import feature_channels, luma_contrast, model_shape, resample
@@ -293,14 +301,9 @@ def hair_mask(probability, contrast, config: RefinerConfig, *, peak_radius_px, h
     grow = probability >= config.low_threshold
     if config.gap_peak_fraction > 0:
         smooth = cv2.GaussianBlur(contrast, (0, 0), 0.7)
-        side = 2 * max(1, round(peak_radius_px)) + 1
-        nearby_peak = cv2.dilate(smooth, np.ones((side, side), np.uint8))
-        grow &= (smooth >= config.gap_peak_fraction * nearby_peak) | (nearby_peak < config.gap_min_contrast)
-    count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
-    seeded = np.zeros(count, bool)
-    seeded[labels[grow & (probability >= config.high_threshold)]] = True
-    seeded[0] = False
-    return fill_pinholes(seeded[labels], hole_width_px)
+        peak = nearby_peak(smooth, peak_radius_px)
+        grow &= (smooth >= config.gap_peak_fraction * peak) | (peak < config.gap_min_contrast)
+    return fill_pinholes(hysteresis(grow, probability >= config.high_threshold), hole_width_px)
 
 
 def refiner_available(model_dir=None) -> tuple[bool, str]:

@@ -127,6 +127,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--real-um-per-px", type=float, default=7.0, help="assumed scale of the real photos")
     args = parser.parse_args(argv)
+    if args.real is not None and not args.real.is_dir():
+        parser.error(f"--real {args.real}: not a folder")
 
     import cv2
     import torch

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,29 +21,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from naive import naive_analyze  # noqa: E402
 
-import densitometry  # noqa: E402
-from densitometry import synthetic  # noqa: E402
+from densitometry import AnalysisParameters, synthetic  # noqa: E402
+from densitometry.validation import check_photo  # noqa: E402
 
 SEED_OFFSET = 1000
 
 
 def evaluate(scenario, n, size, *, naive, refine=False):
+    parameters = AnalysisParameters(refine=refine)
     rows = []
     for i in range(n):
         photo = synthetic.generate(scenario, seed=SEED_OFFSET + i, width_px=size[0], height_px=size[1])
-        truth = photo.truth(min_length_um=150.0)
-        start = time.perf_counter()
-        result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=refine)
-        seconds = time.perf_counter() - start
+        check = check_photo(photo, parameters)
         row = {
-            "count_truth": truth["hair_count"],
-            "count_err_pct": 100 * abs(result.hair_count - truth["hair_count"]) / max(1, truth["hair_count"]),
-            "density_err": abs(result.density_per_cm2 - truth["density_per_cm2"]),
-            "diam_err_um": abs(result.mean_diameter_um - truth["mean_diameter_um"]),
-            "terminal_err_pp": 100 * abs(result.terminal_fraction - truth["terminal_fraction"]),
-            "seconds": seconds,
+            "count_truth": check["true_hair_count"],
+            "count_err_pct": abs(check["count_error_percent"]),
+            "density_err": abs(check["density_per_cm2"] - check["true_density_per_cm2"]),
+            "diam_err_um": abs(check["diameter_error_um"]),
+            "terminal_err_pp": abs(check["terminal_error_pp"]),
+            "seconds": check["seconds"],
         }
         if naive:
+            truth = photo.truth(min_length_um=parameters.min_length_um)
             count, mean_um, _ = naive_analyze(photo.image, photo.um_per_px)
             row["naive_count_err_pct"] = 100 * abs(count - truth["hair_count"]) / max(1, truth["hair_count"])
             row["naive_diam_err_um"] = abs(mean_um - truth["mean_diameter_um"])

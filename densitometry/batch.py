@@ -59,12 +59,54 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def add_arguments(parser) -> None:
-    """Add the ``analyze`` options to an argparse (sub)parser."""
+def add_analysis_arguments(parser) -> None:
+    """Add the analysis options (shared by ``analyze`` and ``validate``) as an argument group."""
     from .preprocess import Polarity
     from .results import AnalysisParameters
 
     defaults = AnalysisParameters()
+    analysis = parser.add_argument_group("analysis")
+    analysis.add_argument(
+        "--min-length-um", type=float, default=defaults.min_length_um, help="shortest visible hair counted"
+    )
+    analysis.add_argument(
+        "--vellus-max-um", type=float, default=defaults.vellus_max_um, help="thinner shafts are vellus"
+    )
+    analysis.add_argument(
+        "--terminal-min-um", type=float, default=defaults.terminal_min_um, help="thicker shafts are terminal"
+    )
+    analysis.add_argument(
+        "--polarity",
+        choices=[polarity.value for polarity in Polarity],
+        default=Polarity(defaults.polarity).value,
+        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo",
+    )
+    analysis.add_argument(
+        "--refine", action="store_true", help="use the CNN refiner (needs densitometry[refiner])"
+    )
+
+
+def analysis_parameters(args):
+    """`AnalysisParameters` from the options of `add_analysis_arguments`.
+
+    Raises
+    ------
+    ParameterError
+        An option is out of range.
+    """
+    from .results import AnalysisParameters
+
+    return AnalysisParameters(
+        min_length_um=args.min_length_um,
+        vellus_max_um=args.vellus_max_um,
+        terminal_min_um=args.terminal_min_um,
+        polarity=args.polarity,
+        refine=args.refine,
+    )
+
+
+def add_arguments(parser) -> None:
+    """Add the ``analyze`` options to an argparse (sub)parser."""
     parser.add_argument(
         "paths", nargs="*", default=argparse.SUPPRESS, metavar="PATH", help="image files and/or folders"
     )
@@ -89,25 +131,7 @@ def add_arguments(parser) -> None:
         "um_per_px, for photos from several devices; the first matching row wins",
     )
 
-    analysis = parser.add_argument_group("analysis")
-    analysis.add_argument(
-        "--min-length-um", type=float, default=defaults.min_length_um, help="shortest visible hair counted"
-    )
-    analysis.add_argument(
-        "--vellus-max-um", type=float, default=defaults.vellus_max_um, help="thinner shafts are vellus"
-    )
-    analysis.add_argument(
-        "--terminal-min-um", type=float, default=defaults.terminal_min_um, help="thicker shafts are terminal"
-    )
-    analysis.add_argument(
-        "--polarity",
-        choices=[polarity.value for polarity in Polarity],
-        default=Polarity(defaults.polarity).value,
-        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo",
-    )
-    analysis.add_argument(
-        "--refine", action="store_true", help="use the CNN refiner (needs densitometry[refiner])"
-    )
+    add_analysis_arguments(parser)
 
     execution = parser.add_argument_group("execution and output")
     execution.add_argument(

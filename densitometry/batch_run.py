@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import __version__
-from .batch import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED
+from .batch import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, analysis_parameters
 from .batch_engine import (
     DETERMINISTIC_ERRORS,
     ClusterError,
@@ -114,13 +114,7 @@ class BatchOptions:
         table = Path(args.calibration) if args.calibration is not None else None
         rules = read_calibration_table(table) if table is not None else ()
         try:
-            parameters = AnalysisParameters(
-                min_length_um=args.min_length_um,
-                vellus_max_um=args.vellus_max_um,
-                terminal_min_um=args.terminal_min_um,
-                polarity=args.polarity,
-                refine=args.refine,
-            )
+            parameters = analysis_parameters(args)
         except DensitometryError as error:
             raise BatchUsageError(str(error)) from None
         if args.workers < 1:

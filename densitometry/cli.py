@@ -21,6 +21,10 @@ SUBCOMMANDS = {
         "compare before/after photos of one site, or many visits from a table",
     ),
     "synth": ("densitometry.synthetic", "render synthetic scalp photos with exact ground truth"),
+    "validate": (
+        "densitometry.validation",
+        "check analysis settings on synthetic photos against their exact truth",
+    ),
     "serve": ("densitometry.webui", "start the web UI (http://127.0.0.1:7860 by default)"),
     "train-refiner": ("densitometry.refiner.train", "train the CNN refiner on synthetic photos"),
 }

@@ -1,0 +1,304 @@
+"""Check analysis settings on synthetic photos with exact truth: ``densitometry validate``.
+
+Before trusting a setting (a calibration, the thickness thresholds, a polarity, the refiner) on a study,
+render phantoms that resemble the study's photos and see how far the analysis lands from their truth::
+
+    densitometry validate --scenario clinical -n 10 --um-per-px 5 --terminal-min-um 40
+
+Each photo is rendered by `densitometry.synthetic`, analysed with the given settings, and compared with
+its truth counted the same way: the same shortest counted hair (``min_length_um``) and the same vellus /
+terminal thresholds. Photo ``i`` uses seed ``seed + i``, so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .analyze import analyze
+from .errors import DensitometryError, ParameterError
+from .results import AnalysisParameters, ThicknessClass
+
+#: Columns of `ValidationReport.photos`, one row per phantom; ``true_*`` come from the synthetic truth.
+PHOTO_COLUMNS = (
+    "seed",
+    "um_per_px",
+    "field_area_cm2",
+    "true_hair_count",
+    "hair_count",
+    "count_error_percent",
+    "true_density_per_cm2",
+    "density_per_cm2",
+    "true_mean_diameter_um",
+    "mean_diameter_um",
+    "diameter_error_um",
+    "true_vellus_fraction",
+    "vellus_fraction",
+    "true_terminal_fraction",
+    "terminal_fraction",
+    "terminal_error_pp",
+    "seconds",
+)
+
+
+def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
+    """Analyse one synthetic photo and compare the result with its truth.
+
+    Parameters
+    ----------
+    photo : densitometry.synthetic.SyntheticPhoto
+    parameters : AnalysisParameters, optional
+        Analysis settings (defaults when None). The truth is counted with the same ``min_length_um``
+        and classified with the same thresholds.
+
+    Returns
+    -------
+    dict
+        The `PHOTO_COLUMNS`. Errors are signed (measured minus true): ``count_error_percent`` relative to
+        the true count (to 1 when there are no true hairs), ``diameter_error_um`` of the mean diameters
+        (NaN when either side has no hairs), ``terminal_error_pp`` in percentage points.
+    """
+    parameters = AnalysisParameters() if parameters is None else parameters
+    truth = photo.truth(min_length_um=parameters.min_length_um)
+    true_classes = [
+        parameters.classify(hair.diameter_um) for hair in photo.counted_hairs(parameters.min_length_um)
+    ]
+
+    def true_fraction(klass):
+        return float(np.mean([c is klass for c in true_classes])) if true_classes else 0.0
+
+    start = time.perf_counter()
+    result = analyze(photo.image, um_per_px=photo.um_per_px, parameters=parameters)
+    seconds = time.perf_counter() - start
+    true_count = truth["hair_count"]
+    true_mean_um = math.nan if truth["mean_diameter_um"] is None else truth["mean_diameter_um"]
+    true_terminal = true_fraction(ThicknessClass.TERMINAL)
+    return {
+        "seed": int(photo.seed),
+        "um_per_px": float(photo.um_per_px),
+        "field_area_cm2": float(truth["field_area_cm2"]),
+        "true_hair_count": int(true_count),
+        "hair_count": int(result.hair_count),
+        "count_error_percent": 100.0 * (result.hair_count - true_count) / max(1, true_count),
+        "true_density_per_cm2": float(truth["density_per_cm2"]),
+        "density_per_cm2": float(result.density_per_cm2),
+        "true_mean_diameter_um": float(true_mean_um),
+        "mean_diameter_um": float(result.mean_diameter_um),
+        "diameter_error_um": float(result.mean_diameter_um - true_mean_um),
+        "true_vellus_fraction": true_fraction(ThicknessClass.VELLUS),
+        "vellus_fraction": float(result.vellus_fraction),
+        "true_terminal_fraction": true_terminal,
+        "terminal_fraction": float(result.terminal_fraction),
+        "terminal_error_pp": 100.0 * (result.terminal_fraction - true_terminal),
+        "seconds": seconds,
+    }
+
+
+def iter_checks(
+    scenario: str = "clinical",
+    n_photos: int = 10,
+    *,
+    seed: int = 0,
+    width_px: int = 1280,
+    height_px: int = 960,
+    um_per_px: float | None = None,
+    parameters: AnalysisParameters | None = None,
+) -> Iterator[dict]:
+    """Render, analyse and check ``n_photos`` phantoms one at a time (see `validate`)."""
+    from .synthetic import generate
+
+    if isinstance(n_photos, bool) or not isinstance(n_photos, (int, np.integer)) or n_photos < 1:
+        raise ParameterError(f"n_photos must be a whole number >= 1, got {n_photos!r}")
+    for i in range(int(n_photos)):
+        photo = generate(scenario, seed=seed + i, width_px=width_px, height_px=height_px, um_per_px=um_per_px)
+        yield check_photo(photo, parameters)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Analysis against synthetic truth on a series of phantoms.
+
+    Attributes
+    ----------
+    scenario : str
+    parameters : AnalysisParameters
+    photos : pandas.DataFrame
+        One row per phantom, columns `PHOTO_COLUMNS`.
+    """
+
+    scenario: str
+    parameters: AnalysisParameters
+    photos: pd.DataFrame
+
+    def summary(self) -> dict:
+        """Errors over the photos: medians for the count (robust to a photo with few hairs), means for
+        the diameter and terminal share, each as absolute size and as signed bias."""
+        photos = self.photos
+
+        def stat(function, values):
+            values = values[np.isfinite(values)]
+            return float(function(values)) if len(values) else math.nan
+
+        count = photos["count_error_percent"].to_numpy(float)
+        diameter = photos["diameter_error_um"].to_numpy(float)
+        terminal = photos["terminal_error_pp"].to_numpy(float)
+        return {
+            "scenario": self.scenario,
+            "photo_count": len(photos),
+            "median_abs_count_error_percent": stat(np.median, np.abs(count)),
+            "median_count_error_percent": stat(np.median, count),
+            "mean_abs_diameter_error_um": stat(np.mean, np.abs(diameter)),
+            "mean_diameter_error_um": stat(np.mean, diameter),
+            "mean_abs_terminal_error_pp": stat(np.mean, np.abs(terminal)),
+            "mean_seconds_per_photo": stat(np.mean, photos["seconds"].to_numpy(float)),
+        }
+
+
+def validate(
+    scenario: str = "clinical",
+    n_photos: int = 10,
+    *,
+    seed: int = 0,
+    width_px: int = 1280,
+    height_px: int = 960,
+    um_per_px: float | None = None,
+    parameters: AnalysisParameters | None = None,
+) -> ValidationReport:
+    """Analyse seeded synthetic photos with the given settings and compare each with its truth.
+
+    Parameters
+    ----------
+    scenario : str
+        A key of `densitometry.synthetic.SCENARIOS`.
+    n_photos : int
+        Number of phantoms; photo ``i`` uses seed ``seed + i``.
+    seed : int
+    width_px, height_px : int
+        Image size of the phantoms.
+    um_per_px : float, optional
+        Pixel size of the phantoms in µm; None draws it from the scenario (see `densitometry.synthetic`).
+    parameters : AnalysisParameters, optional
+        The analysis settings to check (defaults when None).
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    ParameterError
+        Unknown scenario, ``n_photos`` < 1, invalid size or seed.
+    CalibrationError
+        ``um_per_px`` not finite and > 0.
+
+    Examples
+    --------
+    >>> from densitometry.validation import validate
+    >>> report = validate("clean", 1, width_px=320, height_px=240)
+    >>> report.summary()["photo_count"]
+    1
+    """
+    parameters = AnalysisParameters() if parameters is None else parameters
+    rows = list(
+        iter_checks(
+            scenario,
+            n_photos,
+            seed=seed,
+            width_px=width_px,
+            height_px=height_px,
+            um_per_px=um_per_px,
+            parameters=parameters,
+        )
+    )
+    return ValidationReport(scenario, parameters, pd.DataFrame(rows, columns=list(PHOTO_COLUMNS)))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``validate`` options to an argparse (sub)parser."""
+    from .batch import add_analysis_arguments
+    from .synthetic import SCENARIOS
+
+    phantoms = parser.add_argument_group("phantoms")
+    phantoms.add_argument("--scenario", default="clinical", choices=sorted(SCENARIOS), help="what to render")
+    phantoms.add_argument("-n", "--count", type=int, default=10, help="number of photos")
+    phantoms.add_argument(
+        "--seed", type=int, default=0, help="seed of the first photo; photo i uses seed + i"
+    )
+    phantoms.add_argument("--width", type=int, default=1280, help="image width in pixels")
+    phantoms.add_argument("--height", type=int, default=960, help="image height in pixels")
+    phantoms.add_argument(
+        "--um-per-px",
+        type=float,
+        default=None,
+        help="pixel size of your dermatoscope in µm; None draws it from the scenario",
+    )
+    add_analysis_arguments(parser)
+    parser.add_argument("--csv", metavar="FILE", help="also write the per-photo table here")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-photo lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``validate`` subcommand; returns the exit code (0 ok, 2 invalid options, 1 CSV not written)."""
+    from tqdm import tqdm
+
+    from .batch import analysis_parameters
+    from .batch_journal import atomic_writer
+
+    try:
+        parameters = analysis_parameters(args)
+        checks = iter_checks(
+            args.scenario,
+            args.count,
+            seed=args.seed,
+            width_px=args.width,
+            height_px=args.height,
+            um_per_px=args.um_per_px,
+            parameters=parameters,
+        )
+        rows = []
+        header = (
+            f"{'seed':>6} {'um/px':>6} {'true':>6} {'found':>6} {'count %':>8} {'diam um':>8} {'err um':>7}"
+        )
+        if not args.quiet:
+            tqdm.write(header, file=sys.stdout)
+        with tqdm(
+            total=args.count, unit="photo", file=sys.stderr, disable=args.quiet, dynamic_ncols=True
+        ) as bar:
+            for row in checks:
+                rows.append(row)
+                bar.update()
+                if not args.quiet:
+                    tqdm.write(
+                        f"{row['seed']:>6} {row['um_per_px']:>6.2f} {row['true_hair_count']:>6} "
+                        f"{row['hair_count']:>6} {row['count_error_percent']:>+8.1f} "
+                        f"{row['mean_diameter_um']:>8.1f} {row['diameter_error_um']:>+7.1f}",
+                        file=sys.stdout,
+                    )
+    except DensitometryError as error:
+        print(f"densitometry validate: error: {error}", file=sys.stderr)
+        return 2
+    report = ValidationReport(args.scenario, parameters, pd.DataFrame(rows, columns=list(PHOTO_COLUMNS)))
+    summary = report.summary()
+    print(
+        f"{args.scenario}, {summary['photo_count']} photos: median |count error| "
+        f"{summary['median_abs_count_error_percent']:.1f} % (median signed "
+        f"{summary['median_count_error_percent']:+.1f} %), mean |diameter error| "
+        f"{summary['mean_abs_diameter_error_um']:.1f} µm (mean signed {summary['mean_diameter_error_um']:+.1f} "
+        f"µm), mean |terminal-share error| {summary['mean_abs_terminal_error_pp']:.1f} points, "
+        f"{summary['mean_seconds_per_photo']:.2f} s per photo"
+    )
+    if args.csv:
+        try:
+            with atomic_writer(args.csv, newline="") as handle:
+                report.photos.to_csv(handle, index=False)
+        except OSError as error:
+            print(f"densitometry validate: error: could not write {args.csv}: {error}", file=sys.stderr)
+            return 1
+    return 0

@@ -1,0 +1,120 @@
+"""`densitometry validate`: settings checked against synthetic truth, counted the same way."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import densitometry
+from densitometry import AnalysisParameters, synthetic
+from densitometry.cli import main
+from densitometry.validation import PHOTO_COLUMNS, check_photo, validate
+
+SIZE = {"width_px": 480, "height_px": 360}
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return synthetic.generate("clean", seed=7, **SIZE)  # 35 terminal hairs
+
+
+def test_a_check_holds_the_analysis_and_the_truth_with_signed_errors(photo):
+    row = check_photo(photo)
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    truth = photo.truth()
+    assert set(row) == set(PHOTO_COLUMNS)
+    assert row["hair_count"] == result.hair_count
+    assert row["true_hair_count"] == truth["hair_count"] > 0
+    assert row["count_error_percent"] == pytest.approx(
+        100 * (result.hair_count - truth["hair_count"]) / truth["hair_count"]
+    )
+    assert row["diameter_error_um"] == pytest.approx(result.mean_diameter_um - truth["mean_diameter_um"])
+    assert row["true_density_per_cm2"] == pytest.approx(truth["density_per_cm2"])
+    # A clean phantom is measured closely (the benchmark's clean scenario: ~8 % count, ~2 µm diameter).
+    assert abs(row["count_error_percent"]) <= 20
+    assert abs(row["diameter_error_um"]) <= 8
+
+
+def test_the_truth_is_counted_with_the_same_length_and_thresholds():
+    photo = synthetic.generate("miniaturised", seed=1, **SIZE)  # vellus to terminal, short and long
+    parameters = AnalysisParameters(min_length_um=400.0, vellus_max_um=20.0, terminal_min_um=40.0)
+    row = check_photo(photo, parameters)
+    counted = photo.counted_hairs(400.0)
+    diameters = np.array([hair.diameter_um for hair in counted])
+    assert row["true_hair_count"] == len(counted) < len(photo.counted_hairs(150.0))
+    assert row["true_terminal_fraction"] == pytest.approx(np.mean(diameters >= 40.0))
+    assert row["true_vellus_fraction"] == pytest.approx(np.mean(diameters < 20.0))
+    # The default thresholds would give another share on this photo, so the threshold did take effect.
+    assert row["true_terminal_fraction"] != pytest.approx(np.mean(diameters >= 60.0))
+
+
+def test_a_validation_is_seeded_and_summarised():
+    report = validate("clean", 2, seed=5, **SIZE)
+    again = validate("clean", 2, seed=5, **SIZE)
+    assert list(report.photos["seed"]) == [5, 6]
+    cols = ["hair_count", "true_hair_count", "mean_diameter_um"]
+    assert report.photos[cols].equals(again.photos[cols])
+    summary = report.summary()
+    errors = report.photos["count_error_percent"].abs()
+    assert summary["photo_count"] == 2
+    assert summary["median_abs_count_error_percent"] == pytest.approx(errors.median())
+    assert summary["mean_diameter_error_um"] == pytest.approx(report.photos["diameter_error_um"].mean())
+
+
+def test_a_fixed_pixel_size_is_used_for_every_phantom():
+    report = validate("clinical", 1, um_per_px=4.0, **SIZE)
+    assert report.photos["um_per_px"].tolist() == [4.0]
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"n_photos": 0}, densitometry.ParameterError),
+        ({"scenario": "bald"}, densitometry.ParameterError),
+        ({"um_per_px": -2.0}, densitometry.CalibrationError),
+    ],
+)
+def test_bad_settings_are_clear_errors(options, error):
+    with pytest.raises(error):
+        validate(**{"scenario": "clean", "n_photos": 1, **SIZE, **options})
+
+
+def test_the_command_prints_each_photo_and_writes_the_table(tmp_path, capsys):
+    table = tmp_path / "checks.csv"
+    code = main(
+        [
+            "validate",
+            "--scenario",
+            "clean",
+            "-n",
+            "2",
+            "--width",
+            "480",
+            "--height",
+            "360",
+            "--csv",
+            str(table),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "clean, 2 photos: median |count error|" in out
+    with table.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["seed"] for row in rows] == ["0", "1"]
+    assert list(rows[0]) == list(PHOTO_COLUMNS)
+
+
+def test_the_command_rejects_bad_options_by_name(capsys):
+    code = main(["validate", "-n", "1", "--min-length-um", "-5", "--width", "480", "--height", "360"])
+    assert code == 2
+    assert "min_length_um" in capsys.readouterr().err
+
+
+def test_the_command_reports_a_table_it_cannot_write(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    args = ["validate", "--scenario", "clean", "-n", "1", "--width", "480", "--height", "360", "-q"]
+    code = main([*args, "--csv", str(blocker / "checks.csv")])
+    assert code == 1
+    assert "could not write" in capsys.readouterr().err

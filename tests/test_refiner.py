@@ -285,3 +285,16 @@ def test_training_seams_separate_touching_parallel_hairs_but_not_crossings():
     # The same shafts crossing at 60 degrees overlap too, but a crossing must stay whole.
     crossing = _touching_seams(photo(hair((60, 20), (60, 180), 50.0), hair((10, 70), (110, 128), 50.0)))
     assert not crossing.any()
+
+
+def test_training_colour_blotches_change_colour_not_brightness():
+    from densitometry.refiner.train import _colour_blotches
+
+    field = _colour_blotches((96, 128, 3), np.random.default_rng(1))
+    again = _colour_blotches((96, 128, 3), np.random.default_rng(1))
+    np.testing.assert_array_equal(field, again)
+    np.testing.assert_allclose(field.sum(axis=2), 0.0, atol=1e-3)  # equal and opposite across channels
+    red_minus_blue = field[..., 0] - field[..., 2]
+    assert 0.5 < red_minus_blue.std() < 20.0  # grey levels: a visible tint, not a recolouring
+    # Blotches a few pixels across: neighbouring pixels share their tint.
+    assert np.corrcoef(red_minus_blue[:, :-1].ravel(), red_minus_blue[:, 1:].ravel())[0, 1] > 0.5

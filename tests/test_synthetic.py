@@ -267,3 +267,23 @@ def test_cli_writes_numbered_files(tmp_path, capsys):
     bad = parser.parse_args(["--out", str(tmp_path), "-n", "1", "--width", "0"])
     assert synthetic.run(bad) == 2
     assert "width_px" in capsys.readouterr().err
+
+
+def test_colour_noise_changes_colour_not_brightness_and_leaves_the_truth_alone():
+    base = synthetic.generate("colour_noise", seed=2, width_px=W, height_px=H).params
+    assert base.colour_noise_levels > 0
+    quiet = dataclasses.replace(base, colour_noise_levels=0.0, noise_sigma=0.0, jpeg_quality=None)
+    noisy = dataclasses.replace(quiet, colour_noise_levels=4.0, colour_noise_blotch_px=3.0)
+    a = synthetic.render(quiet, seed=5, width_px=W, height_px=H)
+    b = synthetic.render(noisy, seed=5, width_px=W, height_px=H)
+    difference = b.image.astype(float) - a.image.astype(float)
+    unclipped = (a.image > 8).all(axis=2) & (a.image < 247).all(axis=2)
+    assert abs(difference.mean(axis=2)[unclipped]).mean() < 0.6  # brightness kept (8-bit rounding)
+    assert 2.5 < difference[unclipped].std() < 5.5  # ~4 grey levels of colour per channel
+    truth_a, truth_b = a.truth(), b.truth()
+    assert json.dumps(truth_a["hairs"]) == json.dumps(truth_b["hairs"])  # same scene, only the camera differs
+    assert truth_b["params"]["colour_noise_levels"] == 4.0
+    with pytest.raises(ParameterError, match="colour_noise_blotch_px"):
+        dataclasses.replace(quiet, colour_noise_blotch_px=0.0)
+    with pytest.raises(ParameterError, match="colour_noise_levels"):
+        dataclasses.replace(quiet, colour_noise_levels=-1.0)

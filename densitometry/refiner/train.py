@@ -205,12 +205,9 @@ def _colour_blotches(shape, rng):
     skin. A network trained without it learns that a faint colour streak is a blond hair and traces
     real skin; with it, colour alone is no evidence.
     """
-    field = cv2.GaussianBlur(
-        rng.normal(0.0, 1.0, size=shape).astype(np.float32), (0, 0), rng.uniform(1.5, 8.0)
-    )
-    field /= field.reshape(-1, 3).std(axis=0) + 1e-6
-    field -= field.mean(axis=2, keepdims=True)
-    return field * np.float32(rng.uniform(1.0, 5.0))
+    from ..synthetic._render import colour_blotches
+
+    return colour_blotches(shape, rng, rng.uniform(1.5, 8.0), rng.uniform(1.0, 5.0))
 
 
 def _producer(config_dict, seed, worker, samples, stop, seams=False):

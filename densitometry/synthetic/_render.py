@@ -42,6 +42,19 @@ def _smooth_noise(rng, shape, scale_px):
     return out / max(float(out[:: max(height // 64, 1), :: max(width // 64, 1)].std()), 1e-3)
 
 
+def colour_blotches(shape, rng, blotch_px, levels):
+    """Smooth colour noise with no brightness change, float32 of ``shape`` (H, W, 3), in grey levels.
+
+    A Gaussian-smoothed white-noise field (``blotch_px`` across) per channel, scaled to ``levels``
+    standard deviation and made equal and opposite across the channels, as the colour noise of a cheap
+    camera after chroma subsampling and denoising looks.
+    """
+    field = cv2.GaussianBlur(rng.normal(0.0, 1.0, size=shape).astype(np.float32), (0, 0), float(blotch_px))
+    field /= field.reshape(-1, shape[2]).std(axis=0) + np.float32(1e-6)
+    field -= field.mean(axis=2, keepdims=True)
+    return field * np.float32(levels)
+
+
 def _blur(image, sigma_px):
     """Gaussian blur; large sigmas are done at reduced resolution (same result to the eye, much faster)."""
     if sigma_px < 0.2:
@@ -369,6 +382,10 @@ def _camera(image, params, rng):
     if params.saturation != 1.0:
         grey = image.mean(axis=2, keepdims=True)
         image = grey + params.saturation * (image - grey)
+    if params.colour_noise_levels > 0:
+        image = image + colour_blotches(
+            image.shape, rng, params.colour_noise_blotch_px, params.colour_noise_levels
+        )
     if params.noise_sigma > 0:
         # Poisson-Gaussian sensor noise: variance = read² + gain * signal, noise_sigma at mid-grey.
         read = 0.4 * params.noise_sigma

@@ -113,6 +113,10 @@ class SceneParameters:
     saturation: float
     noise_sigma: float
     jpeg_quality: int | None
+    #: Smooth colour (chroma) noise of cheap microscope cameras, no brightness change: standard deviation
+    #: in grey levels per channel, and the size of its blotches in image pixels (sensor, not scene, units).
+    colour_noise_levels: float = 0.0
+    colour_noise_blotch_px: float = 4.0
 
     def __post_init__(self):
         object.__setattr__(self, "um_per_px", check_positive_finite(self.um_per_px, "um_per_px"))
@@ -162,8 +166,10 @@ class SceneParameters:
             "saturation",
             "noise_sigma",
             "illumination_gradient",
+            "colour_noise_levels",
         ):
             _check_range(getattr(self, name), name, low=0.0)
+        _check_range(self.colour_noise_blotch_px, "colour_noise_blotch_px", low=0.0, open_low=True)
         for name in ("defocused_hair_fraction", "shadow_strength", "vignetting"):
             _check_range(getattr(self, name), name, low=0.0, high=1.0)
         for name in ("clipped_length_um", "long_length_um", "opening_diameter_um"):
@@ -432,6 +438,16 @@ def _blur_noise(rng):
     return p
 
 
+def _colour_noise(rng):
+    p = _clinical(rng)
+    p.update(
+        colour_noise_levels=_u(rng, 1.5, 5.0),
+        colour_noise_blotch_px=_u(rng, 2.0, 8.0),
+        jpeg_quality=int(rng.integers(60, 86)),
+    )
+    return p
+
+
 def _clipped(rng):
     p = _clinical(rng)
     p.update(length_mode="clipped", clipped_length_um=(300.0, 1000.0), defocused_hair_fraction=0.0)
@@ -460,6 +476,7 @@ _SCENARIO_DRAWS: dict[str, tuple[Callable[[np.random.Generator], dict], str]] = 
     "miniaturised": (_miniaturised, "pattern hair loss: low density, vellus/intermediate, single units"),
     "artefacts": (_artefacts, "creases, empty openings, dandruff flakes, sebum glare, strong vignetting"),
     "blur_noise": (_blur_noise, "defocus blur, sensor noise, JPEG quality 60-75"),
+    "colour_noise": (_colour_noise, "cheap USB microscope: smooth colour noise (1.5-5 levels), JPEG 60-85"),
     "clipped": (_clipped, "phototrichogram: hairs clipped to 0.3-1 mm"),
     "low_res": (_low_res, "low magnification, 8-10 µm per pixel"),
     "high_res": (_high_res, "high magnification, 2-3 µm per pixel"),

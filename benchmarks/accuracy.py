@@ -42,10 +42,10 @@ def evaluate(scenario, n, size, *, naive, refine=False):
             "seconds": check["seconds"],
         }
         if naive:
-            truth = photo.truth(min_length_um=parameters.min_length_um)
             count, mean_um, _ = naive_analyze(photo.image, photo.um_per_px)
-            row["naive_count_err_pct"] = 100 * abs(count - truth["hair_count"]) / max(1, truth["hair_count"])
-            row["naive_diam_err_um"] = abs(mean_um - truth["mean_diameter_um"])
+            true_count = check["true_hair_count"]
+            row["naive_count_err_pct"] = 100 * abs(count - true_count) / max(1, true_count)
+            row["naive_diam_err_um"] = abs(mean_um - check["true_mean_diameter_um"])
         rows.append(row)
     return rows
 

@@ -529,8 +529,9 @@ def _joint_presence(
     before_lines, after_lines = before_res.centerlines_px, after_res.centerlines_px
     off_before = [b for b in before_in if _on_shaft_share(before_seen, before_lines[b]) < PRESENCE_MIN_SHARE]
     off_after = [a for a in after_in if _on_shaft_share(after_seen, after_lines[a]) < PRESENCE_MIN_SHARE]
-    counted_before = [b for b in before_in if b not in set(off_before)]
-    counted_after = [a for a in after_in if a not in set(off_after)]
+    off_before_set, off_after_set = set(off_before), set(off_after)
+    counted_before = [b for b in before_in if b not in off_before_set]
+    counted_after = [a for a in after_in if a not in off_after_set]
     pairs = _match(before_res, after_res, after_lines_in_before, counted_before, counted_after)
     matched_before = {b for b, _ in pairs}
     matched_after = {a for _, a in pairs}

@@ -137,6 +137,11 @@ class ValidationReport:
     parameters: AnalysisParameters
     photos: pd.DataFrame
 
+    @classmethod
+    def from_checks(cls, scenario: str, parameters: AnalysisParameters, checks) -> ValidationReport:
+        """A report from `check_photo` rows (any iterable of them)."""
+        return cls(scenario, parameters, pd.DataFrame(list(checks), columns=list(PHOTO_COLUMNS)))
+
     def summary(self) -> dict:
         """Errors over the photos: medians for the count (robust to a photo with few hairs), means for
         the diameter and terminal share, each as absolute size and as signed bias."""
@@ -206,18 +211,16 @@ def validate(
     1
     """
     parameters = AnalysisParameters() if parameters is None else parameters
-    rows = list(
-        iter_checks(
-            scenario,
-            n_photos,
-            seed=seed,
-            width_px=width_px,
-            height_px=height_px,
-            um_per_px=um_per_px,
-            parameters=parameters,
-        )
+    checks = iter_checks(
+        scenario,
+        n_photos,
+        seed=seed,
+        width_px=width_px,
+        height_px=height_px,
+        um_per_px=um_per_px,
+        parameters=parameters,
     )
-    return ValidationReport(scenario, parameters, pd.DataFrame(rows, columns=list(PHOTO_COLUMNS)))
+    return ValidationReport.from_checks(scenario, parameters, checks)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -284,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
     except DensitometryError as error:
         print(f"densitometry validate: error: {error}", file=sys.stderr)
         return 2
-    report = ValidationReport(args.scenario, parameters, pd.DataFrame(rows, columns=list(PHOTO_COLUMNS)))
+    report = ValidationReport.from_checks(args.scenario, parameters, rows)
     summary = report.summary()
     print(
         f"{args.scenario}, {summary['photo_count']} photos: median |count error| "

@@ -7,6 +7,7 @@ mean hairs per FU within 0.1.
 Usage::
 
     python benchmarks/follicular.py [--photos 5] [--first-seed 0] [--width 960 --height 720] [--cache DIR]
+        [--true-hairs | --refine]
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ import numpy as np
 SCENARIOS = ("follicular_units", "clinical", "miniaturised", "clipped")
 
 
-def _analysed(scenario, seed, width, height, cache):
+def _analysed(scenario, seed, width, height, cache, refine=False):
     import densitometry
     from densitometry import synthetic
 
-    path = cache / f"{scenario}_{seed}_{width}x{height}.pkl" if cache else None
+    suffix = "_refined" if refine else ""
+    path = cache / f"{scenario}_{seed}_{width}x{height}{suffix}.pkl" if cache else None
     if path is not None and path.exists():
         with path.open("rb") as handle:
             return pickle.load(handle)
     photo = synthetic.generate(scenario, seed=seed, width_px=width, height_px=height)
-    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=refine)
     item = (photo.truth(), photo.params.length_mode, result)
     if path is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -113,6 +115,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="group the true visible hairs instead of the detected ones (tests roots and grouping alone)",
     )
+    parser.add_argument(
+        "--refine",
+        action="store_true",
+        help="analyse with the CNN refiner (refine=True; needs the refiner extra)",
+    )
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     args = parser.parse_args(argv)
 
@@ -127,7 +134,9 @@ def main(argv=None) -> int:
         count_errors, mean_errors = [], []
         for seed in range(args.first_seed, args.first_seed + args.photos):
             start = time.perf_counter()
-            truth, mode, result = _analysed(scenario, seed, args.width, args.height, args.cache)
+            truth, mode, result = _analysed(
+                scenario, seed, args.width, args.height, args.cache, refine=args.refine
+            )
             if args.true_hairs:
                 result = _truth_result(truth, result, seed)
             units = follicular_units(result, max_unit_spacing_um=args.spacing_um)

@@ -2,7 +2,9 @@
 
 Per scenario: median |count error| % (against ``photo.truth()["hair_count"]``) and mean |diameter error|
 µm (mean measured diameter against the truth mean diameter), classic (refine=False) vs refined
-(refine=True), plus the time per photo on the given number of CPU threads.
+(refine=True), the share of the grey/white hairs found by each (salt-and-pepper hair: the classic reading
+takes one polarity per photo; `densitometry.validation.hair_recall`), plus the time per photo on the given
+number of CPU threads.
 
     python benchmarks/refiner.py --photos 10 --width 1280 --height 960 --threads 1
 
@@ -54,6 +56,7 @@ def evaluate(image, truth, *, refiner):
     from densitometry.refiner import probability_map
     from densitometry.refiner.features import luma_contrast
     from densitometry.segment import ridge_filter
+    from densitometry.validation import hair_recall
 
     um_per_px = truth["um_per_px"]
     row = {"truth_count": truth["hair_count"], "truth_diameter_um": truth["mean_diameter_um"]}
@@ -65,6 +68,9 @@ def evaluate(image, truth, *, refiner):
         row[f"{mode}_diameter_um"] = (
             float(result.hairs["diameter_um"].mean()) if result.hair_count else np.nan
         )
+        recall = hair_recall(result.centerlines_px, truth)
+        row["true_grey_white"] = recall["true_grey_white_count"]
+        row[f"{mode}_grey_white_found"] = recall["grey_white_found"]
     # The network alone (features, resampling, inference, resize back), on the same refiner.
     calibration = Calibration(um_per_px)
     rgb = image.astype(np.float32) / 255
@@ -97,12 +103,20 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
                 "classic_s": group.classic_s.median(),
                 "refined_s": group.refined_s.median(),
                 "network_s": group.network_s.median(),
+                # Grey/white hairs among the counted ones, and the share of them found (pooled).
+                "grey_white_hairs": group.true_grey_white.sum(),
+                "classic_grey_white_recall": _pooled(group.classic_grey_white_found, group.true_grey_white),
+                "refined_grey_white_recall": _pooled(group.refined_grey_white_found, group.true_grey_white),
             }
         )
 
     rows = {name: scores(group) for name, group in table.groupby("scenario", sort=False)}
     rows["all"] = scores(table)
     return pd.DataFrame(rows).T
+
+
+def _pooled(found, total):
+    return found.sum() / total.sum() if total.sum() else np.nan
 
 
 def main(argv=None) -> int:

@@ -44,8 +44,20 @@ PHOTO_COLUMNS = (
     "true_terminal_fraction",
     "terminal_fraction",
     "terminal_error_pp",
+    "true_dark_count",
+    "dark_recall",
+    "true_grey_white_count",
+    "grey_white_recall",
     "seconds",
 )
+
+#: A true hair is found when a detected centreline runs within this distance of it (about a terminal
+#: shaft's radius; never less than `_RECALL_MIN_PX`) along at least `_RECALL_MIN_SHARE` of its length.
+RECALL_DISTANCE_UM = 60.0
+_RECALL_MIN_PX = 3.0
+_RECALL_MIN_SHARE = 0.5
+#: Hair colours brighter than the skin (the others are darker than it: black, brown, blond, red).
+GREY_WHITE_COLOURS = frozenset({"grey", "white"})
 
 
 def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
@@ -80,6 +92,7 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
     true_count = truth["hair_count"]
     true_mean_um = math.nan if truth["mean_diameter_um"] is None else truth["mean_diameter_um"]
     true_terminal = true_fraction(ThicknessClass.TERMINAL)
+    recall = hair_recall(result.centerlines_px, truth)
     return {
         "seed": int(photo.seed),
         "um_per_px": float(photo.um_per_px),
@@ -97,8 +110,65 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
         "true_terminal_fraction": true_terminal,
         "terminal_fraction": float(result.terminal_fraction),
         "terminal_error_pp": 100.0 * (result.terminal_fraction - true_terminal),
+        "true_dark_count": recall["true_dark_count"],
+        "dark_recall": recall["dark_recall"],
+        "true_grey_white_count": recall["true_grey_white_count"],
+        "grey_white_recall": recall["grey_white_recall"],
         "seconds": seconds,
     }
+
+
+def hair_recall(centerlines_px, truth: dict) -> dict:
+    """Share of the counted true hairs that the detected centrelines find, dark and grey/white apart.
+
+    Salt-and-pepper hair is where one-polarity detectors fail: the classic reading takes one polarity
+    per photo (see `densitometry.preprocess.detect_polarity`), so the grey/white hairs among dark ones
+    are mostly missed even when the count looks right (false pieces make up for them).
+
+    Parameters
+    ----------
+    centerlines_px : sequence of ndarray, shape (N, 2)
+        Detected centrelines, (row, col) in the photo's pixels (``AnalysisResult.centerlines_px``).
+    truth : dict
+        ``SyntheticPhoto.truth()`` (its ``hairs`` with ``counted``, ``colour``, ``centerline_px``;
+        ``um_per_px``, ``width_px``, ``height_px``).
+
+    Returns
+    -------
+    dict
+        ``true_dark_count``, ``dark_found``, ``dark_recall``, and the same for ``grey_white``. A hair is
+        found when at least half of its centreline inside the field lies within `RECALL_DISTANCE_UM` (at
+        least 3 px) of a detected centreline. Recall is NaN where there is no true hair of that group.
+        Hairs that run side by side closer than that (one follicular unit) cannot be told apart: one
+        detected shaft finds both.
+    """
+    import cv2
+    from scipy import ndimage as ndi
+
+    height, width = int(truth["height_px"]), int(truth["width_px"])
+    drawn = np.zeros((height, width), np.uint8)
+    lines = [np.round(np.asarray(c, float)[:, ::-1]).astype(np.int32) for c in centerlines_px if len(c)]
+    if lines:
+        cv2.polylines(drawn, lines, False, 1, 1)
+    distance_px = ndi.distance_transform_edt(drawn == 0) if lines else np.full((height, width), np.inf)
+    near_px = max(_RECALL_MIN_PX, RECALL_DISTANCE_UM / float(truth["um_per_px"]))
+    found = {"dark": [], "grey_white": []}
+    for hair in truth["hairs"]:
+        if not hair["counted"]:
+            continue
+        points = np.round(np.asarray(hair["centerline_px"], float)).astype(int)
+        inside = (points[:, 0] >= 0) & (points[:, 0] < height) & (points[:, 1] >= 0) & (points[:, 1] < width)
+        if not inside.any():
+            continue
+        rows, cols = points[inside].T
+        group = "grey_white" if hair["colour"] in GREY_WHITE_COLOURS else "dark"
+        found[group].append(bool(np.mean(distance_px[rows, cols] <= near_px) >= _RECALL_MIN_SHARE))
+    out = {}
+    for group, hits in found.items():
+        out[f"true_{group}_count"] = len(hits)
+        out[f"{group}_found"] = int(sum(hits))
+        out[f"{group}_recall"] = float(np.mean(hits)) if hits else math.nan
+    return out
 
 
 def iter_checks(
@@ -142,6 +212,13 @@ class ValidationReport:
         """A report from `check_photo` rows (any iterable of them)."""
         return cls(scenario, parameters, pd.DataFrame(list(checks), columns=list(PHOTO_COLUMNS)))
 
+    def _pooled_recall(self, group: str) -> float:
+        """Found / true hairs of a colour group over all photos (NaN without such hairs)."""
+        totals = self.photos[f"true_{group}_count"].to_numpy(float)
+        recalls = self.photos[f"{group}_recall"].to_numpy(float)
+        has = totals > 0
+        return float(np.sum(recalls[has] * totals[has]) / np.sum(totals[has])) if has.any() else math.nan
+
     def summary(self) -> dict:
         """Errors over the photos: medians for the count (robust to a photo with few hairs), means for
         the diameter and terminal share, each as absolute size and as signed bias."""
@@ -162,6 +239,8 @@ class ValidationReport:
             "mean_abs_diameter_error_um": stat(np.mean, np.abs(diameter)),
             "mean_diameter_error_um": stat(np.mean, diameter),
             "mean_abs_terminal_error_pp": stat(np.mean, np.abs(terminal)),
+            "dark_recall": self._pooled_recall("dark"),
+            "grey_white_recall": self._pooled_recall("grey_white"),
             "mean_seconds_per_photo": stat(np.mean, photos["seconds"].to_numpy(float)),
         }
 
@@ -297,6 +376,12 @@ def run(args: argparse.Namespace) -> int:
         f"µm), mean |terminal-share error| {summary['mean_abs_terminal_error_pp']:.1f} points, "
         f"{summary['mean_seconds_per_photo']:.2f} s per photo"
     )
+    found = [
+        f"{name} {100 * summary[key]:.0f} %"
+        for key, name in (("dark_recall", "dark"), ("grey_white_recall", "grey/white"))
+        if math.isfinite(summary[key])
+    ]
+    print(f"true hairs found: {', '.join(found)}")
     if args.csv:
         try:
             with atomic_writer(args.csv, newline="") as handle:

@@ -8,7 +8,7 @@ import pytest
 import densitometry
 from densitometry import AnalysisParameters, synthetic
 from densitometry.cli import main
-from densitometry.validation import PHOTO_COLUMNS, check_photo, validate
+from densitometry.validation import PHOTO_COLUMNS, check_photo, hair_recall, validate
 
 SIZE = {"width_px": 480, "height_px": 360}
 
@@ -48,6 +48,39 @@ def test_the_truth_is_counted_with_the_same_length_and_thresholds():
     assert row["true_terminal_fraction"] != pytest.approx(np.mean(diameters >= 60.0))
 
 
+def test_hair_recall_counts_the_true_hairs_a_detection_runs_along():
+    photo = synthetic.generate("clinical", seed=2, width_px=320, height_px=240)  # 7 dark, 6 grey/white
+    truth = photo.truth()
+    counted = [hair for hair in truth["hairs"] if hair["counted"]]
+    lines = {
+        group: [np.array(h["centerline_px"]) for h in counted if (h["colour"] in ("grey", "white")) == light]
+        for group, light in (("dark", False), ("grey_white", True))
+    }
+    assert len(lines["dark"]) == 7 and len(lines["grey_white"]) == 6
+    everything = hair_recall(lines["dark"] + lines["grey_white"], truth)
+    assert everything["dark_recall"] == everything["grey_white_recall"] == 1.0
+    assert (everything["true_dark_count"], everything["true_grey_white_count"]) == (7, 6)
+    nothing = hair_recall([], truth)
+    assert nothing["dark_found"] == nothing["grey_white_found"] == 0
+    # Only the dark hairs detected (as a one-polarity dark reading would): most grey/white ones are not
+    # found; the 2 of 6 that leave one opening with a dark hair and run beside it within 60 µm are.
+    dark_only = hair_recall(lines["dark"], truth)
+    assert dark_only["dark_recall"] == 1.0 and dark_only["grey_white_found"] == 2
+    # A single-hair unit's shaft: found along it, not from a line 150 µm beside it.
+    (alone,) = [np.array(h["centerline_px"]) for h in counted if h["unit_id"] == 0]
+    chord = (alone[-1] - alone[0]) / np.linalg.norm(alone[-1] - alone[0])
+    beside = alone + np.array([-chord[1], chord[0]]) * 150.0 / photo.um_per_px
+    assert hair_recall([alone], truth)["dark_found"] == 1
+    assert hair_recall([beside], truth)["dark_found"] == 0
+
+
+def test_a_photo_without_grey_hair_has_no_grey_white_recall(photo):
+    row = check_photo(photo)
+    assert row["true_grey_white_count"] == 0 and np.isnan(row["grey_white_recall"])
+    assert row["true_dark_count"] == photo.truth()["hair_count"]
+    assert row["dark_recall"] > 0.8  # a clean phantom: nearly every hair found
+
+
 def test_a_validation_is_seeded_and_summarised():
     report = validate("clean", 2, seed=5, **SIZE)
     again = validate("clean", 2, seed=5, **SIZE)
@@ -58,6 +91,8 @@ def test_a_validation_is_seeded_and_summarised():
     errors = report.photos["count_error_percent"].abs()
     assert summary["photo_count"] == 2
     assert summary["median_abs_count_error_percent"] == pytest.approx(errors.median())
+    found = (report.photos["dark_recall"] * report.photos["true_dark_count"]).sum()
+    assert summary["dark_recall"] == pytest.approx(found / report.photos["true_dark_count"].sum())
     assert summary["mean_diameter_error_um"] == pytest.approx(report.photos["diameter_error_um"].mean())
 
 

@@ -19,6 +19,7 @@ from densitometry.refiner import (
     refiner_available,
 )
 from densitometry.refiner import infer as refiner_infer
+from densitometry.validation import hair_recall
 
 TINY = {
     "version": "test",
@@ -266,30 +267,6 @@ def test_analyze_with_refine_runs_end_to_end(photo):
     assert truth > 0 and abs(result.hair_count - truth) <= max(3, 0.5 * truth)
 
 
-def _recall_by_colour(photo, result):
-    """Share of the counted true hairs of each colour group that a detected centreline runs along."""
-    import cv2
-    from scipy import ndimage as ndi
-
-    height, width = photo.image.shape[:2]
-    drawn = np.zeros((height, width), np.uint8)
-    for coords in result.centerlines_px:
-        cv2.polylines(drawn, [np.round(coords[:, ::-1]).astype(np.int32)], False, 1, 1)
-    distance = ndi.distance_transform_edt(drawn == 0)
-    near_px = max(3.0, 60.0 / photo.um_per_px)
-    counted = {h["hair_id"] for h in photo.truth()["hairs"] if h["counted"]}
-    found = {"light": [], "dark": []}
-    for hair in photo.hairs:
-        points = np.round(hair.centerline_px).astype(int)
-        inside = (points[:, 0] >= 0) & (points[:, 0] < height) & (points[:, 1] >= 0) & (points[:, 1] < width)
-        if hair.hair_id not in counted or inside.sum() < 2:
-            continue
-        rows, cols = points[inside].T
-        group = "light" if hair.colour in ("grey", "white") else "dark"
-        found[group].append(np.mean(distance[rows, cols] < near_px) >= 0.5)
-    return {group: float(np.mean(hits)) for group, hits in found.items()}
-
-
 def test_refine_finds_white_hairs_that_the_classic_dark_reading_misses():
     # Salt-and-pepper hair: the classic detector reads one polarity per photo (here dark) and misses
     # most grey/white shafts; the README sends such photos to refine=True. Clinical phantom with about
@@ -297,13 +274,18 @@ def test_refine_finds_white_hairs_that_the_classic_dark_reading_misses():
     pytest.importorskip("torch")
     photo = _photo("clinical", seed=2, size=(720, 960))
     assert {"grey", "white", "black"} <= {hair.colour for hair in photo.hairs}
-    classic = _recall_by_colour(photo, densitometry.analyze(photo.image, um_per_px=photo.um_per_px))
-    refined = _recall_by_colour(
-        photo, densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=True)
+    truth = photo.truth()
+    classic, refined = (
+        hair_recall(
+            densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=r).centerlines_px, truth
+        )
+        for r in (False, True)
     )
-    assert classic["dark"] > 0.8 and refined["dark"] > 0.8
-    assert classic["light"] < 0.5
-    assert refined["light"] > 0.7 and refined["light"] > classic["light"] + 0.3
+    assert classic["true_grey_white_count"] >= 20 and classic["true_dark_count"] >= 20
+    assert classic["dark_recall"] > 0.8 and refined["dark_recall"] > 0.8
+    assert classic["grey_white_recall"] < 0.5
+    assert refined["grey_white_recall"] > 0.7
+    assert refined["grey_white_recall"] > classic["grey_white_recall"] + 0.3
 
 
 def test_training_seams_separate_touching_parallel_hairs_but_not_crossings():

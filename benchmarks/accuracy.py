@@ -4,8 +4,9 @@
     python benchmarks/accuracy.py -n 3 --size 640 480 --scenario clean clinical --no-naive
 
 Prints, per scenario: median |count error| %, median density error /cm², mean |mean-diameter error| µm,
-mean |terminal-share error| (percentage points), for densitometry and for the naive frangi + Otsu +
-skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by `densitometry.synthetic`
+mean |terminal-share error| (percentage points), the number of grey/white hairs and the share of them
+found (`densitometry.validation.hair_recall`), for densitometry and (count, diameter) for the naive
+frangi + Otsu + skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by `densitometry.synthetic`
 with seeds 1000 + i, which the training of the CNN refiner never uses.
 """
 
@@ -40,6 +41,10 @@ def evaluate(scenario, n, size, *, naive, refine=False):
             "diam_err_um": abs(check["diameter_error_um"]),
             "terminal_err_pp": abs(check["terminal_error_pp"]),
             "seconds": check["seconds"],
+            "grey_white_truth": check["true_grey_white_count"],
+            "grey_white_found": check["grey_white_recall"] * check["true_grey_white_count"]
+            if check["true_grey_white_count"]
+            else 0.0,
         }
         if naive:
             count, mean_um, _ = naive_analyze(photo.image, photo.um_per_px)
@@ -62,6 +67,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     header = (
         f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'dens/cm2':>9}{'diam um':>8}{'term pp':>8}{'s/photo':>8}"
+        f"{'grey/white':>11}{'found %':>8}"
     )
     if not args.no_naive:
         header += f"{'naive count%':>13}{'naive diam um':>14}"
@@ -74,6 +80,9 @@ def main(argv=None):
             f"{np.median(col['density_err']):>9.1f}{np.nanmean(col['diam_err_um']):>8.1f}"
             f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.mean(col['seconds']):>8.2f}"
         )
+        grey_white = col["grey_white_truth"].sum()
+        found = f"{100 * col['grey_white_found'].sum() / grey_white:.0f}" if grey_white else "-"
+        line += f"{grey_white:>11.0f}{found:>8}"
         if not args.no_naive:
             line += (
                 f"{np.median(col['naive_count_err_pct']):>13.1f}{np.nanmean(col['naive_diam_err_um']):>14.1f}"

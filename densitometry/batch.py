@@ -79,10 +79,13 @@ def add_analysis_arguments(parser) -> None:
         "--polarity",
         choices=[polarity.value for polarity in Polarity],
         default=Polarity(defaults.polarity).value,
-        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo",
+        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo (one polarity per "
+        "photo: for grey/white hair mixed with dark use --refine)",
     )
     analysis.add_argument(
-        "--refine", action="store_true", help="use the CNN refiner (needs densitometry[refiner])"
+        "--refine",
+        action="store_true",
+        help="use the CNN refiner (needs densitometry[refiner]); reads dark and grey/white hair together",
     )
 
 

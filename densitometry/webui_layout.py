@@ -114,12 +114,14 @@ def _advanced_controls(refiner_ok: bool, refiner_reason: str):
             [p.value for p in Polarity],
             value=Polarity.AUTO.value,
             label="Hair polarity",
-            info="auto; dark hair on lighter skin; or bright (grey/white) hair",
+            info="auto; dark hair on lighter skin; or bright (grey/white) hair. One polarity per photo: "
+            "for grey/white hair mixed with dark, use the CNN detector below",
         )
         refine = gr.Checkbox(
             value=False,
             label="Refine with the CNN hair detector",
-            info="Use it for grey or white, blond or very fine hair and dense tangles, which the "
+            info="Use it for grey or white hair (also mixed with dark), blond or very fine hair and "
+            "dense tangles, which the "
             "classic detector largely misses; slower. On sharp dark or blurred hair and at high "
             "magnification (under 4 µm per pixel) the classic detector is better (see models/MODEL_CARD.md)."
             if refiner_ok

@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--width", type=int, default=800)
     parser.add_argument("--height", type=int, default=600)
+    parser.add_argument("--refine", action="store_true", help="analyse with the CNN refiner (refine=True)")
     args = parser.parse_args(argv)
     header = (
         f"{'scenario':<10} {'change':<10} {'seed':>4} {'reg':>3} {'err_px':>6} {'dD%':>6} {'true':>6} "
@@ -73,6 +74,7 @@ def main(argv=None) -> int:
                     after,
                     before_um_per_px=truth["before_um_per_px"],
                     after_um_per_px=truth["after_um_per_px"],
+                    refine=args.refine,
                 )
                 seconds = time.perf_counter() - start
                 err = corner_error_px(cmp.transform, truth["transform"], args.width, args.height)

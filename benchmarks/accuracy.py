@@ -6,8 +6,8 @@
 Prints, per scenario: median |count error| %, median density error /cm², mean |mean-diameter error| µm,
 mean |terminal-share error| (percentage points), the number of grey/white hairs and the share of them
 found (`densitometry.validation.hair_recall`), for densitometry and (count, diameter) for the naive
-frangi + Otsu + skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by `densitometry.synthetic`
-with seeds 1000 + i, which the training of the CNN refiner never uses.
+frangi + Otsu + skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by
+`densitometry.synthetic` with seeds 1000 + i, which the training of the CNN refiner never uses.
 """
 
 from __future__ import annotations
@@ -23,17 +23,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from naive import naive_analyze  # noqa: E402
 
 from densitometry import AnalysisParameters, synthetic  # noqa: E402
-from densitometry.validation import check_photo  # noqa: E402
+from densitometry.validation import ValidationReport, check_photo  # noqa: E402
 
 SEED_OFFSET = 1000
 
 
 def evaluate(scenario, n, size, *, naive, refine=False):
+    """Per-photo error rows, and the `ValidationReport` of the same checks (for the pooled recall)."""
     parameters = AnalysisParameters(refine=refine)
-    rows = []
+    rows, checks = [], []
     for i in range(n):
         photo = synthetic.generate(scenario, seed=SEED_OFFSET + i, width_px=size[0], height_px=size[1])
         check = check_photo(photo, parameters)
+        checks.append(check)
         row = {
             "count_truth": check["true_hair_count"],
             "count_err_pct": abs(check["count_error_percent"]),
@@ -41,10 +43,6 @@ def evaluate(scenario, n, size, *, naive, refine=False):
             "diam_err_um": abs(check["diameter_error_um"]),
             "terminal_err_pp": abs(check["terminal_error_pp"]),
             "seconds": check["seconds"],
-            "grey_white_truth": check["true_grey_white_count"],
-            "grey_white_found": check["grey_white_recall"] * check["true_grey_white_count"]
-            if check["true_grey_white_count"]
-            else 0.0,
         }
         if naive:
             count, mean_um, _ = naive_analyze(photo.image, photo.um_per_px)
@@ -52,7 +50,7 @@ def evaluate(scenario, n, size, *, naive, refine=False):
             row["naive_count_err_pct"] = 100 * abs(count - true_count) / max(1, true_count)
             row["naive_diam_err_um"] = abs(mean_um - check["true_mean_diameter_um"])
         rows.append(row)
-    return rows
+    return rows, ValidationReport.from_checks(scenario, parameters, checks)
 
 
 def main(argv=None):
@@ -73,15 +71,15 @@ def main(argv=None):
         header += f"{'naive count%':>13}{'naive diam um':>14}"
     print(header)
     for scenario in args.scenario:
-        rows = evaluate(scenario, args.n, args.size, naive=not args.no_naive, refine=args.refine)
+        rows, report = evaluate(scenario, args.n, args.size, naive=not args.no_naive, refine=args.refine)
         col = {k: np.array([r[k] for r in rows], float) for k in rows[0]}
         line = (
             f"{scenario:<18}{np.median(col['count_truth']):>6.0f}{np.median(col['count_err_pct']):>8.1f}"
             f"{np.median(col['density_err']):>9.1f}{np.nanmean(col['diam_err_um']):>8.1f}"
             f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.mean(col['seconds']):>8.2f}"
         )
-        grey_white = col["grey_white_truth"].sum()
-        found = f"{100 * col['grey_white_found'].sum() / grey_white:.0f}" if grey_white else "-"
+        grey_white = report.photos["true_grey_white_count"].sum()
+        found = f"{100 * report.summary()['grey_white_recall']:.0f}" if grey_white else "-"
         line += f"{grey_white:>11.0f}{found:>8}"
         if not args.no_naive:
             line += (

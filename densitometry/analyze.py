@@ -29,6 +29,12 @@ _WORKING_UM_PER_PX = 4.0
 #: A piece crossing no other hair whose profiles mostly find a shaft beside its centreline, not under
 #: it, is a speck or skin texture next to a hair (its profiles measure that hair): not counted.
 _MIN_ON_SHAFT = 0.5
+#: A band wider than one hair is split into touching hairs only where its edges are sharp: each edge
+#: rises from 10 % to 45 % of the band's contrast over less than this share of the band's width.
+#: Touching in-focus shafts rise within the photo's blur (a few % of their joint width); one hair out
+#: of focus (lying above the skin, common with hand-held scalp cameras) looks wider than any hair, with
+#: a bell-shaped profile whose rise takes about a third of its width.
+_SHARP_BUNDLE_EDGE = 0.15
 
 
 def analyze(
@@ -127,6 +133,7 @@ def analyze(
                 "junction_count": int(len(hair.junctions_px)),
                 "diameter_sample_count": measurement.n_samples,
                 "bundle_size": 1,
+                "edge_share": measurement.edge_spread_px / measurement.diameter_px,  # not a column
             }
         )
         centerlines.append(coords)
@@ -186,9 +193,10 @@ def _split_bundles(rows, centerlines, parameters):
     """Count a traced shaft wider than any single hair as the touching hairs it must be.
 
     Hairs of one follicular unit, or crossing at a shallow angle, can run side by side so that the
-    mask holds one band as wide as the hairs together. A band wider than ``max_single_diameter_um`` is
-    split into ``k = round(width / typical width)`` hairs (2 to 4) of ``width / k`` each, the typical
-    width being the median of the photo's single shafts; those rows carry ``bundle_size = k``.
+    mask holds one band as wide as the hairs together. A band wider than ``max_single_diameter_um``
+    with sharp edges (`_SHARP_BUNDLE_EDGE`) is split into ``k = round(width / typical width)`` hairs
+    (2 to 4) of ``width / k`` each, the typical width being the median of the photo's single shafts;
+    those rows carry ``bundle_size = k``. A wide band with soft edges is one defocused hair.
     """
     limit = parameters.max_single_diameter_um
     singles = [row["diameter_um"] for row in rows if row["diameter_um"] <= limit]
@@ -196,7 +204,7 @@ def _split_bundles(rows, centerlines, parameters):
     split_rows, split_centerlines = [], []
     for row, coords in zip(rows, centerlines, strict=True):
         size = 1
-        if row["diameter_um"] > limit:
+        if row["diameter_um"] > limit and row["edge_share"] < _SHARP_BUNDLE_EDGE:
             size = int(np.clip(round(row["diameter_um"] / typical), 2, 4))
         for _ in range(size):
             diameter_um = row["diameter_um"] / size

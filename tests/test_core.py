@@ -2,9 +2,10 @@
 
 import math
 
+import cv2
 import numpy as np
 import pytest
-from phantoms import phantom
+from phantoms import phantom, shaft_coverage
 
 import densitometry
 from densitometry import AnalysisParameters, CalibrationError, ParameterError
@@ -155,6 +156,20 @@ def test_band_wider_than_any_single_hair_counts_as_touching_hairs():
     assert result.hair_count == 2
     assert list(result.hairs["bundle_size"]) == [2, 2]
     np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=6)
+
+
+@pytest.mark.parametrize("defocus_px", [10, 12])
+def test_one_defocused_hair_wider_than_any_hair_counts_once(defocus_px):
+    # A 100 µm hair lying above the focal plane, blurred to a 135-150 µm wide band with soft edges,
+    # next to a sharp 70 µm hair: the wide band is one hair out of focus, not touching hairs.
+    shape = (400, 640)
+    sharp = phantom([((60, 40), (70, 600), 14, 0.7)], shape=shape)
+    defocused = cv2.GaussianBlur(shaft_coverage(shape, (250, 40), (260, 600), 20), (0, 0), defocus_px)
+    image = (sharp * (1 - 0.7 * defocused)).astype(np.float32)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.hair_count == 2
+    assert list(result.hairs["bundle_size"]) == [1, 1]
+    assert result.hairs["diameter_um"].max() > result.parameters.max_single_diameter_um
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,7 @@ def analyze(
         calibration,
         polarity=parameters.polarity,
         max_hair_diameter_um=parameters.max_diameter_um,
+        blue_weight=parameters.blue_weight,
     )
     if parameters.refine:
         from .refiner import refined_ridge_map
@@ -155,6 +156,7 @@ def analyze(
         image=loaded.to_uint8(),
         quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
         version=__version__,
+        blue_weight=prepared.blue_weight,
     )
 
 

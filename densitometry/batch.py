@@ -87,6 +87,15 @@ def add_analysis_arguments(parser) -> None:
         action="store_true",
         help="use the CNN refiner (needs densitometry[refiner]); reads dark and grey/white hair together",
     )
+    analysis.add_argument(
+        "--blue-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="how much the blue channel adds to the brightness contrast, 0 (brightness only) to 1 (blond "
+        "and red hair stand out in blue); default: decided per photo (0 on dark hair, where blue adds "
+        "only the camera's colour noise)",
+    )
 
 
 def analysis_parameters(args):
@@ -105,6 +114,7 @@ def analysis_parameters(args):
         terminal_min_um=args.terminal_min_um,
         polarity=args.polarity,
         refine=args.refine,
+        blue_weight=args.blue_weight,
     )
 
 

@@ -46,6 +46,7 @@ SUMMARY_COLUMNS = (
     "um_per_px",
     "quality_warnings",
     "polarity",
+    "blue_weight",
     "image_width_px",
     "image_height_px",
     "calibration_source",

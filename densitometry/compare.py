@@ -414,6 +414,14 @@ def compare(
     after_res = analyze(
         after_rgb, calibration=after_cal, parameters=before_res.parameters, name=after_img.name
     )
+    if before_res.parameters.blue_weight is None and before_res.blue_weight != after_res.blue_weight:
+        # One blue-channel weight for both photos, so that a visit with more colour noise does not
+        # change what counts as a hair: the mean of the two photos' own weights.
+        shared = dataclasses.replace(
+            before_res.parameters, blue_weight=0.5 * (before_res.blue_weight + after_res.blue_weight)
+        )
+        before_res = analyze(before_img.rgb, calibration=before_cal, parameters=shared, name=before_img.name)
+        after_res = analyze(after_rgb, calibration=after_cal, parameters=shared, name=after_img.name)
     warnings = []
     if not registration.registered:
         warnings.append(f"could not align the photos ({registration.reason}); whole-field numbers shown")
@@ -666,7 +674,11 @@ class _ShaftEvidence:
     def of(cls, rgb, result: AnalysisResult, *, tolerance_um: float) -> _ShaftEvidence:
         parameters = result.parameters
         prepared = preprocess(
-            rgb, result.calibration, polarity=result.polarity, max_hair_diameter_um=parameters.max_diameter_um
+            rgb,
+            result.calibration,
+            polarity=result.polarity,
+            max_hair_diameter_um=parameters.max_diameter_um,
+            blue_weight=result.blue_weight,
         )
         ridge = ridge_filter(
             prepared.contrast,

@@ -67,6 +67,10 @@ class AnalysisParameters:
         thickest terminal scalp hairs of about 110-120 µm).
     refine : bool
         Use the CNN refiner's hair probability map instead of the ridge threshold.
+    blue_weight : float, optional
+        How much the blue channel adds to the brightness contrast, 0 (brightness only) to 1 (blond and
+        red hair stand out in blue); default None: decided per photo
+        (`densitometry.preprocess.blue_channel_weight`), and shared by the two photos of a comparison.
     """
 
     min_length_um: float = 150.0
@@ -80,6 +84,7 @@ class AnalysisParameters:
     max_turn_deg: float = 35.0
     max_single_diameter_um: float = 130.0
     refine: bool = False
+    blue_weight: float | None = None
 
     def __post_init__(self):
         for name in (
@@ -113,6 +118,14 @@ class AnalysisParameters:
         if self.high_contrast < self.low_contrast:
             raise ParameterError("high_contrast must be >= low_contrast")
         object.__setattr__(self, "refine", bool(self.refine))
+        if self.blue_weight is not None:
+            try:
+                weight = float(self.blue_weight)
+            except (TypeError, ValueError):
+                weight = math.nan
+            if not 0.0 <= weight <= 1.0:  # also rejects NaN
+                raise ParameterError(f"blue_weight must be None or 0-1, got {self.blue_weight!r}")
+            object.__setattr__(self, "blue_weight", weight)
 
     def classify(self, diameter_um) -> ThicknessClass:
         """Thickness class of one diameter."""
@@ -154,6 +167,8 @@ class AnalysisResult:
         Problems with the photo that may make the numbers less reliable.
     version : str
         Package version that produced the result.
+    blue_weight : float
+        Share of the blue channel's extra contrast used (decided per photo unless set).
     """
 
     image_name: str
@@ -167,6 +182,7 @@ class AnalysisResult:
     image: np.ndarray = field(repr=False)
     quality_warnings: tuple = ()
     version: str = ""
+    blue_weight: float = math.nan
 
     @property
     def um_per_px(self) -> float:
@@ -278,6 +294,7 @@ class AnalysisResult:
             "single_hair_unit_fraction": self.single_hair_unit_fraction,
             "um_per_px": self.um_per_px,
             "polarity": Polarity(self.polarity).value,
+            "blue_weight": self.blue_weight,
             "image_height_px": int(self.image_shape_px[0]),
             "image_width_px": int(self.image_shape_px[1]),
         }

@@ -136,6 +136,48 @@ def test_grey_hair_brighter_than_skin_is_detected_automatically():
     assert forced.polarity is densitometry.Polarity.DARK
 
 
+COLOUR_SHAFTS = [((60, 40), (80, 600), 14), ((200, 60), (170, 600), 14), ((300, 100), (420, 560), 14)]
+PINKISH_SKIN = (215, 200, 190)
+
+
+def colour_phantom(hair_rgb, *, blue_noise_levels=0.0, shape=(480, 640), seed=0):
+    """Three 70 µm shafts (at 5 µm/px) of one colour on flat skin, uint8 RGB; optional smooth noise of
+    ``blue_noise_levels`` grey levels in the blue channel only (a consumer camera's colour noise)."""
+    coverage = np.zeros(shape)
+    for start, end, width_px in COLOUR_SHAFTS:
+        coverage = np.maximum(coverage, shaft_coverage(shape, start, end, width_px))
+    image = np.multiply(PINKISH_SKIN, 1 - coverage[..., None]) + np.multiply(hair_rgb, coverage[..., None])
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    rng = np.random.default_rng(seed)
+    image += rng.normal(0, 1.5, image.shape)
+    if blue_noise_levels:
+        noise = cv2.GaussianBlur(rng.normal(0, 1, shape), (0, 0), 2.0)
+        image[..., 2] += blue_noise_levels * noise / noise.std()
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_blond_hair_as_bright_as_the_skin_is_found_in_the_blue_channel():
+    # Luma within 2 % of the skin's, 40 % darker in blue: only the blue channel shows these hairs.
+    image = colour_phantom((225, 205, 110))
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.blue_weight == 1.0
+    assert result.hair_count == 3
+    np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=4)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=0).hair_count == 0
+
+
+@pytest.mark.parametrize("noise_levels", [12, 20])
+def test_blue_channel_noise_on_dark_hair_is_not_read_as_hair(noise_levels):
+    # Consumer cameras keep colour at half resolution and quantise it coarsely: the blue channel is
+    # their noisiest. On dark hair it shows nothing brightness does not, so it is left out.
+    image = colour_phantom((70, 55, 50), blue_noise_levels=noise_levels)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.blue_weight == 0.0
+    assert result.hair_count == 3
+    assert result.summary()["blue_weight"] == 0.0
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=1).hair_count > 3
+
+
 def test_touching_hairs_of_one_follicular_unit_count_twice():
     # Two 70 µm hairs leaving one opening 12 degrees apart: they touch for the first ~150 µm.
     opening = (400, 300)
@@ -219,6 +261,9 @@ def test_calibration_from_field_of_view():
         ({"min_length_um": -1}, "min_length_um"),
         ({"vellus_max_um": 70, "terminal_min_um": 60}, "terminal_min_um"),
         ({"polarity": "purple"}, "polarity"),
+        ({"blue_weight": 1.5}, "blue_weight"),
+        ({"blue_weight": float("nan")}, "blue_weight"),
+        ({"blue_weight": "lots"}, "blue_weight"),
         ({"no_such_option": 1}, "unknown option"),
     ],
 )

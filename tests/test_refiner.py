@@ -320,3 +320,25 @@ def test_training_colour_blotches_change_colour_not_brightness():
     assert 0.5 < red_minus_blue.std() < 20.0  # grey levels: a visible tint, not a recolouring
     # Blotches a few pixels across: neighbouring pixels share their tint.
     assert np.corrcoef(red_minus_blue[:, :-1].ravel(), red_minus_blue[:, 1:].ravel())[0, 1] > 0.5
+
+
+def test_fine_colour_reaches_the_network_only_as_far_as_the_blue_weight_says():
+    from densitometry.refiner.features import colour_detail
+
+    rgb = np.full((64, 96, 3), (0.8, 0.7, 0.6), np.float32)
+    rgb[30:33, :, 2] -= 0.3  # a thin line visible in blue only (colour detail)
+    rgb[:, 60:] *= np.float32(1.05)  # a coarse tone change (brightness and colour)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    np.testing.assert_array_equal(colour_detail(rgb, 1.0, 8.0), rgb)
+    plain = colour_detail(rgb, 0.0, 8.0)
+    np.testing.assert_allclose(plain @ np.array([0.299, 0.587, 0.114], np.float32), luma, atol=1e-5)
+
+    # The network sees colour as red minus blue: the line's colour contrast is what must go.
+    def line_colour(image):
+        red_minus_blue = image[..., 0] - image[..., 2]
+        return float(red_minus_blue[31, 10] - red_minus_blue[20, 10])
+
+    assert line_colour(rgb) == pytest.approx(0.3, abs=1e-6)
+    assert abs(line_colour(plain)) < 0.1 * line_colour(rgb)
+    assert line_colour(colour_detail(rgb, 0.5, 8.0)) == pytest.approx(0.5 * line_colour(rgb), abs=0.03)
+    np.testing.assert_allclose(plain[5, 5], rgb[5, 5], atol=0.02)  # far from the line: colour kept

@@ -29,13 +29,16 @@ from ..segment import (
 )
 from ._torch import INSTALL_HINT, RefinerUnavailableError, import_torch
 from .config import RefinerConfig, sha256_of
-from .features import feature_channels, luma_contrast, model_shape, resample
+from .features import colour_detail, feature_channels, luma_contrast, model_shape, resample
 from .model import load_network
 
 #: Name of the config file in a model directory.
 CONFIG_FILE = "refiner.json"
 #: Backends `Refiner` can run on.
 BACKENDS = ("auto", "torch", "onnx")
+#: Colour finer than this (a Gaussian sigma) reaches the network scaled by the photo's blue weight
+#: (`features.colour_detail`); a little more than a terminal shaft is wide.
+_COLOUR_DETAIL_UM = 150.0
 
 
 def default_model_dir() -> Path:
@@ -274,7 +277,8 @@ def refined_ridge_map(rgb, prepared, calibration: Calibration, parameters, *, re
         min_diameter_um=parameters.min_diameter_um,
         max_diameter_um=parameters.max_diameter_um,
     )
-    probability = probability_map(rgb, contrast, ridge.strength, calibration, refiner=refiner)
+    network_rgb = colour_detail(rgb, prepared.blue_weight, calibration.px(_COLOUR_DETAIL_UM))
+    probability = probability_map(network_rgb, contrast, ridge.strength, calibration, refiner=refiner)
     mask = hair_mask(
         probability,
         contrast,

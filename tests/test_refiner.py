@@ -86,6 +86,8 @@ def test_config_round_trip_and_validation(tmp_path):
         RefinerConfig(**{**TINY, "gap_peak_fraction": 1.5})
     with pytest.raises(ParameterError, match="multiples"):
         RefinerConfig(**{**TINY, "tile_px": 30})
+    with pytest.raises(ParameterError, match="colour_detail_um"):
+        RefinerConfig(**{**TINY, "colour_detail_um": -1.0})
     with pytest.raises(ParameterError, match="unknown field"):
         RefinerConfig.from_dict({**config.to_dict(), "colour": "blue"})
 
@@ -342,3 +344,25 @@ def test_fine_colour_reaches_the_network_only_as_far_as_the_blue_weight_says():
     assert abs(line_colour(plain)) < 0.1 * line_colour(rgb)
     assert line_colour(colour_detail(rgb, 0.5, 8.0)) == pytest.approx(0.5 * line_colour(rgb), abs=0.03)
     np.testing.assert_allclose(plain[5, 5], rgb[5, 5], atol=0.02)  # far from the line: colour kept
+
+
+def test_training_samples_see_colour_as_the_refiner_will_in_use():
+    import cv2
+
+    from densitometry.refiner.config import KNOWN_CHANNELS
+    from densitometry.refiner.train import render_sample
+
+    full, plain = (
+        render_sample(
+            np.random.default_rng(3), RefinerConfig(version="t", colour_detail_um=um), scenario="clean"
+        )[0]
+        for um in (0.0, 150.0)
+    )
+    colour = KNOWN_CHANNELS.index("red_minus_blue")
+
+    def detail(plane):
+        return float(np.std(plane - cv2.GaussianBlur(plane, (0, 0), 3.0)))
+
+    # Dark hair: blue weight 0, so the fine colour is gone and the other inputs are unchanged.
+    assert detail(plain[colour]) < 0.5 * detail(full[colour])
+    np.testing.assert_allclose(plain[:colour], full[:colour], atol=1e-3)

@@ -49,6 +49,9 @@ class RefinerConfig:
     gap_peak_fraction : float
         A pixel joins the mask only where its own contrast reaches this fraction of the highest contrast
         nearby (the classic segmenter's test that keeps gaps between touching hairs); 0 turns it off.
+    colour_detail_um : float
+        Colour finer than this (a Gaussian sigma, µm) reaches the network scaled by the photo's blue
+        weight (`features.colour_detail`); 0: the network sees the photo's colour as it is.
     tile_px : int
         Inference tile size (model pixels) for images larger than ``max_untiled_px``.
     tile_margin_px : int
@@ -76,6 +79,7 @@ class RefinerConfig:
     high_threshold: float = 0.6
     gap_peak_fraction: float = 0.0
     gap_min_contrast: float = 0.0
+    colour_detail_um: float = 0.0
     tile_px: int = 512
     tile_margin_px: int = 64
     max_untiled_px: int = 2048 * 2048
@@ -127,6 +131,8 @@ class RefinerConfig:
             bad(f"gap_peak_fraction must be in [0, 1), got {self.gap_peak_fraction}")
         if not (0 <= self.gap_min_contrast < 10):
             bad(f"gap_min_contrast must be in [0, 10), got {self.gap_min_contrast}")
+        if not (math.isfinite(self.colour_detail_um) and self.colour_detail_um >= 0):
+            bad(f"colour_detail_um must be finite and >= 0, got {self.colour_detail_um}")
         if not self.input_clip > 0:
             bad(f"input_clip must be > 0, got {self.input_clip}")
         stride = self.stride_px

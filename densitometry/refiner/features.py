@@ -38,8 +38,8 @@ def colour_detail(rgb, blue_weight: float, sigma_px: float) -> np.ndarray:
     weight (`densitometry.preprocess.blue_channel_weight`) says colour carries hair there: on dark hair
     it is the cameras' colour noise, which the network, trained on cleaner colour, takes for blond hair
     (the 1.1.0 weights counted 2-4 times the classic count on 9 of the 61 real example photos with it,
-    0 without). The coarse colour (skin tone, redness) is kept. Applied at inference; the shipped weights
-    were trained on unmodified colour.
+    0 without). The coarse colour (skin tone, redness) is kept. Used where the model's config sets
+    ``colour_detail_um``, at inference and (when the training command sets it) in training.
 
     Parameters
     ----------

@@ -36,9 +36,6 @@ from .model import load_network
 CONFIG_FILE = "refiner.json"
 #: Backends `Refiner` can run on.
 BACKENDS = ("auto", "torch", "onnx")
-#: Colour finer than this (a Gaussian sigma) reaches the network scaled by the photo's blue weight
-#: (`features.colour_detail`); a little more than a terminal shaft is wide.
-_COLOUR_DETAIL_UM = 150.0
 
 
 def default_model_dir() -> Path:
@@ -277,8 +274,9 @@ def refined_ridge_map(rgb, prepared, calibration: Calibration, parameters, *, re
         min_diameter_um=parameters.min_diameter_um,
         max_diameter_um=parameters.max_diameter_um,
     )
-    network_rgb = colour_detail(rgb, prepared.blue_weight, calibration.px(_COLOUR_DETAIL_UM))
-    probability = probability_map(network_rgb, contrast, ridge.strength, calibration, refiner=refiner)
+    if refiner.config.colour_detail_um > 0:
+        rgb = colour_detail(rgb, prepared.blue_weight, calibration.px(refiner.config.colour_detail_um))
+    probability = probability_map(rgb, contrast, ridge.strength, calibration, refiner=refiner)
     mask = hair_mask(
         probability,
         contrast,

@@ -62,6 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train the hair mask with a gap where two nearly parallel hairs touch (see _touching_seams)",
     )
+    parser.add_argument(
+        "--colour-detail-um",
+        type=float,
+        default=0.0,
+        metavar="UM",
+        help="colour finer than this reaches the network scaled by the photo's blue weight, in training "
+        "and in use (features.colour_detail); 0 (default): full colour",
+    )
 
 
 def run(args) -> int:
@@ -80,6 +88,7 @@ def run(args) -> int:
             version=args.version,
             onnx=not args.no_onnx,
             seams=args.seams,
+            colour_detail_um=args.colour_detail_um,
             command=_command(args),
         )
     except DensitometryError as error:
@@ -102,7 +111,7 @@ def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SA
     from ..calibration import Calibration
     from ..preprocess import preprocess
     from ..segment import ridge_filter
-    from .features import feature_channels, luma_contrast, resample
+    from .features import colour_detail, feature_channels, luma_contrast, resample
 
     names = list(TRAIN_SCENARIOS)
     if scenario is None:
@@ -120,8 +129,11 @@ def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SA
     image = _perturb(photo.image, rng)
     rgb = image.astype(np.float32) / 255.0
     calibration = Calibration(photo.um_per_px)
-    contrast = luma_contrast(preprocess(rgb, calibration))
+    prepared = preprocess(rgb, calibration)
+    contrast = luma_contrast(prepared)
     ridge = ridge_filter(contrast, calibration)
+    if config.colour_detail_um > 0:
+        rgb = colour_detail(rgb, prepared.blue_weight, calibration.px(config.colour_detail_um))
     planes = feature_channels(rgb, contrast, ridge.strength, config)
     centreline = cv2.dilate(photo.centerline_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(
         np.float32
@@ -269,6 +281,7 @@ def train(
     version="1.0.0",
     onnx=True,
     seams=False,
+    colour_detail_um=0.0,
     command="",
     log=print,
 ):
@@ -288,7 +301,7 @@ def train(
     torch.manual_seed(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    config = RefinerConfig(version=version)
+    config = RefinerConfig(version=version, colour_detail_um=float(colour_detail_um))
     network = build_network(config).train()
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=1e-4)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 999]))
@@ -461,7 +474,10 @@ def _command(args) -> str:
     ]
     defaults = {"batch": 12, "lr": 3e-3, "threads": 1, "workers": 1, "version": "1.0.0"}
     parts += [f"--{k} {getattr(args, k)}" for k, v in defaults.items() if getattr(args, k) != v]
-    return " ".join(parts + (["--no-onnx"] if args.no_onnx else []) + (["--seams"] if args.seams else []))
+    parts += ["--no-onnx"] if args.no_onnx else []
+    parts += ["--seams"] if args.seams else []
+    parts += [f"--colour-detail-um {args.colour_detail_um:g}"] if args.colour_detail_um else []
+    return " ".join(parts)
 
 
 def _package_version():

@@ -287,3 +287,20 @@ def test_colour_noise_changes_colour_not_brightness_and_leaves_the_truth_alone()
         dataclasses.replace(quiet, colour_noise_blotch_px=0.0)
     with pytest.raises(ParameterError, match="colour_noise_levels"):
         dataclasses.replace(quiet, colour_noise_levels=-1.0)
+
+
+def test_speckle_whitens_a_share_of_the_skin_and_leaves_the_truth_alone():
+    base = synthetic.generate("oily_speckle", seed=2, width_px=W, height_px=H).params
+    assert base.speckle_fraction > 0 and base.hair_defocus_um >= 20  # hairs above the skin, out of focus
+    quiet = dataclasses.replace(base, speckle_fraction=0.0, noise_sigma=0.0, jpeg_quality=None)
+    flaky = dataclasses.replace(quiet, speckle_fraction=0.25, speckle_diameter_um=(15.0, 30.0))
+    a = synthetic.render(quiet, seed=5, width_px=W, height_px=H)
+    b = synthetic.render(flaky, seed=5, width_px=W, height_px=H)
+    brighter = (b.image.astype(float) - a.image.astype(float)).mean(axis=2) > 20
+    skin = ~a.hair_mask
+    assert 0.05 < brighter[skin].mean() < 0.4  # a share of the bare skin turned nearly white
+    assert json.dumps(a.truth()["hairs"]) == json.dumps(b.truth()["hairs"])
+    with pytest.raises(ParameterError, match="speckle_fraction"):
+        dataclasses.replace(quiet, speckle_fraction=1.5)
+    with pytest.raises(ParameterError, match="speckle_diameter_um"):
+        dataclasses.replace(quiet, speckle_diameter_um=(30.0, 10.0))

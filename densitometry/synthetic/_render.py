@@ -195,6 +195,36 @@ def _glare(params, rng, shape, flow_deg):
     return layer
 
 
+def _speckle(params, rng, shape):
+    """Premultiplied colour (H, W, 3) and alpha (H, W) of fine white specks of scale and sebum.
+
+    Specks cluster in patches (their density follows smooth noise); each is a soft round dot of a
+    diameter drawn from ``speckle_diameter_um``, nearly white with a slight blue tint.
+    """
+    s = params.um_per_px
+    height, width = shape
+    low, high = params.speckle_diameter_um
+    diameters_um = rng.uniform(low, high, 3)  # three size groups, each drawn in one pass
+    patchiness = np.clip(0.6 + _smooth_noise(rng, shape, rng.uniform(150.0, 600.0) / s), 0.0, 1.0)
+    alpha = np.zeros(shape, dtype=np.float32)
+    for diameter_um in diameters_um.tolist():
+        sigma = max(0.5, diameter_um / s / 2.5)
+        expected = params.speckle_fraction / 3 * height * width / (math.pi * (diameter_um / s / 2) ** 2)
+        expected /= max(float(patchiness.mean()), 0.1)  # the patches thin the specks out
+        count = int(rng.poisson(expected))
+        if not count:
+            continue
+        rows, cols = rng.integers(0, height, count), rng.integers(0, width, count)
+        keep = rng.random(count) < patchiness[rows, cols]
+        dots = np.zeros(shape, dtype=np.float32)
+        np.add.at(dots, (rows[keep], cols[keep]), rng.uniform(0.6, 1.2, int(keep.sum())))
+        # A blurred unit impulse peaks at 1 / (2 pi sigma^2): rescale so an isolated dot peaks at its
+        # opacity, and saturate where dots overlap.
+        alpha = np.maximum(alpha, np.clip(_blur(dots, sigma) * (2 * math.pi * sigma**2), 0, 0.95))
+    tone = np.array([245.0, 247.0, 252.0], dtype=np.float32)
+    return alpha[..., None] * tone, alpha
+
+
 def _illumination(params, rng, shape):
     """Multiplicative illumination (H, W): vignetting, off-centre, plus a linear gradient."""
     height, width = shape
@@ -343,6 +373,9 @@ def render(
     n_under = int(art_rng.binomial(n_flakes, 0.5)) if n_flakes else 0
     flake_rgb, flake_a = _flakes(params, art_rng, shape, n_under)
     image = image * (1.0 - flake_a)[..., None] + flake_rgb
+    if params.speckle_fraction > 0:
+        speck_rgb, speck_a = _speckle(params, art_rng, shape)
+        image = image * (1.0 - speck_a)[..., None] + speck_rgb
 
     canvas = np.zeros(shape, dtype=np.int32)
     hair_mask, diameter_map = _composite_hairs(

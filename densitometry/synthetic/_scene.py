@@ -117,6 +117,10 @@ class SceneParameters:
     #: in grey levels per channel, and the size of its blotches in image pixels (sensor, not scene, units).
     colour_noise_levels: float = 0.0
     colour_noise_blotch_px: float = 4.0
+    #: Fine white specks of scale and sebum on the skin (oily or flaking scalps under hand-held
+    #: microscopes): share of the skin they cover (0-1) and their diameter range in µm.
+    speckle_fraction: float = 0.0
+    speckle_diameter_um: tuple[float, float] = (10.0, 40.0)
 
     def __post_init__(self):
         object.__setattr__(self, "um_per_px", check_positive_finite(self.um_per_px, "um_per_px"))
@@ -170,9 +174,9 @@ class SceneParameters:
         ):
             _check_range(getattr(self, name), name, low=0.0)
         _check_range(self.colour_noise_blotch_px, "colour_noise_blotch_px", low=0.0, open_low=True)
-        for name in ("defocused_hair_fraction", "shadow_strength", "vignetting"):
+        for name in ("defocused_hair_fraction", "shadow_strength", "vignetting", "speckle_fraction"):
             _check_range(getattr(self, name), name, low=0.0, high=1.0)
-        for name in ("clipped_length_um", "long_length_um", "opening_diameter_um"):
+        for name in ("clipped_length_um", "long_length_um", "opening_diameter_um", "speckle_diameter_um"):
             low, high = getattr(self, name)
             if not (0 < low <= high and math.isfinite(high)):
                 raise ParameterError(f"{name} must be (low, high) with 0 < low <= high, got {(low, high)}")
@@ -448,6 +452,21 @@ def _colour_noise(rng):
     return p
 
 
+def _oily_speckle(rng):
+    p = _clinical(rng)
+    p.update(
+        skin_rgb=_skin_rgb(rng, _u(rng, 0.25, 0.6)),
+        speckle_fraction=_u(rng, 0.05, 0.3),
+        speckle_diameter_um=(_u(rng, 8, 15), _u(rng, 25, 50)),
+        defocused_hair_fraction=_u(rng, 0.2, 0.6) if p["length_mode"] != "clipped" else 0.0,
+        hair_defocus_um=_u(rng, 20, 70),
+        colour_noise_levels=_u(rng, 0.0, 4.0),
+        colour_noise_blotch_px=_u(rng, 2.0, 8.0),
+        jpeg_quality=int(rng.integers(65, 91)),
+    )
+    return p
+
+
 def _clipped(rng):
     p = _clinical(rng)
     p.update(length_mode="clipped", clipped_length_um=(300.0, 1000.0), defocused_hair_fraction=0.0)
@@ -477,6 +496,10 @@ _SCENARIO_DRAWS: dict[str, tuple[Callable[[np.random.Generator], dict], str]] = 
     "artefacts": (_artefacts, "creases, empty openings, dandruff flakes, sebum glare, strong vignetting"),
     "blur_noise": (_blur_noise, "defocus blur, sensor noise, JPEG quality 60-75"),
     "colour_noise": (_colour_noise, "cheap USB microscope: smooth colour noise (1.5-5 levels), JPEG 60-85"),
+    "oily_speckle": (
+        _oily_speckle,
+        "hand-held microscope on an oily/flaking scalp: white specks, hairs above the skin out of focus",
+    ),
     "clipped": (_clipped, "phototrichogram: hairs clipped to 0.3-1 mm"),
     "low_res": (_low_res, "low magnification, 8-10 µm per pixel"),
     "high_res": (_high_res, "high magnification, 2-3 µm per pixel"),

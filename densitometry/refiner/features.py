@@ -37,8 +37,8 @@ def colour_detail(rgb, blue_weight: float, sigma_px: float) -> np.ndarray:
     Colour finer than ``sigma_px`` (a Gaussian) reaches the network only as far as the photo's blue
     weight (`densitometry.preprocess.blue_channel_weight`) says colour carries hair there: on dark hair
     it is the cameras' colour noise, which the network, trained on cleaner colour, takes for blond hair
-    (the 1.1.0 weights counted 2-4 times the classic count on 9 of the 61 real example photos with it,
-    0 without). The coarse colour (skin tone, redness) is kept. Used where the model's config sets
+    (the 1.1.0 weights counted more than 2.5 times the classic count on 9 of the 61 real example photos
+    with it, 0 without). The coarse colour (skin tone, redness) is kept. Used where the model's config sets
     ``colour_detail_um``, at inference and (when the training command sets it) in training.
 
     Parameters

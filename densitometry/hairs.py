@@ -126,6 +126,13 @@ class _Branches:
         self.middle_widths = _widths_at(width_px_map, self.coords[self.offsets + self.sizes // 2])
         self.end_widths = _widths_at(width_px_map, self.end_points)
         self.directions = self._outgoing_directions()
+        # A spur: a stub from a junction to a free end, shorter than the shaft is wide (skeletonisation
+        # noise on the side of a shaft, or the fork a blunt shaft end leaves).
+        junction_ends = self.degrees >= JUNCTION_DEGREE
+        base_widths = np.where(junction_ends[:, 0], self.end_widths[:, 0], self.end_widths[:, 1])
+        self.spurs = (junction_ends[:, 0] != junction_ends[:, 1]) & (
+            self.lengths < np.maximum(3.0, 1.5 * base_widths)
+        )
 
     def _outgoing_directions(self):
         """Unit direction of each branch leaving its node at each end, shape (B, 2, 2).
@@ -194,10 +201,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
     inside = (
         (start >= 0) & (start == end) & ((arrays.lengths <= 3.0 * arrays.middle_widths) | shared_segments)
     )
-    # A spur: skeletonisation noise on the side of a shaft, shorter than the shaft is wide.
-    base_widths = np.where(start >= 0, arrays.end_widths[:, 0], arrays.end_widths[:, 1])
-    spur = ((start >= 0) != (end >= 0)) & (arrays.lengths < np.maximum(3.0, 1.5 * base_widths))
-    kept = np.flatnonzero(~inside & ~spur).tolist()
+    kept = np.flatnonzero(~inside & ~arrays.spurs).tolist()
 
     # 3. Branch ends meeting at each junction cluster, with their outgoing directions.
     cluster_ends: dict[int, list] = {}
@@ -427,8 +431,12 @@ def _shared_segments(arrays, cos_limit):
     others = by_node[low[owner] + np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]]
     directions = arrays.directions.reshape(-1, 2)
     # np.vecdot gives each pair exactly what ``u @ v`` gives it (the same dot kernel).
-    straight = (others // 2 != ends[owner] // 2) & (
-        -np.vecdot(directions[others], directions[ends[owner]]) >= cos_prong
+    # A spur is no prong: counting it would take a band whose blunt end forks for a crossing's shared
+    # stretch, and drop it.
+    straight = (
+        (others // 2 != ends[owner] // 2)
+        & ~arrays.spurs[others // 2]
+        & (-np.vecdot(directions[others], directions[ends[owner]]) >= cos_prong)
     )
     prongs = np.bincount(owner, straight, minlength=len(ends)).reshape(-1, 2)
     return candidates[(prongs == 2).all(axis=1)].tolist()

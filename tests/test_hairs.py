@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from phantoms import phantom
@@ -58,3 +59,25 @@ def test_a_shallow_crossing_keeps_each_hair_on_its_own_line(rise_px, width_px):
         start, end = coords[0], coords[-1]
         assert (start[0] - 240) * (end[0] - 240) < 0  # from one side of the crossing to the other
         assert abs(abs(start[0] - end[0]) - rise_px * abs(start[1] - end[1]) / 600) < 12  # on one line
+
+
+@pytest.mark.parametrize("notch_px", [6, 10, 14])
+def test_touching_hairs_that_part_at_their_tips_are_traced_whole(notch_px):
+    # Two hairs leave one opening touching (a band 31 px wide with a blunt, notched base) and part near
+    # their tips. The notch forks the skeleton into two short stubs at the base; stubs are no hairs, so
+    # the band is not the shared stretch of a crossing and each hair runs through it to the base.
+    from densitometry.hairs import trace_hairs
+    from densitometry.skeleton import skeleton_branches
+
+    mask = np.zeros((300, 500), np.uint8)
+    cv2.rectangle(mask, (60, 135), (330, 165), 1, -1)
+    cv2.line(mask, (320, 140), (430, 120), 1, 12)
+    cv2.line(mask, (320, 160), (430, 180), 1, 12)
+    notch = [(60, 150 - notch_px // 2), (60 + notch_px, 150), (60, 150 + notch_px // 2)]
+    cv2.fillPoly(mask, [np.array(notch, np.int32)], 0)
+    width_map = 2.0 * cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+    hairs = trace_hairs(skeleton_branches(mask.astype(bool)), width_map)
+    assert len(hairs) == 2
+    for hair in hairs:
+        assert hair.length_px > 330  # base (col 60 + notch) to tip (col 430), not the free prong alone
+        assert min(hair.coords_px[0][1], hair.coords_px[-1][1]) < 60 + 30

@@ -12,10 +12,10 @@ import pandas as pd
 from . import __version__
 from .calibration import Calibration, as_calibration
 from .errors import ParameterError
-from .hairs import trace_hairs
+from .hairs import trace_hairs, values_at
 from .io import load_image
 from .measure import measure_hairs
-from .preprocess import preprocess
+from .preprocess import field_of_view, fill_outside, preprocess
 from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
 from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, ridge_filter, segment
 from .skeleton import skeleton_branches
@@ -69,10 +69,15 @@ def analyze(
         A parameter is out of range or unknown.
     """
     calibration = as_calibration(calibration, um_per_px=um_per_px)
-    parameters = _parameters(parameters, options)
+    parameters = resolve_parameters(parameters, options)
     loaded = load_image(image, name=name)
     full_calibration = calibration
     rgb, calibration, scale = _working_resolution(loaded.rgb, full_calibration)
+    field = None
+    if parameters.field_of_view == "auto":
+        field = field_of_view(rgb, calibration, max_hair_diameter_um=parameters.max_diameter_um)
+    if field is not None:
+        rgb = fill_outside(rgb, field)
     prepared = preprocess(
         rgb,
         calibration,
@@ -100,6 +105,8 @@ def analyze(
             peak_radius_px=calibration.px(PEAK_RADIUS_UM),
             opposite=prepared.opposite_contrast,
         )
+    if field is not None:
+        mask &= field  # hairs are cut at the field's edge as at the photo's border
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
         calibration.px(parameters.max_diameter_um),
@@ -109,7 +116,8 @@ def analyze(
 
     min_length_px = calibration.px(parameters.min_length_um)
     rows, centerlines = [], []
-    for hair, measurement, on_border in zip(traced, measured, _touch_border(traced, mask.shape), strict=True):
+    on_borders = _touch_border(traced, mask.shape, field, width_px_map)
+    for hair, measurement, on_border in zip(traced, measured, on_borders, strict=True):
         if not np.isfinite(measurement.diameter_px):
             continue
         # A skeleton stops about half a shaft width short of each end of the shaft.
@@ -141,9 +149,8 @@ def analyze(
     rows, centerlines = _split_bundles(rows, centerlines, parameters)
     hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
     if mask.shape != loaded.shape_px:
-        mask = cv2.resize(mask.view(np.uint8), loaded.shape_px[::-1], interpolation=cv2.INTER_NEAREST).view(
-            bool
-        )
+        mask = _to_photo(mask, loaded.shape_px)
+        field = None if field is None else _to_photo(field, loaded.shape_px)
     return AnalysisResult(
         image_name=loaded.name,
         calibration=full_calibration,
@@ -157,18 +164,33 @@ def analyze(
         quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
         version=__version__,
         blue_weight=prepared.blue_weight,
+        field_mask=field,
     )
 
 
-def _touch_border(traced, shape_px) -> np.ndarray:
-    """Whether each traced hair comes within a pixel of the image border, shape (n,)."""
+def _to_photo(mask, shape_px):
+    """A working-resolution mask resized to the photo's pixels."""
+    return cv2.resize(mask.view(np.uint8), shape_px[::-1], interpolation=cv2.INTER_NEAREST).view(bool)
+
+
+def _touch_border(traced, shape_px, field=None, width_px_map=None) -> np.ndarray:
+    """Whether each traced hair is cut by the image border or the field's edge, shape (n,).
+
+    At the image border the skeleton runs to within a pixel of the edge; at the field's edge (where the
+    mask is cut inside the photo) it stops about half a shaft width short of it.
+    """
     if not traced:
         return np.zeros(0, dtype=bool)
     coords = np.concatenate([hair.coords_px for hair in traced])
     starts = np.cumsum([0] + [len(hair.coords_px) for hair in traced[:-1]])
     low = np.minimum.reduceat(coords, starts, axis=0) <= 1
     high = np.maximum.reduceat(coords, starts, axis=0) >= np.subtract(shape_px, 2)
-    return low.any(axis=1) | high.any(axis=1)
+    touches = low.any(axis=1) | high.any(axis=1)
+    if field is not None:
+        inside_px = cv2.distanceTransform(field.view(np.uint8), cv2.DIST_L2, 3)  # to the nearest outside
+        slack = values_at(inside_px, coords) - 0.5 * values_at(width_px_map, coords)
+        touches |= np.minimum.reduceat(slack, starts) <= 2.0
+    return touches
 
 
 def _working_resolution(rgb, calibration):
@@ -240,7 +262,8 @@ def _looks_like_a_shaft(hair, measurement, parameters, min_length_px) -> bool:
     return True
 
 
-def _parameters(parameters, options) -> AnalysisParameters:
+def resolve_parameters(parameters, options) -> AnalysisParameters:
+    """The settings of an analysis given as ``parameters=AnalysisParameters(...)`` or as keyword options."""
     if parameters is not None and options:
         raise ParameterError("give either parameters=AnalysisParameters(...) or keyword options, not both")
     if parameters is not None:

@@ -62,7 +62,7 @@ def default_workers() -> int:
 def add_analysis_arguments(parser) -> None:
     """Add the analysis options (shared by ``analyze`` and ``validate``) as an argument group."""
     from .preprocess import Polarity
-    from .results import AnalysisParameters
+    from .results import FIELDS_OF_VIEW, AnalysisParameters
 
     defaults = AnalysisParameters()
     analysis = parser.add_argument_group("analysis")
@@ -96,6 +96,13 @@ def add_analysis_arguments(parser) -> None:
         "and red hair stand out in blue); default: decided per photo (0 on dark hair, where blue adds "
         "only the camera's colour noise)",
     )
+    analysis.add_argument(
+        "--field-of-view",
+        choices=FIELDS_OF_VIEW,
+        default=defaults.field_of_view,
+        help="auto: where a dark surround frames the scalp (a dermatoscope's round field), count hairs and "
+        "take the density inside the field only; whole: the whole photo is the field",
+    )
 
 
 def analysis_parameters(args):
@@ -115,6 +122,7 @@ def analysis_parameters(args):
         polarity=args.polarity,
         refine=args.refine,
         blue_weight=args.blue_weight,
+        field_of_view=args.field_of_view,
     )
 
 

@@ -43,6 +43,7 @@ SUMMARY_COLUMNS = (
     "hairs_per_unit_mean",
     "single_hair_unit_fraction",
     "field_area_cm2",
+    "field_fraction",
     "um_per_px",
     "quality_warnings",
     "polarity",

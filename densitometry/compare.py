@@ -34,13 +34,13 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .analyze import analyze
+from .analyze import analyze, resolve_parameters
 from .calibration import Calibration, as_calibration, check_positive_finite
 from .errors import CalibrationError, ParameterError
 from .hairs import values_at
 from .io import load_image
 from .measure import profile_widths
-from .preprocess import preprocess
+from .preprocess import field_of_view, fill_outside, preprocess
 from .registration import Registration, common_field, map_points, register
 from .results import AnalysisResult, ThicknessClass
 from .segment import ridge_filter
@@ -384,11 +384,16 @@ def compare(
         raise ParameterError(str(error)) from None
     before_img = load_image(before, name=None if isinstance(before, (str, os.PathLike)) else "before")
     after_img = load_image(after, name=None if isinstance(after, (str, os.PathLike)) else "after")
+    before_field, after_field = _fields_of_view(
+        before_img.rgb, after_img.rgb, before_cal, after_cal, parameters, options
+    )
     registration = register(
         before_img.rgb,
         after_img.rgb,
         scale=after_cal.um_per_px / before_cal.um_per_px,
         min_inliers=min_inliers,
+        before_field=before_field,
+        after_field=after_field,
     )
     common = None
     if registration.registered:
@@ -397,6 +402,8 @@ def compare(
             before_img.rgb.shape,
             after_img.rgb.shape,
             margin_px=before_cal.px(field_margin_um),
+            before_field=before_field,
+            after_field=after_field,
         )
         if not common.any():
             registration = dataclasses.replace(
@@ -407,7 +414,9 @@ def compare(
             )
     after_rgb, gain = after_img.rgb, np.ones(3)
     if registration.registered:
-        after_rgb, gain = _match_exposure(before_img.rgb, after_img.rgb, registration.transform)
+        after_rgb, gain = _match_exposure(
+            before_img.rgb, after_img.rgb, registration.transform, before_field, after_field
+        )
     before_res = analyze(
         before_img.rgb, calibration=before_cal, parameters=parameters, name=before_img.name, **options
     )
@@ -612,11 +621,24 @@ def _mean(values) -> float:
     return float(np.mean(values)) if len(values) else math.nan
 
 
-def _match_exposure(before_rgb, after_rgb, transform):
+def _fields_of_view(before_rgb, after_rgb, before_cal, after_cal, parameters, options):
+    """Each photo's field of view as the analysis will find it (None: the whole photo)."""
+    settings = resolve_parameters(parameters, options)
+    if settings.field_of_view != "auto":
+        return None, None
+    return tuple(
+        field_of_view(rgb, cal, max_hair_diameter_um=settings.max_diameter_um)
+        for rgb, cal in ((before_rgb, before_cal), (after_rgb, after_cal))
+    )
+
+
+def _match_exposure(before_rgb, after_rgb, transform, before_field=None, after_field=None):
     """Scale the after photo's RGB channels so its common field matches the before photo's medians."""
     height, width = before_rgb.shape[:2]
     aligned = cv2.warpPerspective(after_rgb, transform, (width, height), flags=cv2.INTER_LINEAR)
-    common = common_field(transform, before_rgb.shape, after_rgb.shape)
+    common = common_field(
+        transform, before_rgb.shape, after_rgb.shape, before_field=before_field, after_field=after_field
+    )
     common = cv2.erode(common.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     if common.sum() < 100:
         return after_rgb, np.ones(3)
@@ -673,6 +695,8 @@ class _ShaftEvidence:
     @classmethod
     def of(cls, rgb, result: AnalysisResult, *, tolerance_um: float) -> _ShaftEvidence:
         parameters = result.parameters
+        if result.field_mask is not None:
+            rgb = fill_outside(rgb, result.field_mask)  # as the analysis saw the photo
         prepared = preprocess(
             rgb,
             result.calibration,

@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -282,7 +283,8 @@ def follicular_units(
     # Hidden ends (under a crossing hair) are treated as border ends, unless other hairs leave there
     # side by side: the hairs of a unit cover each other's roots.
     hidden = _runs_on(result.hair_mask, ends, directions, diameters_px) & (companions == 0)
-    on_border = _on_border(ends, diameters_px, result.image_shape_px) | hidden
+    on_border = _on_border(ends, diameters_px, result.image_shape_px, getattr(result, "field_mask", None))
+    on_border |= hidden
     darkness = _opening_darkness(result, ends, calibration.px(opening_um))
     has_opening = darkness >= _OPENING_DARKNESS
 
@@ -369,11 +371,19 @@ def _local_flow(ends, directions, root_end, oriented, scale_px):
     return np.divide(weights @ vectors, total[:, None], out=flow, where=total[:, None] > 1e-6)
 
 
-def _on_border(ends, diameters_px, shape_px):
+def _on_border(ends, diameters_px, shape_px, field_mask=None):
+    """Ends on the photo's border, or on the edge of its field of view (where there is one), (n, 2)."""
     height, width = shape_px
     margin = _BORDER_MARGIN_PX + 0.5 * diameters_px[:, None]
     rows, cols = ends[..., 0], ends[..., 1]
-    return (rows <= margin) | (cols <= margin) | (rows >= height - 1 - margin) | (cols >= width - 1 - margin)
+    border = (
+        (rows <= margin) | (cols <= margin) | (rows >= height - 1 - margin) | (cols >= width - 1 - margin)
+    )
+    if field_mask is not None and ends.size:
+        inside = np.asarray(field_mask, dtype=np.uint8)
+        distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)  # to the nearest pixel outside
+        border |= values_at(distance, ends) <= margin
+    return border
 
 
 def _runs_on(mask, ends, directions, diameters_px):

@@ -31,6 +31,12 @@ def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) ->
     canvas = result.image.copy()
     height, width = canvas.shape[:2]
     stroke = line_width_px or max(1, round(min(height, width) / 400))
+    if result.field_mask is not None:
+        # The field of view: hairs are counted, and the density taken, inside this line only.
+        contours, _ = cv2.findContours(
+            result.field_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
+        cv2.drawContours(canvas, contours, -1, (255, 255, 255), stroke, cv2.LINE_AA)
     for coords, hair_class in zip(result.centerlines_px, result.hairs["thickness_class"], strict=True):
         points = np.round(coords[:, ::-1] * 4).astype(np.int32).reshape(-1, 1, 2)
         colour = CLASS_COLOURS_RGB.get(hair_class, (255, 255, 255))

@@ -25,6 +25,16 @@ _MIN_BACKGROUND = 0.04
 #: `blue_channel_weight`: the blue channel starts to count where it shows this much more line structure
 #: than brightness alone, and counts fully this much further on.
 _BLUE_FROM, _BLUE_SPAN = 1.3, 0.5
+#: `field_of_view`: the surround outside the imaged field is darker than this share of the skin's
+#: brightness (the median of the pixels above `_SURROUND_MAX_LUMA`), wider than any hair, reaches the
+#: photo's border and covers at least `_SURROUND_MIN_SHARE` of the photo.
+_SURROUND_DARKNESS = 0.25
+_SURROUND_MAX_LUMA = 0.15
+_SURROUND_MIN_SHARE = 0.01
+#: ... and a field smaller than this share of the photo is no field: the photo is just dark.
+_MIN_FIELD_SHARE = 0.05
+#: A round field is at least this share of the photo's shorter side in radius.
+_MIN_FIELD_RADIUS = 0.3
 
 
 class Polarity(str, enum.Enum):
@@ -203,3 +213,141 @@ def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.
     # The bright reading is the exact negative of the dark one (same numerator, opposite sign).
     bright = line_evidence(np.negative(dark_contrast, out=dark_contrast), calibration)
     return Polarity.BRIGHT if bright > 1.5 * dark else Polarity.DARK
+
+
+def field_of_view(rgb, calibration: Calibration, *, max_hair_diameter_um=150.0):
+    """The part of the photo that shows scalp, or None when that is the whole photo.
+
+    Contact dermatoscopes image a round field and leave the rest of the frame dark; some cameras leave
+    dark corners. Counted over the whole frame, such a photo reads a lower density than the scalp has,
+    and the rim of the field, a dark band beside bright skin, is traced as a long hair. The surround is
+    found as the dark area (darker than a quarter of the skin's brightness, the median luma of the
+    pixels above 0.15) that stays after an opening with a disc twice as wide as the thickest
+    hair (hairs are dark too, but narrower), reaches the photo's border and covers at least 1 % of it.
+    Only round fields are recognised (a dermatoscope's round field, a round dark vignette): the field is
+    the disc that the edge of the largest connected part of the rest follows (`_round_field`), shrunk by
+    the thickest hair's width so that the rim's soft edge stays outside; a field under 5 % of the photo
+    is taken for a dark photo, not a field. Found at reduced resolution (the thickest hair ~4 px wide).
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+        Photo in [0, 1].
+    calibration : Calibration
+    max_hair_diameter_um : float
+        Thickest hair expected: sets the opening and the margin.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W), or None
+        True inside the field; None when no surround is found.
+    """
+    height, width = rgb.shape[:2]
+    diameter_px = calibration.px(max_hair_diameter_um)
+    factor = max(1, int(diameter_px // 4))
+    small = cv2.resize(
+        to_grey(rgb), (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    )
+    lit = small[small >= _SURROUND_MAX_LUMA]
+    if lit.size < _MIN_FIELD_SHARE * small.size:
+        return None
+    skin = float(np.median(lit))
+    dark = (small < _SURROUND_DARKNESS * skin).astype(np.uint8)
+    radius = max(1, int(np.ceil(diameter_px / factor)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    # An opening in which beyond the photo's border counts as surround (a thin strip of surround along
+    # the border stays).
+    wide = cv2.dilate(
+        cv2.erode(dark, disc, borderType=cv2.BORDER_CONSTANT, borderValue=1),
+        disc,
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(wide, connectivity=8)
+    on_border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    large = stats[:, cv2.CC_STAT_AREA] >= _SURROUND_MIN_SHARE * small.size
+    surround_labels = [label for label in on_border.tolist() if label and large[label]]
+    if not surround_labels:
+        return None
+    rest = (~np.isin(labels, surround_labels)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=4)
+    if count < 2:
+        return None
+    field = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    circle = _round_field(field, ~rest.astype(bool), dark.astype(bool), radius)
+    if circle is None:
+        return None
+    # The disc in the photo's pixels, less the margin.
+    scale = np.array([height / small.shape[0], width / small.shape[1]])
+    centre = (np.asarray(circle[:2]) + 0.5) * scale - 0.5
+    radius_px = circle[2] * float(scale.mean()) - diameter_px
+    rows, cols = np.ogrid[:height, :width]
+    field = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius_px**2
+    if radius_px <= 0 or np.count_nonzero(field) < _MIN_FIELD_SHARE * field.size:
+        return None  # a dark photo, not a framed field (the quality warnings report the exposure)
+    return field
+
+
+def _round_field(field, surround, dark, opening_radius):
+    """The circle that the field's edge against the surround follows: (centre row, centre col, radius), or None.
+
+    The edge must follow a circle closely (median distance <= 1 px, 90 % within 2 px) at least
+    `_MIN_FIELD_RADIUS` of the photo's shorter side across, and the photo outside that circle must be
+    dark (80 %): a dense tangle of black hairs at the border is wide and dark too, but its edge is no
+    such circle. The disc also covers the surround where it is only a strip along the photo's border,
+    thinner than the opening that finds the surround; the edge is read only farther than the opening's
+    radius from the photo's border, where the opening has not rounded it off.
+    """
+    near_surround = cv2.dilate(surround.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    away = np.zeros_like(field)
+    reach = opening_radius + 1
+    away[reach:-reach, reach:-reach] = True
+    rows, cols = np.nonzero(field & near_surround & away)
+    if len(rows) < 20:
+        return None
+    # Least-squares circle (Kasa): x² + y² = a x + b y + c.
+    design = np.column_stack([cols, rows, np.ones(len(rows))]).astype(float)
+    (a, b, c), *_ = np.linalg.lstsq(design, cols.astype(float) ** 2 + rows.astype(float) ** 2, rcond=None)
+    centre_col, centre_row = a / 2.0, b / 2.0
+    radius = float(np.sqrt(max(c + centre_col**2 + centre_row**2, 0.0)))
+    distance = np.abs(np.hypot(cols - centre_col, rows - centre_row) - radius)
+    if (
+        radius < _MIN_FIELD_RADIUS * min(field.shape)
+        or np.median(distance) > 1.0
+        or np.mean(distance <= 2.0) < 0.9
+    ):
+        return None
+    grid_rows, grid_cols = np.indices(field.shape)
+    disc = np.hypot(grid_cols - centre_col, grid_rows - centre_row) <= radius
+    if np.mean(dark[~disc]) < 0.8:
+        return None
+    return centre_row, centre_col, radius
+
+
+def fill_outside(rgb, field) -> np.ndarray:
+    """The photo with everything outside ``field`` replaced by a smooth continuation of the skin at its edge.
+
+    The skin background and the ridge filter then see skin, not a dark surround, near the field's
+    edge. Inpainted (Telea's method) at reduced resolution: only the smooth skin colour is needed.
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+    field : ndarray of bool, shape (H, W)
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, 3)
+    """
+    height, width = field.shape
+    if field.all() or not field.any():
+        return rgb
+    factor = max(1, int(max(height, width) // 400))
+    size = (max(1, width // factor), max(1, height // factor))
+    small = cv2.resize(
+        np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8), size, interpolation=cv2.INTER_AREA
+    )
+    outside = cv2.resize((~field).astype(np.uint8), size, interpolation=cv2.INTER_AREA)
+    filled = cv2.inpaint(small, (outside > 0).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    return np.where(field[..., None], rgb, filled)

@@ -92,6 +92,8 @@ def register(
     scale: float = 1.0,
     min_inliers: int = 20,
     min_overlap_fraction: float = 0.1,
+    before_field=None,
+    after_field=None,
 ) -> Registration:
     """Find the similarity transform mapping the after photo onto the before photo.
 
@@ -106,6 +108,10 @@ def register(
         Fewer RANSAC inliers than this means the photos could not be aligned.
     min_overlap_fraction : float, optional
         A transform leaving less common field than this fraction of the before photo is rejected.
+    before_field, after_field : ndarray of bool, shape (H, W), optional
+        Each photo's field of view (`densitometry.preprocess.field_of_view`): features are taken
+        inside it only (the rim of a dermatoscope's round field stays put in the frame while the scalp
+        moves), and the common field lies inside both.
 
     Returns
     -------
@@ -117,16 +123,20 @@ def register(
     before_grey = normalised_grey(before_rgb)
     after_grey = normalised_grey(after_rgb)
     prescale = np.diag([scale, scale, 1.0])
+    after_mask = None if after_field is None else np.asarray(after_field, dtype=np.uint8)
     if not math.isclose(scale, 1.0, rel_tol=1e-6):
         height, width = after_grey.shape
         size = (max(16, round(width * scale)), max(16, round(height * scale)))
         after_grey = cv2.resize(after_grey, size, interpolation=cv2.INTER_AREA)
+        if after_mask is not None:
+            after_mask = cv2.resize(after_mask, size, interpolation=cv2.INTER_NEAREST)
         # cv2.resize maps pixel centres: x' = (x + 0.5) * s - 0.5.
         prescale[:2, 2] = 0.5 * scale - 0.5
 
     sift = cv2.SIFT_create(nfeatures=4000)
-    kp_b, des_b = sift.detectAndCompute(before_grey, None)
-    kp_a, des_a = sift.detectAndCompute(after_grey, None)
+    before_mask = None if before_field is None else np.asarray(before_field, dtype=np.uint8)
+    kp_b, des_b = sift.detectAndCompute(before_grey, before_mask)
+    kp_a, des_a = sift.detectAndCompute(after_grey, after_mask)
     failed = Registration(registered=False, transform=np.eye(3))
     if des_b is None or des_a is None or len(kp_b) < 4 or len(kp_a) < 4:
         return _replace(failed, reason="too few features in one of the photos")
@@ -172,7 +182,14 @@ def register(
         return _replace(found, reason=f"only {n_inliers} consistent feature matches (need {min_inliers})")
     if not _SCALE_RANGE[0] <= fitted_scale <= _SCALE_RANGE[1]:
         return _replace(found, reason=f"implausible scale change {fitted_scale:.2f}")
-    overlap = float(common_field(matrix, before_grey.shape, np.asarray(after_rgb).shape[:2]).mean())
+    common = common_field(
+        matrix,
+        before_grey.shape,
+        np.asarray(after_rgb).shape[:2],
+        before_field=before_field,
+        after_field=after_field,
+    )
+    overlap = float(common.mean())
     if overlap < min_overlap_fraction:
         return _replace(
             found, overlap_fraction=overlap, reason=f"common field only {overlap:.0%} of the photo"
@@ -181,7 +198,13 @@ def register(
 
 
 def common_field(
-    transform: np.ndarray, before_shape_px, after_shape_px, *, margin_px: float = 0.0
+    transform: np.ndarray,
+    before_shape_px,
+    after_shape_px,
+    *,
+    margin_px: float = 0.0,
+    before_field=None,
+    after_field=None,
 ) -> np.ndarray:
     """Boolean mask, in the before photo's frame, of the pixels that the after photo also covers.
 
@@ -193,14 +216,21 @@ def common_field(
         (height, width) of each photo.
     margin_px : float, optional
         Keep only pixels at least this far inside the edge of the common field.
+    before_field, after_field : ndarray of bool, optional
+        Each photo's field of view where it is not the whole photo: the common field lies inside both.
     """
     height, width = before_shape_px[:2]
     after_h, after_w = after_shape_px[:2]
-    ones = np.full((after_h, after_w), 255, dtype=np.uint8)
+    if after_field is None:
+        covered = np.full((after_h, after_w), 255, dtype=np.uint8)
+    else:
+        covered = np.asarray(after_field, dtype=np.uint8) * np.uint8(255)
     warped = cv2.warpPerspective(
-        ones, np.asarray(transform, dtype=float), (width, height), flags=cv2.INTER_NEAREST
+        covered, np.asarray(transform, dtype=float), (width, height), flags=cv2.INTER_NEAREST
     )
     common = warped > 0
+    if before_field is not None:
+        common &= np.asarray(before_field, dtype=bool)
     if margin_px <= 0:
         return common
     # Pad with zeros so the photo's own edge counts as an edge of the field.

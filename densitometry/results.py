@@ -41,6 +41,10 @@ HAIR_COLUMNS = (
 )
 
 
+#: Values of `AnalysisParameters.field_of_view`.
+FIELDS_OF_VIEW = ("auto", "whole")
+
+
 @dataclass(frozen=True)
 class AnalysisParameters:
     """Settings of one analysis; stored with every result so any number can be reproduced.
@@ -71,6 +75,10 @@ class AnalysisParameters:
         How much the blue channel adds to the brightness contrast, 0 (brightness only) to 1 (blond and
         red hair stand out in blue); default None: decided per photo
         (`densitometry.preprocess.blue_channel_weight`), and shared by the two photos of a comparison.
+    field_of_view : str
+        ``"auto"`` (default): where a dark surround frames the scalp (the round field of a contact
+        dermatoscope, dark corners), hairs are counted, and the density taken, inside the field only
+        (`densitometry.preprocess.field_of_view`); ``"whole"``: the whole photo is the field.
     """
 
     min_length_um: float = 150.0
@@ -85,6 +93,7 @@ class AnalysisParameters:
     max_single_diameter_um: float = 130.0
     refine: bool = False
     blue_weight: float | None = None
+    field_of_view: str = "auto"
 
     def __post_init__(self):
         for name in (
@@ -126,6 +135,8 @@ class AnalysisParameters:
             if not 0.0 <= weight <= 1.0:  # also rejects NaN
                 raise ParameterError(f"blue_weight must be None or 0-1, got {self.blue_weight!r}")
             object.__setattr__(self, "blue_weight", weight)
+        if self.field_of_view not in FIELDS_OF_VIEW:
+            raise ParameterError(f"field_of_view must be one of {FIELDS_OF_VIEW}, got {self.field_of_view!r}")
 
     def classify(self, diameter_um) -> ThicknessClass:
         """Thickness class of one diameter."""
@@ -169,6 +180,9 @@ class AnalysisResult:
         Package version that produced the result.
     blue_weight : float
         Share of the blue channel's extra contrast used (decided per photo unless set).
+    field_mask : ndarray of bool, shape (H, W), optional
+        The field of view when a dark surround frames the scalp (see
+        `AnalysisParameters.field_of_view`); None when the field is the whole photo.
     """
 
     image_name: str
@@ -183,6 +197,7 @@ class AnalysisResult:
     quality_warnings: tuple = ()
     version: str = ""
     blue_weight: float = math.nan
+    field_mask: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def um_per_px(self) -> float:
@@ -190,9 +205,17 @@ class AnalysisResult:
 
     @property
     def field_area_cm2(self) -> float:
-        """Area of the whole photo in cm²."""
+        """Area of the field of view in cm²: the whole photo, or the field inside a dark surround."""
         height, width = self.image_shape_px
-        return self.calibration.area_cm2(height * width)
+        pixels = height * width if self.field_mask is None else int(np.count_nonzero(self.field_mask))
+        return self.calibration.area_cm2(pixels)
+
+    @property
+    def field_fraction(self) -> float:
+        """Share of the photo that is field of view (1 without a dark surround)."""
+        if self.field_mask is None:
+            return 1.0
+        return float(np.count_nonzero(self.field_mask)) / self.field_mask.size
 
     @property
     def hair_count(self) -> int:
@@ -282,6 +305,7 @@ class AnalysisResult:
             "hair_count": self.hair_count,
             "density_per_cm2": self.density_per_cm2,
             "field_area_cm2": self.field_area_cm2,
+            "field_fraction": self.field_fraction,
             "mean_diameter_um": self.mean_diameter_um,
             "median_diameter_um": self.median_diameter_um,
             "vellus_fraction": self.vellus_fraction,

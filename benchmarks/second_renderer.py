@@ -14,7 +14,12 @@ every direction, as in a phototrichogram) and ``long`` (1-6 mm shafts flowing on
 The truth diameter of a stroke is its drawn coverage (an OpenCV line of thickness t covers about t + 1.4
 px), so the diameter error is the analyzer's, not the renderer's. A hair counts when at least 150 µm of it
 lies inside the photo, as in the analyzer. Prints per scene the median |count error| %, its median sign,
-and the mean |mean-diameter error| µm.
+the mean |mean-diameter error| µm and the median |density error| %.
+
+``--framed`` shows each photo through a contact dermatoscope's round field: a disc 0.35-0.6 of the
+shorter side in radius, off centre, with a soft rim (1-5 px) and a dark, noisy surround. The truth field is
+then the disc less the thickest hair's width (150 µm), as the analyzer defines its field (see
+`densitometry.preprocess.field_of_view`): hairs count with 150 µm inside it, density is over its area.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import numpy as np
 
 SUPERSAMPLE = 4
 MIN_LENGTH_UM = 150.0
+#: The analyzer's default thickest hair: its field of view is a round field less this margin.
+MAX_DIAMETER_UM = 150.0
 SCENES = ("clipped", "long")
 
 
@@ -38,17 +45,27 @@ def stroke_width_px(thickness):
     return float(canvas[:, 32].sum()) / 255.0
 
 
-def render(seed, scene, size=(960, 720)):
-    """One photo: (RGB uint8 image, µm per px, true hair count, true mean diameter µm)."""
+def render(seed, scene, size=(960, 720), *, framed=False):
+    """One photo: (RGB uint8 image, µm per px, true hair count, true mean diameter µm, field area cm²)."""
     rng = np.random.default_rng(seed)
     width, height = size
     um_per_px = rng.uniform(3.0, 9.0)
     field_cm2 = width * height * (um_per_px * 1e-4) ** 2
+    rows, cols = np.mgrid[0:height, 0:width]
+    disc = None
+    if framed:  # its own random stream: the framed photo shows the same scalp as the plain one
+        framing = np.random.default_rng([seed, 1])
+        radius_px = framing.uniform(0.35, 0.6) * min(width, height)
+        centre = np.array([width, height]) / 2 + framing.uniform(-0.15, 0.15, 2) * min(width, height)
+        rim_blur_px, surround = framing.uniform(1.0, 5.0), framing.uniform(0.0, 25.0)
+        disc = np.hypot(cols - centre[0], rows - centre[1]) <= radius_px
+        field_radius_px = radius_px - MAX_DIAMETER_UM / um_per_px
+        in_field = np.hypot(cols - centre[0], rows - centre[1]) <= field_radius_px
+        field_cm2 = float(in_field.sum()) * (um_per_px * 1e-4) ** 2
     density_per_cm2 = rng.uniform(60.0, 250.0)
     # Long hairs rooted outside the field also cross it: draw more, the truth counts what shows.
     drawn = rng.poisson(density_per_cm2 * field_cm2 * (1.6 if scene == "long" else 1.0))
     skin = np.array([rng.uniform(170, 235), rng.uniform(130, 200), rng.uniform(110, 180)])
-    rows, cols = np.mgrid[0:height, 0:width]
     vignette = 1.0 - rng.uniform(0.1, 0.35) * ((rows - height / 2) ** 2 + (cols - width / 2) ** 2) / (
         (height / 2) ** 2 + (width / 2) ** 2
     )
@@ -73,6 +90,8 @@ def render(seed, scene, size=(960, 720)):
         bend = (start + end) / 2 + rng.normal(0.0, 0.1 * length_px, 2)
         points = (1 - t) ** 2 * start + 2 * (1 - t) * t * bend + t**2 * end  # (x, y)
         inside = (points[:, 0] >= 0) & (points[:, 0] < width) & (points[:, 1] >= 0) & (points[:, 1] < height)
+        if disc is not None:
+            inside &= np.hypot(points[:, 0] - centre[0], points[:, 1] - centre[1]) <= field_radius_px
         visible_um = float((np.hypot(*np.diff(points, axis=0).T) * inside[1:]).sum()) * um_per_px
         thickness = max(1, round(SUPERSAMPLE * diameter_um / um_per_px - 1.4))
         coverage = np.zeros((height * SUPERSAMPLE, width * SUPERSAMPLE), np.uint8)
@@ -83,6 +102,9 @@ def render(seed, scene, size=(960, 720)):
         image = image * (1.0 - alpha[..., None]) + hair_rgb * alpha[..., None]
         if visible_um >= MIN_LENGTH_UM:
             diameters_um.append(stroke_width_px(thickness) / SUPERSAMPLE * um_per_px)
+    if disc is not None:
+        weight = cv2.GaussianBlur(disc.astype(np.float32), (0, 0), rim_blur_px)[..., None]
+        image = image * weight + (surround + framing.normal(0.0, 3.0, image.shape)) * (1.0 - weight)
     image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
     image += rng.normal(0.0, rng.uniform(2.0, 6.0), image.shape).astype(np.float32)
     image = np.clip(image, 0, 255).astype(np.uint8)
@@ -90,16 +112,24 @@ def render(seed, scene, size=(960, 720)):
     _, jpeg = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     image = np.ascontiguousarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[..., ::-1])
     mean_diameter_um = float(np.mean(diameters_um)) if diameters_um else float("nan")
-    return image, um_per_px, len(diameters_um), mean_diameter_um
+    return image, um_per_px, len(diameters_um), mean_diameter_um, field_cm2
 
 
 def _evaluate(job):
-    scene, seed, refine = job
+    scene, seed, refine, framed = job
     import densitometry
 
-    image, um_per_px, true_count, true_diameter_um = render(seed, scene)
+    image, um_per_px, true_count, true_diameter_um, field_cm2 = render(seed, scene, framed=framed)
     result = densitometry.analyze(image, um_per_px=um_per_px, refine=refine)
-    return scene, true_count, result.hair_count, true_diameter_um, result.mean_diameter_um
+    return (
+        scene,
+        true_count,
+        result.hair_count,
+        true_diameter_um,
+        result.mean_diameter_um,
+        true_count / field_cm2,
+        result.density_per_cm2,
+    )
 
 
 def main(argv=None) -> int:
@@ -109,18 +139,22 @@ def main(argv=None) -> int:
     parser.add_argument("-n", type=int, default=20, help="photos per scene (default 20)")
     parser.add_argument("--refine", action="store_true", help="use the CNN refiner")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--framed", action="store_true", help="through a dermatoscope's round field")
     args = parser.parse_args(argv)
-    jobs = [(scene, seed, args.refine) for scene in SCENES for seed in range(args.n)]
+    jobs = [(scene, seed, args.refine, args.framed) for scene in SCENES for seed in range(args.n)]
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(_evaluate, jobs))
-    print(f"{'scene':<9}{'photos':>7}{'|count err| %':>15}{'signed %':>10}{'|diam err| um':>15}")
+    header = f"{'scene':<9}{'photos':>7}{'|count err| %':>15}{'signed %':>10}{'|diam err| um':>15}"
+    print(header + f"{'|density err| %':>17}")
     for scene in SCENES:
         rows = np.array([row[1:] for row in results if row[0] == scene], dtype=float)
         count_errors = 100.0 * (rows[:, 1] - rows[:, 0]) / np.maximum(rows[:, 0], 1.0)
         diameter_errors = np.abs(rows[:, 3] - rows[:, 2])
+        density_errors = 100.0 * np.abs(rows[:, 5] - rows[:, 4]) / np.maximum(rows[:, 4], 1e-9)
         print(
             f"{scene:<9}{len(rows):>7}{np.median(np.abs(count_errors)):>15.1f}"
             f"{np.median(count_errors):>+10.1f}{np.nanmean(diameter_errors):>15.1f}"
+            f"{np.median(density_errors):>17.1f}"
         )
     return 0
 

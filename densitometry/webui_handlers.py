@@ -287,6 +287,7 @@ _METRIC_ROWS = (
     ("Hairs per FU", "hairs_per_unit_mean", lambda v: _fmt(v, 2)),
     ("Single-hair FU share", "single_hair_unit_fraction", _pct),
     ("Field of view (cm²)", "field_area_cm2", lambda v: _fmt(v, 3)),
+    ("Share of photo in the field", "field_fraction", _pct),
     ("Calibration (µm/px)", "um_per_px", lambda v: _fmt(v, 2)),
 )
 

@@ -35,6 +35,13 @@ _MIN_ON_SHAFT = 0.5
 #: of focus (lying above the skin, common with hand-held scalp cameras) looks wider than any hair, with
 #: a bell-shaped profile whose rise takes about a third of its width.
 _SHARP_BUNDLE_EDGE = 0.15
+#: A piece up to `_SHORT_PIECE_LENGTHS` minimum lengths long must be line-like enough on its own: median
+#: ridge strength along its centreline at least this share of the seeding threshold (``high_contrast``).
+#: Hysteresis lets a faint piece into the mask through any seed it touches, and the faint blobs of skin
+#: texture or out-of-focus speckle that touch a hair's tip or edge are such pieces; a real shaft this
+#: short that never reaches the seeding threshold along most of its length is rare.
+_OWN_SEED_SHARE = 0.75
+_SHORT_PIECE_LENGTHS = 4.0
 
 
 def analyze(
@@ -123,6 +130,8 @@ def analyze(
         # A skeleton stops about half a shaft width short of each end of the shaft.
         length_px = hair.length_px + measurement.diameter_px
         if length_px < min_length_px or not _looks_like_a_shaft(hair, measurement, parameters, min_length_px):
+            continue
+        if not parameters.refine and not _own_seed(hair, ridge.strength, parameters, min_length_px):
             continue
         diameter_um = calibration.um(measurement.diameter_px)
         coords = (hair.coords_px + 0.5) * scale - 0.5  # in the photo's pixels
@@ -256,10 +265,20 @@ def _looks_like_a_shaft(hair, measurement, parameters, min_length_px) -> bool:
         return False
     if not len(hair.junctions_px) and measurement.on_shaft_fraction < _MIN_ON_SHAFT:
         return False
-    if hair.length_px <= 4.0 * min_length_px:
+    if hair.length_px <= _SHORT_PIECE_LENGTHS * min_length_px:
         chord = float(np.linalg.norm(hair.coords_px[-1] - hair.coords_px[0]))
         return chord >= 0.85 * hair.length_px
     return True
+
+
+def _own_seed(hair, strength, parameters, min_length_px) -> bool:
+    """Whether a short piece is line-like enough on its own (see `_OWN_SEED_SHARE`); long pieces are.
+
+    Classic reading only: the refiner's mask is seeded by its own probability threshold.
+    """
+    if hair.length_px > _SHORT_PIECE_LENGTHS * min_length_px:
+        return True
+    return float(np.median(values_at(strength, hair.coords_px))) >= _OWN_SEED_SHARE * parameters.high_contrast
 
 
 def resolve_parameters(parameters, options) -> AnalysisParameters:

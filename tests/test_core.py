@@ -175,7 +175,10 @@ def test_blue_channel_noise_on_dark_hair_is_not_read_as_hair(noise_levels):
     assert result.blue_weight == 0.0
     assert result.hair_count == 3
     assert result.summary()["blue_weight"] == 0.0
-    assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=1).hair_count > 3
+    # Read with blue, the noise enters the hair mask (its short pieces are then rejected as too faint
+    # on their own, and at 20 levels some are not).
+    with_blue = densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=1)
+    assert with_blue.hair_mask.mean() > 1.15 * result.hair_mask.mean()
 
 
 def test_touching_hairs_of_one_follicular_unit_count_twice():
@@ -311,3 +314,15 @@ def test_only_narrow_holes_in_the_mask_are_filled():
     assert (
         not filled[0:10].any() and not filled[:, 140:].any()
     )  # background reaching the border is not a hole
+
+
+@pytest.mark.parametrize(("length_px", "counted"), [(100, 1), (200, 2)])
+def test_a_faint_short_piece_let_in_by_a_neighbouring_hair_is_not_counted(length_px, counted):
+    # Hysteresis lets a faint line (7 % contrast: below the seeding threshold) into the mask through the
+    # strong hair it touches. 500 µm of it is too short to trust on its own; 1 mm of it is a faint hair.
+    strong = ((240, 80), (240, 400), 14, 0.6)
+    angle = np.deg2rad(35)
+    faint_end = (240 + length_px * np.sin(angle), 404 + length_px * np.cos(angle))
+    faint = ((240, 404), faint_end, 10, 0.07)
+    result = densitometry.analyze(phantom([strong, faint], noise=0.005), um_per_px=UM_PER_PX)
+    assert result.hair_count == counted

@@ -317,8 +317,8 @@ def _round_field(field, surround, dark, opening_radius):
     ):
         return None
     grid_rows, grid_cols = np.indices(field.shape)
-    disc = np.hypot(grid_cols - centre_col, grid_rows - centre_row) <= radius
-    if np.mean(dark[~disc]) < 0.8:
+    beyond = np.hypot(grid_cols - centre_col, grid_rows - centre_row) > radius
+    if not beyond.any() or np.mean(dark[beyond]) < 0.8:
         return None
     return centre_row, centre_col, radius + 0.5  # the edge runs half a pixel beyond the field's pixels
 

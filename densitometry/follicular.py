@@ -283,7 +283,7 @@ def follicular_units(
     # Hidden ends (under a crossing hair) are treated as border ends, unless other hairs leave there
     # side by side: the hairs of a unit cover each other's roots.
     hidden = _runs_on(result.hair_mask, ends, directions, diameters_px) & (companions == 0)
-    on_border = _on_border(ends, diameters_px, result.image_shape_px, getattr(result, "field_mask", None))
+    on_border = _on_border(ends, diameters_px, result.image_shape_px, result.field_mask)
     on_border |= hidden
     darkness = _opening_darkness(result, ends, calibration.px(opening_um))
     has_opening = darkness >= _OPENING_DARKNESS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..preprocess import relative_contrast
+from ..preprocess import relative_contrast, to_grey
 from .config import RefinerConfig
 
 
@@ -56,7 +56,7 @@ def colour_detail(rgb, blue_weight: float, sigma_px: float) -> np.ndarray:
     rgb = np.asarray(rgb, dtype=np.float32)
     if blue_weight >= 1.0:
         return rgb
-    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = to_grey(rgb)
     chroma = rgb - luma[..., None]
     coarse = cv2.GaussianBlur(chroma, (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT)
     out = luma[..., None] + coarse + np.float32(blue_weight) * (chroma - coarse)

@@ -129,9 +129,11 @@ def analyze(
             continue
         # A skeleton stops about half a shaft width short of each end of the shaft.
         length_px = hair.length_px + measurement.diameter_px
-        if length_px < min_length_px or not _looks_like_a_shaft(hair, measurement, parameters, min_length_px):
-            continue
-        if not parameters.refine and not _own_seed(hair, ridge.strength, parameters, min_length_px):
+        # The refiner's mask is seeded by its own probability threshold, not by the ridge strength.
+        strength = None if parameters.refine else ridge.strength
+        if length_px < min_length_px or not _looks_like_a_shaft(
+            hair, measurement, parameters, min_length_px, strength
+        ):
             continue
         diameter_um = calibration.um(measurement.diameter_px)
         coords = (hair.coords_px + 0.5) * scale - 0.5  # in the photo's pixels
@@ -254,31 +256,27 @@ def _split_bundles(rows, centerlines, parameters):
     return split_rows, split_centerlines
 
 
-def _looks_like_a_shaft(hair, measurement, parameters, min_length_px) -> bool:
+def _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength=None) -> bool:
     """Reject short, winding or faint pieces: the edges of flakes and glare, skin texture.
 
     A shaft is stiff: over a short stretch it is nearly straight (chord at least 85 % of the pixel
     path, which itself runs ~5 % long, for pieces up to four minimum lengths), and its own contrast
     reaches the growing threshold. Winding pieces are skin texture or the rims of flakes and glare.
+    Given the ridge ``strength`` (classic reading), a short piece must also be line-like on its own
+    (`_OWN_SEED_SHARE`).
     """
     if measurement.contrast < parameters.low_contrast:
         return False
     if not len(hair.junctions_px) and measurement.on_shaft_fraction < _MIN_ON_SHAFT:
         return False
     if hair.length_px <= _SHORT_PIECE_LENGTHS * min_length_px:
+        if strength is not None:
+            own_strength = float(np.median(values_at(strength, hair.coords_px)))
+            if own_strength < _OWN_SEED_SHARE * parameters.high_contrast:
+                return False
         chord = float(np.linalg.norm(hair.coords_px[-1] - hair.coords_px[0]))
         return chord >= 0.85 * hair.length_px
     return True
-
-
-def _own_seed(hair, strength, parameters, min_length_px) -> bool:
-    """Whether a short piece is line-like enough on its own (see `_OWN_SEED_SHARE`); long pieces are.
-
-    Classic reading only: the refiner's mask is seeded by its own probability threshold.
-    """
-    if hair.length_px > _SHORT_PIECE_LENGTHS * min_length_px:
-        return True
-    return float(np.median(values_at(strength, hair.coords_px))) >= _OWN_SEED_SHARE * parameters.high_contrast
 
 
 def resolve_parameters(parameters, options) -> AnalysisParameters:

@@ -263,7 +263,7 @@ def field_of_view(rgb, calibration: Calibration, *, max_hair_diameter_um=150.0):
         borderType=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(wide, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(wide, connectivity=8)
     on_border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     large = stats[:, cv2.CC_STAT_AREA] >= _SURROUND_MIN_SHARE * small.size
     surround_labels = [label for label in on_border.tolist() if label and large[label]]

@@ -4,6 +4,10 @@ For each scenario, a few seeded synthetic photos are analysed and `follicular_un
 ``photo.truth()`` (units inside the field with at least one counted hair). Targets: FU count within 5 %,
 mean hairs per FU within 0.1.
 
+Empty follicular openings (`densitometry.openings`): per scenario, the dots found, the share of them
+within 80 µm of a follicular opening of the truth (any), the share within 80 µm of an opening inside the
+field that no counted hair leaves (truly empty as seen), and the share of those empty openings found.
+
 Usage::
 
     python benchmarks/follicular.py [--photos 5] [--first-seed 0] [--width 960 --height 720] [--cache DIR]
@@ -20,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCENARIOS = ("follicular_units", "clinical", "miniaturised", "clipped")
+SCENARIOS = ("follicular_units", "clinical", "miniaturised", "clipped", "artefacts", "low_contrast")
 
 
 def _analysed(scenario, seed, width, height, cache, refine=False):
@@ -100,6 +104,34 @@ def _truth_result(truth, result, seed):
     return dataclasses.replace(result, hairs=hairs, centerlines_px=tuple(centerlines))
 
 
+def _opening_scores(truth, table, tolerance_um=80.0):
+    """(found, on an opening, on an empty opening, empty openings in the field, of them found)."""
+    counted = {hair["hair_id"] for hair in truth["hairs"] if hair["counted"]}
+    units = truth["units"]
+    every = np.array([unit["position_px"] for unit in units], float).reshape(-1, 2)
+    empty = np.array(
+        [u["position_px"] for u in units if u["inside_field"] and not counted.intersection(u["hair_ids"])],
+        float,
+    ).reshape(-1, 2)
+    found = table[["row_px", "col_px"]].to_numpy(float).reshape(-1, 2)
+    reach_px = tolerance_um / truth["um_per_px"]
+
+    def near(points, targets):
+        if not len(points) or not len(targets):
+            return np.zeros(len(points), bool)
+        return (
+            np.hypot(*(points[:, None, :] - targets[None, :, :]).transpose(2, 0, 1)).min(axis=1) <= reach_px
+        )
+
+    return (
+        len(found),
+        int(near(found, every).sum()),
+        int(near(found, empty).sum()),
+        len(empty),
+        int(near(empty, found).sum()),
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -130,8 +162,10 @@ def main(argv=None) -> int:
         f"{'h/FU':>5s} {'true':>5s} {'diff':>6s} {'s':>5s}"
     )
     all_met = True
+    opening_rows = []
     for scenario in args.scenarios:
         count_errors, mean_errors = [], []
+        dots = [0, 0, 0, 0, 0]  # found, on an opening, on an empty opening, empty openings, of them found
         for seed in range(args.first_seed, args.first_seed + args.photos):
             start = time.perf_counter()
             truth, mode, result = _analysed(
@@ -147,6 +181,7 @@ def main(argv=None) -> int:
             mean_error = units.hairs_per_unit_mean - true_mean
             count_errors.append(count_error)
             mean_errors.append(mean_error)
+            dots = np.add(dots, _opening_scores(truth, units.empty_openings))
             print(
                 f"{scenario:18s} {seed:4d} {mode:>7s} {units.unit_count:4d} {true_count:6d} {count_error:6.1f} "
                 f"{units.hairs_per_unit_mean:5.2f} {true_mean:5.2f} {mean_error:+6.2f} {elapsed:5.1f}"
@@ -160,7 +195,18 @@ def main(argv=None) -> int:
             f"mean |hairs/FU error| {mean_mae:.2f} (bias {np.nanmean(mean_errors):+.2f}); "
             f"targets 5 % / 0.1: {'met' if met else 'NOT met'}"
         )
+        opening_rows.append((scenario, dots))
     print("all targets met" if all_met else "targets NOT met")
+    print("\nempty follicular openings (dots found; share on an opening / on an empty one; empty ones found)")
+    for scenario, (found, on_opening, on_empty, empty, empty_found) in [
+        *opening_rows,
+        ("all", np.sum([d for _, d in opening_rows], axis=0)),
+    ]:
+        print(
+            f"{scenario:18s} found {found:4d}  on an opening {100 * on_opening / max(found, 1):3.0f} %  "
+            f"on an empty opening {100 * on_empty / max(found, 1):3.0f} %  "
+            f"empty openings {empty:4d}, found {100 * empty_found / max(empty, 1):3.0f} %"
+        )
     return 0
 
 

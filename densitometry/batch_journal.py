@@ -42,6 +42,8 @@ SUMMARY_COLUMNS = (
     "follicular_unit_density_per_cm2",
     "hairs_per_unit_mean",
     "single_hair_unit_fraction",
+    "empty_opening_count",
+    "yellow_dot_count",
     "field_area_cm2",
     "field_fraction",
     "um_per_px",

@@ -42,7 +42,8 @@ Hairs whose roots lie within ``max_unit_spacing_um`` are joined by single linkag
 than ``max_hairs_per_unit`` hairs is split by complete linkage into the fewest groups that respect the
 cap (two neighbouring units very close together).
 
-Empty follicular openings (openings without a hair) are not detected here.
+Empty follicular openings (round dark or yellow dots on the skin that no counted hair leaves) are
+found by `densitometry.openings.find_empty_openings` and reported with the units.
 
 References
 ----------
@@ -69,6 +70,7 @@ from scipy.spatial import cKDTree
 
 from .errors import ParameterError
 from .hairs import values_at
+from .openings import find_empty_openings
 
 #: Columns of `FollicularUnits.table`, in order.
 UNIT_COLUMNS = ("unit_id", "row_px", "col_px", "hair_ids", "size")
@@ -139,6 +141,10 @@ class FollicularUnits:
         Hairs cut by the border at one end with no root cue (companions or hair stream) at the other:
         they may emerge inside the field (and leave it) or outside (and end inside); they are counted
         as rooted outside.
+    empty_openings : pandas.DataFrame
+        Empty follicular openings found on the skin between the hairs
+        (`densitometry.openings.find_empty_openings`): one row per dot, ``kind`` "dark" or "yellow".
+        A lower bound: openings under hairs or as pale as the skin are not seen.
     field_area_cm2 : float
         Area of the photo, for the density.
     parameters : dict
@@ -150,6 +156,7 @@ class FollicularUnits:
     root_px: np.ndarray = field(repr=False)
     root_at_start: np.ndarray = field(repr=False)
     root_ambiguous: np.ndarray = field(repr=False)
+    empty_openings: pd.DataFrame = field(repr=False)
     field_area_cm2: float
     parameters: dict
 
@@ -167,6 +174,16 @@ class FollicularUnits:
     def hairs_per_unit_mean(self) -> float:
         """Mean hairs per unit (NaN without units)."""
         return float(self.table["size"].mean()) if self.unit_count else math.nan
+
+    @property
+    def empty_opening_count(self) -> int:
+        """Empty follicular openings found (dark and yellow dots without a hair; a lower bound)."""
+        return int(len(self.empty_openings))
+
+    @property
+    def yellow_dot_count(self) -> int:
+        """Empty openings that are yellow dots (filled with sebum and keratin)."""
+        return int(np.sum(self.empty_openings["kind"] == "yellow"))
 
     @property
     def size_distribution(self) -> dict:
@@ -208,6 +225,9 @@ class FollicularUnits:
             "units_4plus_hairs": sizes["4+"],
             "hairs_rooted_outside_field": self.outside_hair_count,
             "hairs_root_ambiguous": self.ambiguous_root_hair_count,
+            "empty_opening_count": self.empty_opening_count,
+            "empty_opening_density_per_cm2": self.empty_opening_count / self.field_area_cm2,
+            "yellow_dot_count": self.yellow_dot_count,
         }
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
 
@@ -219,6 +239,7 @@ def follicular_units(
     max_hairs_per_unit: int = 4,
     companion_radius_um: float | None = None,
     opening_radius_um: float = 60.0,
+    empty_opening_min_contrast: float = 0.15,
 ) -> FollicularUnits:
     """Find the root of every hair and group hairs into follicular units.
 
@@ -239,6 +260,9 @@ def follicular_units(
         ``max_unit_spacing_um``.
     opening_radius_um : float
         Radius of the disc around an end searched for the dark follicular opening (default 60 µm).
+    empty_opening_min_contrast : float
+        Least contrast of an empty opening against the skin around it (``min_contrast`` of
+        `densitometry.openings.find_empty_openings`; default 0.15).
 
     Returns
     -------
@@ -247,13 +271,16 @@ def follicular_units(
     Raises
     ------
     ParameterError
-        A distance is not finite and > 0, or ``max_hairs_per_unit`` is not an integer >= 1.
+        A distance is not finite and > 0, ``max_hairs_per_unit`` is not an integer >= 1, or the empty
+        opening contrast is not in (0, 1).
     """
     spacing_um = _positive(max_unit_spacing_um, "max_unit_spacing_um")
     companion_um = _positive(
         spacing_um if companion_radius_um is None else companion_radius_um, "companion_radius_um"
     )
     opening_um = _positive(opening_radius_um, "opening_radius_um")
+    empty_openings = find_empty_openings(result, min_contrast=empty_opening_min_contrast)
+    empty_opening_min_contrast = float(empty_opening_min_contrast)
     if isinstance(max_hairs_per_unit, bool) or not isinstance(max_hairs_per_unit, (int, np.integer)):
         raise ParameterError(f"max_hairs_per_unit must be an integer >= 1, got {max_hairs_per_unit!r}")
     if max_hairs_per_unit < 1:
@@ -263,6 +290,7 @@ def follicular_units(
         "max_hairs_per_unit": int(max_hairs_per_unit),
         "companion_radius_um": companion_um,
         "opening_radius_um": opening_um,
+        "empty_opening_min_contrast": empty_opening_min_contrast,
     }
     calibration = result.calibration
     hairs = result.hairs
@@ -344,6 +372,7 @@ def follicular_units(
         root_px=root_px,
         root_at_start=root_at_start,
         root_ambiguous=ambiguous,
+        empty_openings=empty_openings,
         field_area_cm2=float(result.field_area_cm2),
         parameters=parameters,
     )

@@ -289,6 +289,16 @@ class AnalysisResult:
     def single_hair_unit_fraction(self) -> float:
         return self.follicular_units.single_hair_unit_fraction
 
+    @property
+    def empty_opening_count(self) -> int:
+        """Empty follicular openings found on the skin between the hairs (a lower bound)."""
+        return self.follicular_units.empty_opening_count
+
+    @property
+    def yellow_dot_count(self) -> int:
+        """Empty follicular openings that are yellow dots."""
+        return self.follicular_units.yellow_dot_count
+
     def pattern_indicators(self, *, region=None, **thresholds):
         """Indicators of pattern hair loss with flags (measurements, not a diagnosis).
 
@@ -316,6 +326,8 @@ class AnalysisResult:
             "follicular_unit_density_per_cm2": self.follicular_unit_density_per_cm2,
             "hairs_per_unit_mean": self.hairs_per_unit_mean,
             "single_hair_unit_fraction": self.single_hair_unit_fraction,
+            "empty_opening_count": self.empty_opening_count,
+            "yellow_dot_count": self.yellow_dot_count,
             "um_per_px": self.um_per_px,
             "polarity": Polarity(self.polarity).value,
             "blue_weight": self.blue_weight,

@@ -286,6 +286,8 @@ _METRIC_ROWS = (
     ("FU density (units/cm²)", "follicular_unit_density_per_cm2", lambda v: _fmt(v, 0)),
     ("Hairs per FU", "hairs_per_unit_mean", lambda v: _fmt(v, 2)),
     ("Single-hair FU share", "single_hair_unit_fraction", _pct),
+    ("Empty follicular openings", "empty_opening_count", lambda v: f"{v:d}"),
+    ("of which yellow dots", "yellow_dot_count", lambda v: f"{v:d}"),
     ("Field of view (cm²)", "field_area_cm2", lambda v: _fmt(v, 3)),
     ("Share of photo in the field", "field_fraction", _pct),
     ("Calibration (µm/px)", "um_per_px", lambda v: _fmt(v, 2)),

@@ -22,10 +22,10 @@ darker than the brightness: yellow dots), on the skin left between the hairs:
    curvatures are alike (creases and the edges of flakes are long), and it lies away from every hair
    end (an opening with a hair is that hair's follicular unit).
 
-On the synthetic phantoms, 95 % of the dots found lie on a follicular opening; about half of those
-openings have a hair the analysis missed (faint blond hair), so they are not truly empty; and only
-about 1 in 10 of the empty openings is found: most lie under hairs or are as pale as the skin. The
-count is a lower bound (`benchmarks/follicular.py` reports it against the truth).
+On the synthetic phantoms (`benchmarks/follicular.py`), 98 % of the dots found lie on a follicular
+opening; about half of those openings have a hair the analysis missed (faint blond hair), so they are
+not truly empty; and 14 % of the empty openings are found: most lie under hairs or are as pale as the
+skin. The count is a lower bound.
 
 References
 ----------

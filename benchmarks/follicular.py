@@ -4,6 +4,9 @@ For each scenario, a few seeded synthetic photos are analysed and `follicular_un
 ``photo.truth()`` (units inside the field with at least one counted hair). Targets: FU count within 5 %,
 mean hairs per FU within 0.1.
 
+Each scenario's summary also gives the share of the units found whose root point lies within 150 µm
+of a true unit's opening (where the units are, not only how many).
+
 Empty follicular openings (`densitometry.openings`): per scenario, the dots found, the share of them
 within 80 µm of a follicular opening of the truth (any), the share within 80 µm of an opening inside the
 field that no counted hair leaves (truly empty as seen), and the share of those empty openings found.
@@ -132,6 +135,24 @@ def _opening_scores(truth, table, tolerance_um=80.0):
     )
 
 
+def _placed_units(truth, table, tolerance_um=150.0):
+    """(units found, of them within ``tolerance_um`` of a true unit inside the field with a counted hair)."""
+    counted = {hair["hair_id"] for hair in truth["hairs"] if hair["counted"]}
+    true_units = np.array(
+        [
+            u["position_px"]
+            for u in truth["units"]
+            if u["inside_field"] and counted.intersection(u["hair_ids"])
+        ],
+        float,
+    ).reshape(-1, 2)
+    found = table[["row_px", "col_px"]].to_numpy(float).reshape(-1, 2)
+    if not len(found) or not len(true_units):
+        return (len(found), 0)
+    distance = np.hypot(*(found[:, None, :] - true_units[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    return (len(found), int(np.sum(distance * truth["um_per_px"] <= tolerance_um)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -165,6 +186,7 @@ def main(argv=None) -> int:
     opening_rows = []
     for scenario in args.scenarios:
         count_errors, mean_errors = [], []
+        placed = [0, 0]  # units found, of them within 150 µm of a true unit
         dots = [0, 0, 0, 0, 0]  # found, on an opening, on an empty opening, empty openings, of them found
         for seed in range(args.first_seed, args.first_seed + args.photos):
             start = time.perf_counter()
@@ -182,6 +204,7 @@ def main(argv=None) -> int:
             count_errors.append(count_error)
             mean_errors.append(mean_error)
             dots = np.add(dots, _opening_scores(truth, units.empty_openings))
+            placed = np.add(placed, _placed_units(truth, units.table))
             print(
                 f"{scenario:18s} {seed:4d} {mode:>7s} {units.unit_count:4d} {true_count:6d} {count_error:6.1f} "
                 f"{units.hairs_per_unit_mean:5.2f} {true_mean:5.2f} {mean_error:+6.2f} {elapsed:5.1f}"
@@ -193,7 +216,8 @@ def main(argv=None) -> int:
         print(
             f"{scenario:18s} mean |FU count error| {count_mae:.1f} % (bias {np.nanmean(count_errors):+.1f} %), "
             f"mean |hairs/FU error| {mean_mae:.2f} (bias {np.nanmean(mean_errors):+.2f}); "
-            f"targets 5 % / 0.1: {'met' if met else 'NOT met'}"
+            f"targets 5 % / 0.1: {'met' if met else 'NOT met'}; units found at a true opening "
+            f"{100 * placed[1] / max(placed[0], 1):.0f} % of {placed[0]}"
         )
         opening_rows.append((scenario, dots))
     print("all targets met" if all_met else "targets NOT met")

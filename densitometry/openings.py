@@ -55,7 +55,7 @@ _MIN_ROUNDNESS = 0.4
 #: A mask component no wider than the largest dot fills at least this share of its bounding box to be
 #: a dot (a disc fills pi/4 of it).
 _MIN_BOX_FILL = 0.5
-#: Hairs are masked out with this margin, in shaft-free skin µm (blur and the shaft's shadow).
+#: Hairs are masked out with this margin (their blurred edges and shadows).
 _HAIR_MARGIN_UM = 20.0
 #: A dot within this distance of a hair end (plus its radius) is that hair's opening.
 _HAIR_END_CLEARANCE_UM = 40.0
@@ -98,7 +98,8 @@ def find_empty_openings(
     -------
     pandas.DataFrame
         One row per dot, columns `OPENING_COLUMNS`: centre ``row_px``/``col_px`` in the photo's
-        pixels, ``diameter_um`` (the disc radius that fits best, doubled), ``contrast`` and ``kind``
+        pixels, ``diameter_um`` (of the disc as large as the part of the dot above half its contrast,
+        within ``diameter_range_um``), ``contrast`` (against the ring of skin around it) and ``kind``
         (``"dark"`` or ``"yellow"``).
 
     Raises

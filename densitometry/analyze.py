@@ -306,6 +306,11 @@ def _quality_warnings(prepared, mask, hair_count):
     sharpness = float(np.var(np.diff(prepared.grey[::2], axis=1)))  # every 2nd row: same statistic
     if sharpness < 2e-5:
         warnings.append("blurred or featureless: very little fine detail in the photo")
+    if prepared.bright_lines:
+        warnings.append(
+            "many bright hair-like lines: if some hairs are grey or white, the dark reading does not count "
+            "them; analyse again with polarity='bright' (CLI --polarity bright) to count those"
+        )
     if hair_count < 5:
         warnings.append(f"few hairs detected ({hair_count}): check focus, calibration and polarity")
     return warnings

@@ -145,14 +145,41 @@ def _keep_stronger(strength, scale_label, candidate, candidate_label):
 
 def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> float:
     """Mean line strength above 0.05 at one typical shaft width (used to decide polarity)."""
+    response, _ = _typical_line_response(contrast, calibration, diameter_um)
+    return float(np.mean(np.maximum(response - 0.05, 0.0)))
+
+
+def polarity_evidence(dark_contrast, calibration: Calibration, *, diameter_um=70.0) -> tuple:
+    """Line evidence of the dark and the bright reading of ``dark_contrast`` (dark positive).
+
+    Returns ``(dark, bright, own_dark, own_bright)``: the mean line strength above 0.05 at one typical
+    shaft width (as `line_evidence`) of each reading, over all lines and over the lines that are no
+    flank of a stronger line of the other reading. Across a dark shaft the curvature is strongest at
+    its centre and of the other sign, about half as strong, on either flank: a bright-line detector
+    sees a dark hair as two fainter bright lines beside it, and the other way round. A response counts
+    as the reading's own where no stronger response of the other reading lies within two shaft radii.
+    """
+    dark, sigma = _typical_line_response(dark_contrast, calibration, diameter_um)
+    bright, _ = _typical_line_response(np.negative(dark_contrast), calibration, diameter_um)
+    side = 2 * int(np.ceil(2.0 * sigma)) + 1
+    kernel = np.ones((side, side), np.uint8)
+    dark_above = np.maximum(dark - 0.05, 0.0)
+    bright_above = np.maximum(bright - 0.05, 0.0)
+    own_dark = np.where(dark >= cv2.dilate(bright, kernel), dark_above, 0.0)
+    own_bright = np.where(bright >= cv2.dilate(dark, kernel), bright_above, 0.0)
+    return tuple(float(np.mean(values)) for values in (dark_above, bright_above, own_dark, own_bright))
+
+
+def _typical_line_response(contrast, calibration, diameter_um):
+    """`_line_response` at one shaft width on a copy reduced to ~1.5 px per scale; and that scale."""
     sigma = calibration.px(diameter_um) / 2.0
     factor = max(1, int(sigma // 1.5))
     height, width = contrast.shape
     small = cv2.resize(
         contrast, (max(8, width // factor), max(8, height // factor)), interpolation=cv2.INTER_AREA
     )
-    response = _line_response(small, sigma * small.shape[1] / width)
-    return float(np.mean(np.maximum(response - 0.05, 0.0)))
+    small_sigma = sigma * small.shape[1] / width
+    return _line_response(small, small_sigma), small_sigma
 
 
 def segment(

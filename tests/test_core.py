@@ -136,6 +136,46 @@ def test_grey_hair_brighter_than_skin_is_detected_automatically():
     assert forced.polarity is densitometry.Polarity.DARK
 
 
+def mottled(image, *, amplitude=0.02, seed=0):
+    """``image`` with smooth multiplicative skin texture of relative ``amplitude`` (standard deviation)."""
+    texture = cv2.GaussianBlur(
+        np.random.default_rng(seed).normal(0, 1, image.shape).astype(np.float32), (0, 0), 3
+    )
+    return np.clip(image * (1 + amplitude * texture / texture.std()), 0, 1).astype(np.float32)
+
+
+#: Six white shafts, 60-85 µm at 5 µm/px, on dark skin.
+WHITE_ON_DARK = [((40 + 70 * k, 30 + 15 * k), (60 + 70 * k, 610 - 10 * k), 12 + k, 1.5) for k in range(6)]
+
+
+def test_white_hair_on_dark_skin_is_flagged_and_counted_when_read_bright():
+    """White hair on dark skin: a line detector also answers on both flanks of each bright shaft, so
+    the automatic reading may stay dark (it then measures the skin between the hairs); then the photo
+    is flagged. Read bright, it gives every hair at its width."""
+    image = phantom(WHITE_ON_DARK, skin=0.28, bright=True)
+    automatic = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    flagged = any("polarity='bright'" in warning for warning in automatic.quality_warnings)
+    assert automatic.polarity is densitometry.Polarity.BRIGHT or flagged
+    bright = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="bright")
+    assert bright.hair_count == 6
+    np.testing.assert_allclose(np.sort(bright.hairs["diameter_um"]), [60, 65, 70, 75, 80, 85], atol=4.0)
+    assert not any("polarity='bright'" in warning for warning in bright.quality_warnings)
+
+
+def test_dark_hair_gives_no_bright_hair_warning(crossing_result):
+    rng = np.random.default_rng(5)
+    mesh = []  # a dense mesh of dark shafts covering about half of the photo, skin showing between
+    for _ in range(45):
+        start = rng.uniform(-50, 530), rng.uniform(-50, 690)
+        angle = rng.uniform(0, np.pi)
+        end = start[0] + 700 * np.sin(angle), start[1] + 700 * np.cos(angle)
+        mesh.append((start, end, float(rng.uniform(14, 22)), 0.85))
+    dense = densitometry.analyze(mottled(phantom(mesh, skin=0.8, seed=2), seed=2), um_per_px=UM_PER_PX)
+    for result in (crossing_result, dense):
+        assert result.polarity is densitometry.Polarity.DARK
+        assert not any("polarity='bright'" in warning for warning in result.quality_warnings)
+
+
 COLOUR_SHAFTS = [((60, 40), (80, 600), 14), ((200, 60), (170, 600), 14), ((300, 100), (420, 560), 14)]
 PINKISH_SKIN = (215, 200, 190)
 

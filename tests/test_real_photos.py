@@ -23,6 +23,7 @@ def test_every_real_photo_analyses_with_plausible_numbers():
     for path in PHOTOS:
         result = densitometry.analyze(path, um_per_px=ASSUMED_UM_PER_PX)
         assert result.polarity is densitometry.Polarity.DARK, path.name  # all have dark hair
+        assert not any("polarity='bright'" in warning for warning in result.quality_warnings), path.name
         assert result.field_mask is None, path.name  # all fill the frame: no dark surround
         assert result.hair_count > 0, path.name
         # Plausible scalp numbers at the assumed scale: a few to a few hundred hairs, shafts of

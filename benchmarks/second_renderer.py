@@ -16,6 +16,10 @@ px), so the diameter error is the analyzer's, not the renderer's. A hair counts 
 lies inside the photo, as in the analyzer. Prints per scene the median |count error| %, its median sign,
 the mean |mean-diameter error| µm and the median |density error| %.
 
+``--white-hair`` draws grey-white hair (neutral, 170-235) instead of dark, ``--dark-skin`` the skin at
+0.4 of its brightness, and ``--polarity`` forces the reading; the last two columns count the photos
+read bright and those flagged with the quality warning that suggests reading them bright.
+
 ``--framed`` shows each photo through a contact dermatoscope's round field: a disc 0.35-0.6 of the
 shorter side in radius, off centre, with a soft rim (1-5 px) and a dark, noisy surround. The truth field is
 then the disc less the thickest hair's width (150 µm), as the analyzer defines its field (see
@@ -45,7 +49,7 @@ def stroke_width_px(thickness):
     return float(canvas[:, 32].sum()) / 255.0
 
 
-def render(seed, scene, size=(960, 720), *, framed=False):
+def render(seed, scene, size=(960, 720), *, framed=False, white_hair=False, dark_skin=False):
     """One photo: (RGB uint8 image, µm per px, true hair count, true mean diameter µm, field area cm²)."""
     rng = np.random.default_rng(seed)
     width, height = size
@@ -66,6 +70,8 @@ def render(seed, scene, size=(960, 720), *, framed=False):
     # Long hairs rooted outside the field also cross it: draw more, the truth counts what shows.
     drawn = rng.poisson(density_per_cm2 * field_cm2 * (1.6 if scene == "long" else 1.0))
     skin = np.array([rng.uniform(170, 235), rng.uniform(130, 200), rng.uniform(110, 180)])
+    if dark_skin:
+        skin *= 0.4
     vignette = 1.0 - rng.uniform(0.1, 0.35) * ((rows - height / 2) ** 2 + (cols - width / 2) ** 2) / (
         (height / 2) ** 2 + (width / 2) ** 2
     )
@@ -73,6 +79,8 @@ def render(seed, scene, size=(960, 720), *, framed=False):
     texture *= rng.uniform(0.02, 0.06) / texture.std()
     image = (skin * (vignette * (1.0 + texture))[..., None]).astype(np.float32)
     hair_rgb = np.array([rng.uniform(20, 90), rng.uniform(15, 65), rng.uniform(10, 45)], np.float32)
+    if white_hair:
+        hair_rgb = np.full(3, rng.uniform(170, 235), np.float32)
     flow = rng.uniform(0.0, np.pi)
     diameters_um = []
     t = np.linspace(0.0, 1.0, 200)[:, None]
@@ -116,11 +124,14 @@ def render(seed, scene, size=(960, 720), *, framed=False):
 
 
 def _evaluate(job):
-    scene, seed, refine, framed = job
+    scene, seed, refine, framed, white_hair, dark_skin, polarity = job
     import densitometry
 
-    image, um_per_px, true_count, true_diameter_um, field_cm2 = render(seed, scene, framed=framed)
-    result = densitometry.analyze(image, um_per_px=um_per_px, refine=refine)
+    image, um_per_px, true_count, true_diameter_um, field_cm2 = render(
+        seed, scene, framed=framed, white_hair=white_hair, dark_skin=dark_skin
+    )
+    result = densitometry.analyze(image, um_per_px=um_per_px, refine=refine, polarity=polarity)
+    flagged = any("polarity='bright'" in warning for warning in result.quality_warnings)
     return (
         scene,
         true_count,
@@ -129,6 +140,8 @@ def _evaluate(job):
         result.mean_diameter_um,
         true_count / field_cm2,
         result.density_per_cm2,
+        result.polarity.value == "bright",
+        flagged,
     )
 
 
@@ -140,12 +153,19 @@ def main(argv=None) -> int:
     parser.add_argument("--refine", action="store_true", help="use the CNN refiner")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--framed", action="store_true", help="through a dermatoscope's round field")
+    parser.add_argument("--white-hair", action="store_true", help="grey-white hair (170-235) instead of dark")
+    parser.add_argument("--dark-skin", action="store_true", help="skin at 0.4 of the usual brightness")
+    parser.add_argument("--polarity", default="auto", choices=("auto", "dark", "bright"))
     args = parser.parse_args(argv)
-    jobs = [(scene, seed, args.refine, args.framed) for scene in SCENES for seed in range(args.n)]
+    jobs = [
+        (scene, seed, args.refine, args.framed, args.white_hair, args.dark_skin, args.polarity)
+        for scene in SCENES
+        for seed in range(args.n)
+    ]
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(_evaluate, jobs))
     header = f"{'scene':<9}{'photos':>7}{'|count err| %':>15}{'signed %':>10}{'|diam err| um':>15}"
-    print(header + f"{'|density err| %':>17}")
+    print(header + f"{'|density err| %':>17}{'read bright':>13}{'flagged':>9}")
     for scene in SCENES:
         rows = np.array([row[1:] for row in results if row[0] == scene], dtype=float)
         count_errors = 100.0 * (rows[:, 1] - rows[:, 0]) / np.maximum(rows[:, 0], 1.0)
@@ -154,7 +174,7 @@ def main(argv=None) -> int:
         print(
             f"{scene:<9}{len(rows):>7}{np.median(np.abs(count_errors)):>15.1f}"
             f"{np.median(count_errors):>+10.1f}{np.nanmean(diameter_errors):>15.1f}"
-            f"{np.median(density_errors):>17.1f}"
+            f"{np.median(density_errors):>17.1f}{int(rows[:, 6].sum()):>13d}{int(rows[:, 7].sum()):>9d}"
         )
     return 0
 

@@ -279,18 +279,18 @@ def follicular_units(
         spacing_um if companion_radius_um is None else companion_radius_um, "companion_radius_um"
     )
     opening_um = _positive(opening_radius_um, "opening_radius_um")
-    empty_openings = find_empty_openings(result, min_contrast=empty_opening_min_contrast)
-    empty_opening_min_contrast = float(empty_opening_min_contrast)
     if isinstance(max_hairs_per_unit, bool) or not isinstance(max_hairs_per_unit, (int, np.integer)):
         raise ParameterError(f"max_hairs_per_unit must be an integer >= 1, got {max_hairs_per_unit!r}")
     if max_hairs_per_unit < 1:
         raise ParameterError(f"max_hairs_per_unit must be an integer >= 1, got {max_hairs_per_unit!r}")
+    # Validates its own contrast setting; run after the cheap checks above.
+    empty_openings = find_empty_openings(result, min_contrast=empty_opening_min_contrast)
     parameters = {
         "max_unit_spacing_um": spacing_um,
         "max_hairs_per_unit": int(max_hairs_per_unit),
         "companion_radius_um": companion_um,
         "opening_radius_um": opening_um,
-        "empty_opening_min_contrast": empty_opening_min_contrast,
+        "empty_opening_min_contrast": float(empty_opening_min_contrast),
     }
     calibration = result.calibration
     hairs = result.hairs

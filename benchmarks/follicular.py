@@ -107,50 +107,47 @@ def _truth_result(truth, result, seed):
     return dataclasses.replace(result, hairs=hairs, centerlines_px=tuple(centerlines))
 
 
+def _positions(units) -> np.ndarray:
+    return np.array([unit["position_px"] for unit in units], float).reshape(-1, 2)
+
+
+def _inside_units(truth, *, with_hair):
+    """The true units inside the field that a counted hair leaves (or, ``with_hair=False``, none does)."""
+    counted = {hair["hair_id"] for hair in truth["hairs"] if hair["counted"]}
+    return [
+        unit
+        for unit in truth["units"]
+        if unit["inside_field"] and bool(counted.intersection(unit["hair_ids"])) == with_hair
+    ]
+
+
+def _near(points, targets, reach_px) -> np.ndarray:
+    """Whether each of ``points`` (n, 2) lies within ``reach_px`` of one of ``targets`` (m, 2)."""
+    if not len(points) or not len(targets):
+        return np.zeros(len(points), bool)
+    return np.hypot(*(points[:, None, :] - targets[None, :, :]).transpose(2, 0, 1)).min(axis=1) <= reach_px
+
+
 def _opening_scores(truth, table, tolerance_um=80.0):
     """(found, on an opening, on an empty opening, empty openings in the field, of them found)."""
-    counted = {hair["hair_id"] for hair in truth["hairs"] if hair["counted"]}
-    units = truth["units"]
-    every = np.array([unit["position_px"] for unit in units], float).reshape(-1, 2)
-    empty = np.array(
-        [u["position_px"] for u in units if u["inside_field"] and not counted.intersection(u["hair_ids"])],
-        float,
-    ).reshape(-1, 2)
+    every = _positions(truth["units"])
+    empty = _positions(_inside_units(truth, with_hair=False))
     found = table[["row_px", "col_px"]].to_numpy(float).reshape(-1, 2)
     reach_px = tolerance_um / truth["um_per_px"]
-
-    def near(points, targets):
-        if not len(points) or not len(targets):
-            return np.zeros(len(points), bool)
-        return (
-            np.hypot(*(points[:, None, :] - targets[None, :, :]).transpose(2, 0, 1)).min(axis=1) <= reach_px
-        )
-
     return (
         len(found),
-        int(near(found, every).sum()),
-        int(near(found, empty).sum()),
+        int(_near(found, every, reach_px).sum()),
+        int(_near(found, empty, reach_px).sum()),
         len(empty),
-        int(near(empty, found).sum()),
+        int(_near(empty, found, reach_px).sum()),
     )
 
 
 def _placed_units(truth, table, tolerance_um=150.0):
     """(units found, of them within ``tolerance_um`` of a true unit inside the field with a counted hair)."""
-    counted = {hair["hair_id"] for hair in truth["hairs"] if hair["counted"]}
-    true_units = np.array(
-        [
-            u["position_px"]
-            for u in truth["units"]
-            if u["inside_field"] and counted.intersection(u["hair_ids"])
-        ],
-        float,
-    ).reshape(-1, 2)
     found = table[["row_px", "col_px"]].to_numpy(float).reshape(-1, 2)
-    if not len(found) or not len(true_units):
-        return (len(found), 0)
-    distance = np.hypot(*(found[:, None, :] - true_units[None, :, :]).transpose(2, 0, 1)).min(axis=1)
-    return (len(found), int(np.sum(distance * truth["um_per_px"] <= tolerance_um)))
+    true_units = _positions(_inside_units(truth, with_hair=True))
+    return (len(found), int(_near(found, true_units, tolerance_um / truth["um_per_px"]).sum()))
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,8 @@ _SHARP_BUNDLE_EDGE = 0.15
 #: short that never reaches the seeding threshold along most of its length is rare.
 _OWN_SEED_SHARE = 0.75
 _SHORT_PIECE_LENGTHS = 4.0
+#: Fewest traced shafts whose median width is taken as the photo's typical shaft width.
+_TYPICAL_WIDTH_SHAFTS = 5
 
 
 def analyze(
@@ -172,7 +174,7 @@ def analyze(
         centerlines_px=tuple(centerlines),
         hair_mask=mask,
         image=loaded.to_uint8(),
-        quality_warnings=tuple(_quality_warnings(prepared, mask, len(rows))),
+        quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters)),
         version=__version__,
         blue_weight=prepared.blue_weight,
         field_mask=field,
@@ -230,17 +232,26 @@ def _split_bundles(rows, centerlines, parameters):
     Hairs of one follicular unit, or crossing at a shallow angle, can run side by side so that the
     mask holds one band as wide as the hairs together. A band wider than ``max_single_diameter_um``
     with sharp edges (`_SHARP_BUNDLE_EDGE`) is split into ``k = round(width / typical width)`` hairs
-    (2 to 4) of ``width / k`` each, the typical width being the median of the photo's single shafts;
-    those rows carry ``bundle_size = k``. A wide band with soft edges is one defocused hair.
+    (at most 4) of ``width / k`` each; those rows carry ``bundle_size = k``. The typical width is the
+    median of the photo's single-width shafts, or, where the median of all its traced shafts (at
+    least `_TYPICAL_WIDTH_SHAFTS`) is itself wider than a single hair, that median: the calibration
+    is then off or the hair unusually thick (real example photos at an assumed 7 µm/px hold whole
+    photos of 130-190 µm shafts), and the photo's own shafts, not scalp hair, say how wide one is. A
+    band less than 1.5 typical widths across stays one hair. A wide band with soft edges is one
+    defocused hair.
     """
     limit = parameters.max_single_diameter_um
     singles = [row["diameter_um"] for row in rows if row["diameter_um"] <= limit]
     typical = float(np.median(singles)) if singles else limit / 2.0
+    if len(rows) >= _TYPICAL_WIDTH_SHAFTS:
+        all_shafts = float(np.median([row["diameter_um"] for row in rows]))
+        if all_shafts > limit:
+            typical = all_shafts
     split_rows, split_centerlines = [], []
     for row, coords in zip(rows, centerlines, strict=True):
         size = 1
         if row["diameter_um"] > limit and row["edge_share"] < _SHARP_BUNDLE_EDGE:
-            size = int(np.clip(round(row["diameter_um"] / typical), 2, 4))
+            size = int(np.clip(round(row["diameter_um"] / typical), 1, 4))
         for _ in range(size):
             diameter_um = row["diameter_um"] / size
             split_rows.append(
@@ -294,7 +305,7 @@ def resolve_parameters(parameters, options) -> AnalysisParameters:
     return AnalysisParameters(**options)
 
 
-def _quality_warnings(prepared, mask, hair_count):
+def _quality_warnings(prepared, hairs, parameters):
     warnings = []
     # The background is smooth (blurred at the scale of the thickest hair): every 4th pixel gives the
     # same median at a sixteenth of the cost.
@@ -311,6 +322,13 @@ def _quality_warnings(prepared, mask, hair_count):
             "many bright hair-like lines: if some hairs are grey or white, the dark reading does not count "
             "them; analyse again with polarity='bright' (CLI --polarity bright) to count those"
         )
-    if hair_count < 5:
-        warnings.append(f"few hairs detected ({hair_count}): check focus, calibration and polarity")
+    if len(hairs) < 5:
+        warnings.append(f"few hairs detected ({len(hairs)}): check focus, calibration and polarity")
+    else:
+        typical_um = float(hairs["diameter_um"].median())
+        if typical_um > parameters.max_single_diameter_um:
+            warnings.append(
+                f"median shaft diameter {typical_um:.0f} µm is thicker than scalp hair (terminal 60-110 µm): "
+                "check the calibration (µm per pixel) and the focus"
+            )
     return warnings

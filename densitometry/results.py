@@ -67,8 +67,9 @@ class AnalysisParameters:
     max_turn_deg : float
         Largest bend accepted when a hair is followed across a junction.
     max_single_diameter_um : float
-        A traced shaft wider than this is taken as 2-4 touching hairs (default 130 µm, above the
-        thickest terminal scalp hairs of about 110-120 µm).
+        A traced shaft wider than this with sharp edges is taken as touching hairs, as many (up to 4)
+        as the photo's typical shafts it is wide (default 130 µm, above the thickest terminal scalp
+        hairs of about 110-120 µm); a photo whose median shaft is wider gets a calibration warning.
     refine : bool
         Use the CNN refiner's hair probability map instead of the ridge threshold.
     blue_weight : float, optional

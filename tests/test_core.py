@@ -243,6 +243,24 @@ def test_band_wider_than_any_single_hair_counts_as_touching_hairs():
     np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=6)
 
 
+def test_band_is_split_by_the_photos_own_typical_width():
+    # Five 70 µm hairs and one 140 µm band of two touching ones: the band is two hairs.
+    singles = [((40 + 70 * k, 60), (50 + 70 * k, 600), 14, 0.7) for k in range(5)]
+    band = [((400, 60), (410, 600), 14, 0.7), ((414, 60), (424, 600), 14, 0.7)]
+    result = densitometry.analyze(phantom(singles + band, blur_px=1.5), um_per_px=UM_PER_PX)
+    assert result.hair_count == 7
+    assert sorted(result.hairs["bundle_size"]) == [1, 1, 1, 1, 1, 2, 2]
+    assert not any("calibration" in warning for warning in result.quality_warnings)
+    # The same photo with the scale given 2.2x too coarse: every shaft now measures 150 µm or more,
+    # wider than any single hair, but the band is still two of the photo's shafts across and the
+    # others one: a wrong calibration must not turn each hair into a bundle.
+    result = densitometry.analyze(phantom(singles + band, blur_px=1.5), um_per_px=2.2 * UM_PER_PX)
+    assert result.hairs["diameter_um"].min() > result.parameters.max_single_diameter_um
+    assert sorted(result.hairs["bundle_size"]) == [1, 1, 1, 1, 1, 2, 2]
+    # ... and the user is told that such shafts are thicker than scalp hair.
+    assert any("check the calibration" in warning for warning in result.quality_warnings)
+
+
 @pytest.mark.parametrize("defocus_px", [10, 12])
 def test_one_defocused_hair_wider_than_any_hair_counts_once(defocus_px):
     # A 100 µm hair lying above the focal plane, blurred to a 135-150 µm wide band with soft edges,

@@ -19,7 +19,7 @@ PHOTOS = sorted(REAL_PHOTOS.glob("*.jpg")) if REAL_PHOTOS.is_dir() else []
 
 @pytest.mark.skipif(not PHOTOS, reason=f"real photos not present at {REAL_PHOTOS}")
 def test_every_real_photo_analyses_with_plausible_numbers():
-    counts = []
+    counts, flagged = [], 0
     for path in PHOTOS:
         result = densitometry.analyze(path, um_per_px=ASSUMED_UM_PER_PX)
         assert result.polarity is densitometry.Polarity.DARK, path.name  # all have dark hair
@@ -27,11 +27,16 @@ def test_every_real_photo_analyses_with_plausible_numbers():
         assert result.field_mask is None, path.name  # all fill the frame: no dark surround
         assert result.hair_count > 0, path.name
         # Plausible scalp numbers at the assumed scale: a few to a few hundred hairs, shafts of
-        # intermediate to terminal thickness on average.
-        assert 20 <= result.median_diameter_um <= 160, path.name
+        # intermediate to terminal thickness on average; or, where the photo was taken at a higher
+        # magnification than assumed (shafts 25-30 px wide), a warning to check the calibration.
+        too_thick = any("check the calibration" in warning for warning in result.quality_warnings)
+        assert too_thick == (result.median_diameter_um > 130), path.name
+        assert 20 <= result.median_diameter_um <= (200 if too_thick else 130), path.name
         assert result.overlay().shape == result.image.shape
         counts.append(result.hair_count)
+        flagged += too_thick
     assert np.median(counts) < 200
+    assert flagged <= len(PHOTOS) // 8  # most are near the assumed scale
 
 
 @pytest.mark.slow

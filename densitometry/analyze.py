@@ -5,6 +5,8 @@ Every adapter (CLI, web UI, batch engine, before/after) calls `analyze`.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from .errors import ParameterError
 from .hairs import trace_hairs, values_at
 from .io import load_image
 from .measure import measure_hairs
-from .preprocess import field_of_view, fill_outside, preprocess
+from .preprocess import Polarity, Preprocessed, field_of_view, fill_outside, preprocess
 from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
 from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, ridge_filter, segment
 from .skeleton import skeleton_branches
@@ -44,6 +46,10 @@ _OWN_SEED_SHARE = 0.75
 _SHORT_PIECE_LENGTHS = 4.0
 #: Fewest traced shafts whose median width is taken as the photo's typical shaft width.
 _TYPICAL_WIDTH_SHAFTS = 5
+#: A bright reading of a photo first read as dark hair replaces it where its hairs are typically this
+#: many times as long, or this many times as many (see `_follows_whole_shafts`).
+_SECOND_LOOK_LENGTH = 1.3
+_SECOND_LOOK_COUNT = 3.0
 
 
 def analyze(
@@ -64,6 +70,14 @@ def analyze(
     name : str, optional
         Name stored in the result (default: the file name).
 
+    Notes
+    -----
+    With ``polarity="auto"`` (classic reading), a photo decided as dark hair that also shows many
+    bright hair-like lines of its own (`densitometry.preprocess.Preprocessed.bright_plausible`) is
+    read a second time as bright hair, and the bright reading is kept where its hairs follow whole
+    shafts (`_follows_whole_shafts`): mostly grey or white hair, whose dark reading traces the skin
+    between the hairs. Such photos take about twice as long.
+
     Returns
     -------
     AnalysisResult
@@ -80,17 +94,57 @@ def analyze(
     calibration = as_calibration(calibration, um_per_px=um_per_px)
     parameters = resolve_parameters(parameters, options)
     loaded = load_image(image, name=name)
-    full_calibration = calibration
-    rgb, calibration, scale = _working_resolution(loaded.rgb, full_calibration)
+    rgb, working_calibration, scale = _working_resolution(loaded.rgb, calibration)
     field = None
     if parameters.field_of_view == "auto":
-        field = field_of_view(rgb, calibration, max_hair_diameter_um=parameters.max_diameter_um)
+        field = field_of_view(rgb, working_calibration, max_hair_diameter_um=parameters.max_diameter_um)
     if field is not None:
         rgb = fill_outside(rgb, field)
+    reading = _read(rgb, working_calibration, scale, field, parameters, parameters.polarity)
+    if reading.prepared.bright_plausible and not parameters.refine:
+        bright = _read(rgb, working_calibration, scale, field, parameters, Polarity.BRIGHT)
+        if _follows_whole_shafts(bright, reading):
+            reading = bright
+    prepared, mask, rows = reading.prepared, reading.mask, reading.rows
+    hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
+    if mask.shape != loaded.shape_px:
+        mask = _to_photo(mask, loaded.shape_px)
+        field = None if field is None else _to_photo(field, loaded.shape_px)
+    return AnalysisResult(
+        image_name=loaded.name,
+        calibration=calibration,
+        image_shape_px=loaded.shape_px,
+        parameters=parameters,
+        polarity=prepared.polarity,
+        hairs=hairs,
+        centerlines_px=tuple(reading.centerlines),
+        hair_mask=mask,
+        image=loaded.to_uint8(),
+        quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters)),
+        version=__version__,
+        blue_weight=prepared.blue_weight,
+        field_mask=field,
+    )
+
+
+class _Reading(NamedTuple):
+    """One reading of a photo (`_read`): its preprocessing, hair mask and counted hairs."""
+
+    prepared: Preprocessed
+    mask: np.ndarray
+    rows: list
+    centerlines: list
+
+
+def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
+    """Find, trace and measure the hairs of one polarity on the working-resolution photo.
+
+    ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels.
+    """
     prepared = preprocess(
         rgb,
         calibration,
-        polarity=parameters.polarity,
+        polarity=polarity,
         max_hair_diameter_um=parameters.max_diameter_um,
         blue_weight=parameters.blue_weight,
     )
@@ -160,25 +214,26 @@ def analyze(
         )
         centerlines.append(coords)
     rows, centerlines = _split_bundles(rows, centerlines, parameters)
-    hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
-    if mask.shape != loaded.shape_px:
-        mask = _to_photo(mask, loaded.shape_px)
-        field = None if field is None else _to_photo(field, loaded.shape_px)
-    return AnalysisResult(
-        image_name=loaded.name,
-        calibration=full_calibration,
-        image_shape_px=loaded.shape_px,
-        parameters=parameters,
-        polarity=prepared.polarity,
-        hairs=hairs,
-        centerlines_px=tuple(centerlines),
-        hair_mask=mask,
-        image=loaded.to_uint8(),
-        quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters)),
-        version=__version__,
-        blue_weight=prepared.blue_weight,
-        field_mask=field,
-    )
+    return _Reading(prepared, mask, rows, centerlines)
+
+
+def _follows_whole_shafts(bright: _Reading, dark: _Reading) -> bool:
+    """Whether the bright reading of a photo read as dark hair is the right one.
+
+    Read with the wrong polarity, a photo's "hairs" are the skin showing between its real hairs: where
+    long hairs cross, that skin is cut short at every crossing, while the right reading follows whole
+    shafts; where short (clipped) hairs lie apart, the skin between them is no line at all and the
+    wrong reading finds few "hairs". The bright reading wins (given at least `_TYPICAL_WIDTH_SHAFTS`
+    bright hairs) where its hairs are typically `_SECOND_LOOK_LENGTH` times as long as the dark
+    reading's (medians) or it finds `_SECOND_LOOK_COUNT` times as many.
+    """
+    if len(bright.rows) < _TYPICAL_WIDTH_SHAFTS:
+        return False
+    if len(bright.rows) >= _SECOND_LOOK_COUNT * len(dark.rows):
+        return True
+    bright_um = float(np.median([row["length_um"] for row in bright.rows]))
+    dark_um = float(np.median([row["length_um"] for row in dark.rows]))
+    return bright_um > _SECOND_LOOK_LENGTH * dark_um
 
 
 def _to_photo(mask, shape_px):

@@ -431,6 +431,15 @@ def compare(
         )
         before_res = analyze(before_img.rgb, calibration=before_cal, parameters=shared, name=before_img.name)
         after_res = analyze(after_rgb, calibration=after_cal, parameters=shared, name=after_img.name)
+    if after_res.polarity is not before_res.polarity:
+        # One reading for both photos, the baseline's: a visit read the other way round (its bright
+        # lines taken for grey hair, or not) would count other things as hair.
+        after_res = analyze(
+            after_rgb,
+            calibration=after_cal,
+            parameters=dataclasses.replace(after_res.parameters, polarity=before_res.polarity),
+            name=after_img.name,
+        )
     warnings = []
     if not registration.registered:
         warnings.append(f"could not align the photos ({registration.reason}); whole-field numbers shown")

@@ -28,6 +28,10 @@ _MIN_BACKGROUND = 0.04
 #: hair drawn by a second renderer on light or dark skin shows 7-230 and 15-240.
 _OWN_BRIGHT_EVIDENCE = 5.0
 _OWN_BRIGHT_BLUE = 8.0
+#: ... and worth a second, bright reading (see `densitometry.analyze.analyze`) from this much more
+#: in brightness and in blue.
+_SECOND_LOOK_EVIDENCE = 2.5
+_SECOND_LOOK_BLUE = 3.0
 #: `blue_channel_weight`: the blue channel starts to count where it shows this much more line structure
 #: than brightness alone, and counts fully this much further on.
 _BLUE_FROM, _BLUE_SPAN = 1.3, 0.5
@@ -74,6 +78,10 @@ class Preprocessed:
         The polarity was decided DARK, yet the photo shows many bright hair-like lines that are no
         flank of a dark hair, in brightness and in blue (see `_polarity`): likely grey or white hair,
         which the dark reading does not count.
+    bright_plausible : bool
+        The polarity was decided DARK, yet bright lines that are no flank of a dark hair show
+        `_SECOND_LOOK_EVIDENCE` times the evidence of the dark ones in brightness and
+        `_SECOND_LOOK_BLUE` times in blue: a bright reading may be the right one.
     """
 
     contrast: np.ndarray
@@ -83,6 +91,7 @@ class Preprocessed:
     opposite_contrast: np.ndarray | None = None
     blue_weight: float = 0.0
     bright_lines: bool = False
+    bright_plausible: bool = False
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -156,9 +165,9 @@ def preprocess(
     polarity = Polarity(polarity)
     grey = to_grey(rgb)
     blue = np.ascontiguousarray(rgb[..., 2], dtype=np.float32)
-    bright_lines = False
+    bright_lines = bright_plausible = False
     if polarity is Polarity.AUTO:
-        polarity, bright_lines = _polarity(grey, blue, calibration, max_hair_diameter_um)
+        polarity, bright_lines, bright_plausible = _polarity(grey, blue, calibration, max_hair_diameter_um)
     background = skin_background(
         grey, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
     )
@@ -176,7 +185,9 @@ def preprocess(
     # The other polarity's contrasts are the exact negatives of the signed ones.
     opposite_luma = np.maximum(-luma_signed, 0.0)
     opposite = opposite_luma + weight * np.maximum(-blue_signed - opposite_luma, 0.0)
-    return Preprocessed(contrast, grey, background, polarity, opposite, float(blue_weight), bright_lines)
+    return Preprocessed(
+        contrast, grey, background, polarity, opposite, float(blue_weight), bright_lines, bright_plausible
+    )
 
 
 def blue_channel_weight(luma_contrast, colour_contrast, calibration: Calibration) -> float:
@@ -219,14 +230,18 @@ def _polarity(grey, blue, calibration, max_hair_diameter_um):
     flank of a stronger line of the other reading (`densitometry.segment.polarity_evidence`), grey and
     white hair shows `_OWN_BRIGHT_EVIDENCE` times more bright than dark evidence in brightness and
     `_OWN_BRIGHT_BLUE` times more in ``blue`` (neutral hair is bright in blue too; blond hair, which can
-    be brighter than pale skin, absorbs blue). That is reported (a quality warning), not acted on: on
-    such mixed photos the dark reading counts the dark and blond hairs, the bright one the grey and
-    white ones, and on the phantoms neither is better throughout.
+    be brighter than pale skin, absorbs blue). That is reported (a quality warning). From a weaker
+    `_SECOND_LOOK_EVIDENCE` / `_SECOND_LOOK_BLUE` on, a bright reading is plausible, and
+    `densitometry.analyze.analyze` tries it and keeps whichever reading follows whole shafts. The
+    evidence alone decides nothing more: on mixed photos the dark reading counts the dark and blond
+    hairs, the bright one the grey and white ones, and on the phantoms neither is better throughout.
 
     Returns
     -------
     polarity : Polarity
     bright_lines : bool
+    bright_plausible : bool
+        See `Preprocessed`.
     """
     from .segment import polarity_evidence
 
@@ -234,13 +249,16 @@ def _polarity(grey, blue, calibration, max_hair_diameter_um):
         _median_contrast(grey, calibration, max_hair_diameter_um), calibration
     )
     if bright > 1.5 * dark:
-        return Polarity.BRIGHT, False
-    if blue is None or own_bright <= _OWN_BRIGHT_EVIDENCE * own_dark:
-        return Polarity.DARK, False
+        return Polarity.BRIGHT, False, False
+    if blue is None or own_bright <= _SECOND_LOOK_EVIDENCE * own_dark:
+        return Polarity.DARK, False, False
+    luma_ratio = own_bright / own_dark if own_dark > 0 else np.inf
     _, _, own_dark, own_bright = polarity_evidence(
         _median_contrast(blue, calibration, max_hair_diameter_um), calibration
     )
-    return Polarity.DARK, own_bright > _OWN_BRIGHT_BLUE * own_dark
+    blue_ratio = own_bright / own_dark if own_dark > 0 else np.inf
+    bright_lines = luma_ratio > _OWN_BRIGHT_EVIDENCE and blue_ratio > _OWN_BRIGHT_BLUE
+    return Polarity.DARK, bright_lines, blue_ratio > _SECOND_LOOK_BLUE
 
 
 def _median_contrast(channel, calibration, max_hair_diameter_um):

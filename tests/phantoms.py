@@ -30,3 +30,27 @@ def phantom(shafts, *, shape=(480, 640), skin=0.75, blur_px=1.0, noise=0.01, see
         image = cv2.GaussianBlur(image, (0, 0), blur_px)
     image = image + np.random.default_rng(seed).normal(0, noise, shape)
     return np.clip(image, 0, 1).astype(np.float32)
+
+
+def mottled(image, *, amplitude=0.02, seed=0):
+    """``image`` with smooth multiplicative skin texture of relative ``amplitude`` (standard deviation)."""
+    texture = cv2.GaussianBlur(
+        np.random.default_rng(seed).normal(0, 1, image.shape).astype(np.float32), (0, 0), 3
+    )
+    return np.clip(image * (1 + amplitude * texture / texture.std()), 0, 1).astype(np.float32)
+
+
+def white_mesh(seed):
+    """A dense mesh of 40 white shafts (60-90 µm at 5 µm/px) on mid-grey mottled skin, and how many of
+    them show at least 150 µm inside the photo."""
+    rng = np.random.default_rng(seed)
+    mesh, visible = [], 0
+    for _ in range(40):
+        start = np.array([rng.uniform(-50, 530), rng.uniform(-50, 690)])
+        angle = rng.uniform(0, np.pi)
+        end = start + 700 * np.array([np.sin(angle), np.cos(angle)])
+        mesh.append((tuple(start), tuple(end), float(rng.uniform(12, 18)), 0.5))
+        points = start + np.linspace(0, 1, 701)[:, None] * (end - start)
+        inside = (points >= 0).all(axis=1) & (points < (480, 640)).all(axis=1)
+        visible += int(inside.sum() >= 30)
+    return mottled(phantom(mesh, skin=0.5, seed=seed, bright=True), seed=seed), visible

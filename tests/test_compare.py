@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from phantoms import white_mesh
 
 import densitometry
 from densitometry import CalibrationError, synthetic
@@ -283,6 +284,18 @@ def test_both_photos_are_read_with_one_blue_channel_weight():
     assert cmp.before_result.parameters.blue_weight == shared
     fixed = compare(photo.image, noisy, um_per_px=photo.um_per_px, blue_weight=0.0)
     assert fixed.before_result.blue_weight == fixed.after_result.blue_weight == 0.0
+
+
+def test_both_photos_are_read_with_the_baselines_polarity():
+    """A baseline of white hair (read bright) and a follow-up that alone would be read as dark hair: the
+    follow-up is read bright too, so that both visits count the same kind of line as hair."""
+    white, _ = white_mesh(0)
+    dark_hair = synthetic.generate("clean", seed=0, width_px=640, height_px=480).image
+    assert densitometry.analyze(dark_hair, um_per_px=5.0).polarity is densitometry.Polarity.DARK
+    cmp = compare(white, dark_hair, um_per_px=5.0)
+    assert cmp.before_result.polarity is cmp.after_result.polarity is densitometry.Polarity.BRIGHT
+    forced = compare(white, dark_hair, um_per_px=5.0, polarity="dark")
+    assert forced.before_result.polarity is forced.after_result.polarity is densitometry.Polarity.DARK
 
 
 def test_margin_leaving_no_common_field_falls_back_to_whole_fields():

@@ -5,7 +5,7 @@ import math
 import cv2
 import numpy as np
 import pytest
-from phantoms import phantom, shaft_coverage
+from phantoms import mottled, phantom, shaft_coverage, white_mesh
 
 import densitometry
 from densitometry import AnalysisParameters, CalibrationError, ParameterError
@@ -136,14 +136,6 @@ def test_grey_hair_brighter_than_skin_is_detected_automatically():
     assert forced.polarity is densitometry.Polarity.DARK
 
 
-def mottled(image, *, amplitude=0.02, seed=0):
-    """``image`` with smooth multiplicative skin texture of relative ``amplitude`` (standard deviation)."""
-    texture = cv2.GaussianBlur(
-        np.random.default_rng(seed).normal(0, 1, image.shape).astype(np.float32), (0, 0), 3
-    )
-    return np.clip(image * (1 + amplitude * texture / texture.std()), 0, 1).astype(np.float32)
-
-
 #: Six white shafts, 60-85 µm at 5 µm/px, on dark skin.
 WHITE_ON_DARK = [((40 + 70 * k, 30 + 15 * k), (60 + 70 * k, 610 - 10 * k), 12 + k, 1.5) for k in range(6)]
 
@@ -160,6 +152,41 @@ def test_white_hair_on_dark_skin_is_flagged_and_counted_when_read_bright():
     assert bright.hair_count == 6
     np.testing.assert_allclose(np.sort(bright.hairs["diameter_um"]), [60, 65, 70, 75, 80, 85], atol=4.0)
     assert not any("polarity='bright'" in warning for warning in bright.quality_warnings)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5])
+def test_white_mesh_first_read_as_dark_is_read_bright(seed):
+    """Dense white hair whose line evidence leaves the first decision at dark: read dark, the skin
+    between the hairs is traced, cut short at every crossing (far too many "hairs"); the second,
+    bright reading follows whole shafts and replaces it."""
+    image, visible = white_mesh(seed)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    dark = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark")
+    assert dark.hair_count > 1.3 * visible
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert abs(result.hair_count - visible) <= 0.15 * visible
+    assert 60 <= result.mean_diameter_um <= 80
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_short_white_hairs_on_light_skin_are_read_bright(seed):
+    """Twenty clipped white shafts (0.3-0.8 mm) lying apart on light skin: the flanks of each bright
+    shaft leave the first decision at dark, and read dark the photo has next to no "hairs" (the skin
+    between short shafts is no line); the bright reading finds them all."""
+    rng = np.random.default_rng(seed)
+    shafts = []
+    for _ in range(20):
+        centre = np.array([rng.uniform(40, 440), rng.uniform(40, 600)])
+        angle, half_length = rng.uniform(0, np.pi), rng.uniform(30, 80)
+        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
+        shafts.append(
+            (tuple(centre - offset), tuple(centre + offset), rng.uniform(12, 18), rng.uniform(0.2, 0.4))
+        )
+    image = mottled(phantom(shafts, skin=0.55, seed=seed, bright=True), amplitude=0.03, seed=seed)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark").hair_count <= 3
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert abs(result.hair_count - 20) <= 3
 
 
 def test_dark_hair_gives_no_bright_hair_warning(crossing_result):

@@ -216,7 +216,9 @@ def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.
     as long as skin covers most of the field) and passed through a line detector at a typical shaft
     width; the reading with clearly more line-like contrast wins. Glare and dandruff are bright but
     blob-shaped, and skin showing between dark hairs stays near the median, so neither turns a
-    dark-haired photo into a bright one. Dark is the default when the evidence is close.
+    dark-haired photo into a bright one. Dark is the default when the evidence is close. (This is the
+    first decision only: `densitometry.analyze.analyze` may still read a photo decided dark as bright,
+    after comparing the hairs of both readings.)
     """
     return _polarity(grey, None, calibration, max_hair_diameter_um)[0]
 

@@ -44,8 +44,8 @@ _SHARP_BUNDLE_EDGE = 0.15
 #: short that never reaches the seeding threshold along most of its length is rare.
 _OWN_SEED_SHARE = 0.75
 _SHORT_PIECE_LENGTHS = 4.0
-#: Fewest traced shafts whose median width is taken as the photo's typical shaft width.
-_TYPICAL_WIDTH_SHAFTS = 5
+#: Fewest traced shafts whose median (width, length) is taken to describe the photo's hairs.
+_MEDIAN_MIN_SHAFTS = 5
 #: A bright reading of a photo first read as dark hair replaces it where its hairs are typically this
 #: many times as long, or this many times as many (see `_follows_whole_shafts`).
 _SECOND_LOOK_LENGTH = 1.3
@@ -223,11 +223,11 @@ def _follows_whole_shafts(bright: _Reading, dark: _Reading) -> bool:
     Read with the wrong polarity, a photo's "hairs" are the skin showing between its real hairs: where
     long hairs cross, that skin is cut short at every crossing, while the right reading follows whole
     shafts; where short (clipped) hairs lie apart, the skin between them is no line at all and the
-    wrong reading finds few "hairs". The bright reading wins (given at least `_TYPICAL_WIDTH_SHAFTS`
+    wrong reading finds few "hairs". The bright reading wins (given at least `_MEDIAN_MIN_SHAFTS`
     bright hairs) where its hairs are typically `_SECOND_LOOK_LENGTH` times as long as the dark
     reading's (medians) or it finds `_SECOND_LOOK_COUNT` times as many.
     """
-    if len(bright.rows) < _TYPICAL_WIDTH_SHAFTS:
+    if len(bright.rows) < _MEDIAN_MIN_SHAFTS:
         return False
     if len(bright.rows) >= _SECOND_LOOK_COUNT * len(dark.rows):
         return True
@@ -289,7 +289,7 @@ def _split_bundles(rows, centerlines, parameters):
     with sharp edges (`_SHARP_BUNDLE_EDGE`) is split into ``k = round(width / typical width)`` hairs
     (at most 4) of ``width / k`` each; those rows carry ``bundle_size = k``. The typical width is the
     median of the photo's single-width shafts, or, where the median of all its traced shafts (at
-    least `_TYPICAL_WIDTH_SHAFTS`) is itself wider than a single hair, that median: the calibration
+    least `_MEDIAN_MIN_SHAFTS`) is itself wider than a single hair, that median: the calibration
     is then off or the hair unusually thick (real example photos at an assumed 7 µm/px hold whole
     photos of 130-190 µm shafts), and the photo's own shafts, not scalp hair, say how wide one is. A
     band less than 1.5 typical widths across stays one hair. A wide band with soft edges is one
@@ -298,7 +298,7 @@ def _split_bundles(rows, centerlines, parameters):
     limit = parameters.max_single_diameter_um
     singles = [row["diameter_um"] for row in rows if row["diameter_um"] <= limit]
     typical = float(np.median(singles)) if singles else limit / 2.0
-    if len(rows) >= _TYPICAL_WIDTH_SHAFTS:
+    if len(rows) >= _MEDIAN_MIN_SHAFTS:
         all_shafts = float(np.median([row["diameter_um"] for row in rows]))
         if all_shafts > limit:
             typical = all_shafts

@@ -189,6 +189,29 @@ def test_short_white_hairs_on_light_skin_are_read_bright(seed):
     assert abs(result.hair_count - 20) <= 3
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_dark_hair_with_a_few_white_hairs_keeps_its_dark_reading(seed):
+    """Fourteen dark shafts and six white ones: the dark reading counts the dark hairs; read bright, the
+    skin between the dark hairs would pass for white hair (far more "hairs"). Not read bright."""
+    rng = np.random.default_rng(seed)
+    shafts = []
+    for _ in range(20):
+        start = np.array([rng.uniform(-50, 530), rng.uniform(-50, 690)])
+        angle = rng.uniform(0, np.pi)
+        end = start + 700 * np.array([np.sin(angle), np.cos(angle)])
+        shafts.append((tuple(start), tuple(end), float(rng.uniform(12, 18))))
+    image = phantom([(*shaft, 0.5) for shaft in shafts[6:]], skin=0.55, seed=seed)
+    for start, end, width_px in shafts[:6]:
+        image = image * (1 + 0.6 * shaft_coverage(image.shape, start, end, width_px))
+    image = mottled(np.clip(image, 0, 1).astype(np.float32), seed=seed)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    dark = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark")
+    bright = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="bright")
+    assert result.polarity is densitometry.Polarity.DARK
+    assert result.hair_count == dark.hair_count
+    assert bright.hair_count > 1.5 * dark.hair_count
+
+
 def test_dark_hair_gives_no_bright_hair_warning(crossing_result):
     rng = np.random.default_rng(5)
     mesh = []  # a dense mesh of dark shafts covering about half of the photo, skin showing between

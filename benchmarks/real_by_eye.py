@@ -7,7 +7,9 @@ Ten of the unlabelled real example photos (``../shared/data/scalp-microscope-ccb
 microscope, 640x640, no scale; analysed at an assumed 7 µm/px) were counted by eye by the developers:
 every visible shaft, sharp or out of focus, once. Such counts are rough (about +-20 %, worse in blurred
 tangles such as D_183) and are no substitute for expert labels, but they show the order of the error on
-real photos, which the phantoms cannot. Prints each photo's count and its error, and the median error.
+real photos, which the phantoms cannot. Prints each photo's count and its error, and the median error;
+and which photos carry the warning that their shafts are too thick for the assumed scale (taken at a
+higher magnification than 7 µm/px).
 """
 
 from __future__ import annotations
@@ -48,14 +50,18 @@ def main(argv=None) -> int:
     import densitometry
 
     errors = []
-    print(f"{'photo':<8}{'by eye':>7}{'found':>7}{'error %':>9}{'blue w':>8}")
+    print(f"{'photo':<8}{'by eye':>7}{'found':>7}{'error %':>9}{'blue w':>8}  scale warning")
     for name, by_eye in COUNTS_BY_EYE.items():
         result = densitometry.analyze(
             args.photos / f"{name}.jpg", um_per_px=ASSUMED_UM_PER_PX, refine=args.refine
         )
         error = 100.0 * (result.hair_count - by_eye) / by_eye
         errors.append(error)
-        print(f"{name:<8}{by_eye:>7}{result.hair_count:>7}{error:>+9.0f}{result.blue_weight:>8.2f}")
+        thick = any("check the calibration" in warning for warning in result.quality_warnings)
+        print(
+            f"{name:<8}{by_eye:>7}{result.hair_count:>7}{error:>+9.0f}{result.blue_weight:>8.2f}"
+            f"  {'shafts too thick for 7 µm/px' if thick else ''}"
+        )
     print(
         f"median count error {np.median(errors):+.0f} %, median |error| {np.median(np.abs(errors)):.0f} % "
         f"({'refined' if args.refine else 'classic'}, assumed {ASSUMED_UM_PER_PX:g} µm/px)"

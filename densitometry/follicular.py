@@ -21,8 +21,9 @@ Each end of a centreline is scored with three cues, strongest first:
   either side; the hair stream decides (below), and where it cannot the hair is counted as rooted
   outside and reported in ``root_ambiguous``.
 * **Hidden ends**: where the hair mask runs straight on past an end (one to two shaft widths on), the
-  tracing stopped under a crossing hair; such an end is treated like a border end, unless other hairs
-  leave it side by side (the hairs of a unit and their opening cover each other's roots).
+  tracing stopped under a crossing hair, and where hair covers most of the skin beyond an end, it
+  stopped in a tangle; such an end is treated like a border end, unless other hairs leave it side by
+  side (the hairs of a unit and their opening cover each other's roots).
 * **Companions**: hairs of one unit leave the same opening side by side and nearly parallel, then fan
   out, so a root end meets the end of another hair (within ``companion_radius_um``) that runs off in
   about the same direction and moves away from it going in; the free tip of a hair lies alone, next to
@@ -96,6 +97,11 @@ _COMPANION_MAX_ANGLE_DEG = 40.0
 _DIRECTION_REACH_UM = 150.0
 #: Darkness (fraction darker than the surrounding skin) that counts as a follicular opening.
 _OPENING_DARKNESS = 0.04
+#: `_crowded`: an end is in a tangle where hair covers this share of a disc this many shaft widths in
+#: radius beyond it (sampled on two rings of this many points and the centre).
+_CROWDED_SHARE = 0.7
+_CROWDED_RADIUS_WIDTHS = 1.5
+_CROWDED_RAYS = 16
 #: Distance (µm) over which the direction of the hair stream is averaged: hair streams turn over
 #: millimetres (whorls, partings), far more slowly than the directions of single hairs scatter.
 _FLOW_SCALE_UM = 1000.0
@@ -308,9 +314,12 @@ def follicular_units(
     lengths = np.linalg.norm(offsets, axis=-1, keepdims=True)
     directions = np.divide(offsets, lengths, out=np.zeros_like(offsets), where=lengths > 0)
     companions = _companions(ends, directions, inward_px, calibration.px(companion_um))
-    # Hidden ends (under a crossing hair) are treated as border ends, unless other hairs leave there
-    # side by side: the hairs of a unit cover each other's roots.
-    hidden = _runs_on(result.hair_mask, ends, directions, diameters_px) & (companions == 0)
+    # Hidden ends (under a crossing hair, or in a tangle) are treated as border ends, unless other
+    # hairs leave there side by side: the hairs of a unit cover each other's roots.
+    mask = result.hair_mask
+    hidden = (
+        _runs_on(mask, ends, directions, diameters_px) | _crowded(mask, ends, directions, diameters_px)
+    ) & (companions == 0)
     on_border = _on_border(ends, diameters_px, result.image_shape_px, result.field_mask)
     on_border |= hidden
     darkness = _opening_darkness(result, ends, calibration.px(opening_um))
@@ -435,6 +444,36 @@ def _runs_on(mask, ends, directions, diameters_px):
     covered = values_at(np.asarray(mask, dtype=bool), points) & inside
     moving = np.linalg.norm(directions, axis=-1) > 0
     return (covered.mean(axis=-1) >= 0.6) & moving
+
+
+def _crowded(mask, ends, directions, diameters_px):
+    """Ends lying in a tangle of other hairs, shape (n, 2).
+
+    A root has skin around it, but for the other hairs of its unit (its companions). Where the tracing
+    of a long hair stops inside a tangle, at a crossing whose other shafts it could not be paired with,
+    hair covers most of the skin beyond the end: at least `_CROWDED_SHARE` of a disc
+    `_CROWDED_RADIUS_WIDTHS` shaft widths in radius, centred one width beyond the end (of the part of
+    the disc inside the photo, given a few samples there). One unrelated hair crossing the disc through
+    its middle covers about 40 % of it, two about 80 %. Such an end is no more a root than an end under
+    a crossing hair (`_runs_on`). At half the disc, true roots in dense hair were lost too (grouping
+    the true hairs of the phantoms got worse); at 70 % not.
+    """
+    if mask is None or not len(ends):
+        return np.zeros(ends.shape[:2], dtype=bool)
+    height, width = mask.shape
+    widths = np.maximum(diameters_px, 2.0)[:, None, None]
+    centres = ends - directions * widths  # (n, 2, 2): one width beyond each end
+    angles = np.linspace(0.0, 2.0 * np.pi, _CROWDED_RAYS, endpoint=False)
+    unit = np.stack([np.sin(angles), np.cos(angles)], axis=1)  # (rays, 2)
+    radii = np.concatenate([[0.0], np.full(len(angles), 0.5), np.full(len(angles), 1.0)])
+    offsets = radii[:, None] * np.concatenate([[[0.0, 0.0]], unit, unit])  # (samples, 2)
+    points = centres[..., None, :] + _CROWDED_RADIUS_WIDTHS * widths[..., None] * offsets
+    inside = (
+        (points[..., 0] >= 0) & (points[..., 0] < height) & (points[..., 1] >= 0) & (points[..., 1] < width)
+    )
+    covered = values_at(np.asarray(mask, dtype=bool), points) & inside
+    share = covered.sum(axis=-1) / np.maximum(inside.sum(axis=-1), 1)
+    return (share >= _CROWDED_SHARE) & (inside.sum(axis=-1) >= 5)
 
 
 def _points_inward(centerlines, n, reach_px):

@@ -313,6 +313,28 @@ def test_an_end_hidden_under_a_crossing_hair_is_not_a_root():
     assert follicular_units(fake_result([((100, 60), (100, 185)), ((100, 215), (100, 340))])).unit_count == 2
 
 
+def test_an_end_inside_a_tangle_is_not_a_root():
+    # A hair whose tracing stops between other shafts: no shaft runs straight on past its end (so the
+    # end is not hidden under one crossing hair), but hair covers most of the skin beyond it, so it is
+    # no root, and with no cue at its other end the hair belongs to no unit.
+    result = fake_result([((100, 185), (100, 60))])
+    result.hair_mask[95:106, 60:186] = True  # the hair itself
+    result.hair_mask[66:97, 150:261] = True  # two shafts just above its end
+    result.hair_mask[103:134, 150:261] = True  # two just below
+    result.hair_mask[40:161, 222:236] = True  # and one across both, beyond the end
+    units = follicular_units(result)
+    assert units.unit_count == 0 and units.hair_unit_ids.tolist() == [-1]
+    # On open skin the same hair is a unit of one, rooted at its first end (the scores tie), and so it
+    # is beside a single shaft passing its end.
+    for beside in (False, True):
+        alone = fake_result([((100, 185), (100, 60))])
+        alone.hair_mask[95:106, 60:186] = True
+        alone.hair_mask[66:97, 150:261] = beside
+        units = follicular_units(alone)
+        assert units.unit_count == 1
+        np.testing.assert_allclose(units.root_px[0], [100, 185])
+
+
 def test_roots_of_one_unit_stay_roots_where_the_mask_runs_on_past_them():
     # The hairs of a unit and a dark opening cover each other's roots in the mask; the companions
     # make those ends roots, not ends hidden under a crossing hair.

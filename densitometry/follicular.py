@@ -98,10 +98,12 @@ _DIRECTION_REACH_UM = 150.0
 #: Darkness (fraction darker than the surrounding skin) that counts as a follicular opening.
 _OPENING_DARKNESS = 0.04
 #: `_crowded`: an end is in a tangle where hair covers this share of a disc this many shaft widths in
-#: radius beyond it (sampled on two rings of this many points and the centre).
+#: radius beyond it (sampled on two rings of this many points and the centre), judged where at least
+#: this many of the samples lie inside the photo.
 _CROWDED_SHARE = 0.7
 _CROWDED_RADIUS_WIDTHS = 1.5
 _CROWDED_RAYS = 16
+_CROWDED_MIN_SAMPLES = 5
 #: Distance (µm) over which the direction of the hair stream is averaged: hair streams turn over
 #: millimetres (whorls, partings), far more slowly than the directions of single hairs scatter.
 _FLOW_SCALE_UM = 1000.0
@@ -453,7 +455,7 @@ def _crowded(mask, ends, directions, diameters_px):
     of a long hair stops inside a tangle, at a crossing whose other shafts it could not be paired with,
     hair covers most of the skin beyond the end: at least `_CROWDED_SHARE` of a disc
     `_CROWDED_RADIUS_WIDTHS` shaft widths in radius, centred one width beyond the end (of the part of
-    the disc inside the photo, given a few samples there). One unrelated hair crossing the disc through
+    the disc inside the photo, given `_CROWDED_MIN_SAMPLES` samples there). One unrelated hair crossing the disc through
     its middle covers about 40 % of it, two about 80 %. Such an end is no more a root than an end under
     a crossing hair (`_runs_on`). At half the disc, true roots in dense hair were lost too (grouping
     the true hairs of the phantoms got worse); at 70 % not.
@@ -473,7 +475,7 @@ def _crowded(mask, ends, directions, diameters_px):
     )
     covered = values_at(np.asarray(mask, dtype=bool), points) & inside
     share = covered.sum(axis=-1) / np.maximum(inside.sum(axis=-1), 1)
-    return (share >= _CROWDED_SHARE) & (inside.sum(axis=-1) >= 5)
+    return (share >= _CROWDED_SHARE) & (inside.sum(axis=-1) >= _CROWDED_MIN_SAMPLES)
 
 
 def _points_inward(centerlines, n, reach_px):

@@ -436,14 +436,9 @@ def _runs_on(mask, ends, directions, diameters_px):
     """
     if mask is None or not len(ends):
         return np.zeros(ends.shape[:2], dtype=bool)
-    height, width = mask.shape
     steps = np.linspace(1.0, 2.0, 5)
     reach = steps[None, None, :] * np.maximum(diameters_px, 2.0)[:, None, None] + 2.0
-    points = ends[..., None, :] - directions[..., None, :] * reach[..., None]
-    inside = (
-        (points[..., 0] >= 0) & (points[..., 0] < height) & (points[..., 1] >= 0) & (points[..., 1] < width)
-    )
-    covered = values_at(np.asarray(mask, dtype=bool), points) & inside
+    covered, _ = _mask_at(mask, ends[..., None, :] - directions[..., None, :] * reach[..., None])
     moving = np.linalg.norm(directions, axis=-1) > 0
     return (covered.mean(axis=-1) >= 0.6) & moving
 
@@ -455,27 +450,37 @@ def _crowded(mask, ends, directions, diameters_px):
     of a long hair stops inside a tangle, at a crossing whose other shafts it could not be paired with,
     hair covers most of the skin beyond the end: at least `_CROWDED_SHARE` of a disc
     `_CROWDED_RADIUS_WIDTHS` shaft widths in radius, centred one width beyond the end (of the part of
-    the disc inside the photo, given `_CROWDED_MIN_SAMPLES` samples there). One unrelated hair crossing the disc through
-    its middle covers about 40 % of it, two about 80 %. Such an end is no more a root than an end under
-    a crossing hair (`_runs_on`). At half the disc, true roots in dense hair were lost too (grouping
-    the true hairs of the phantoms got worse); at 70 % not.
+    the disc inside the photo, given `_CROWDED_MIN_SAMPLES` samples there). One unrelated hair
+    crossing the disc through its middle covers about 40 % of it, two about 80 %. Such an end is no
+    more a root than an end under a crossing hair (`_runs_on`). At half the disc, true roots in dense
+    hair were lost too (grouping the true hairs of the phantoms got worse); at 70 % not.
     """
     if mask is None or not len(ends):
         return np.zeros(ends.shape[:2], dtype=bool)
-    height, width = mask.shape
     widths = np.maximum(diameters_px, 2.0)[:, None, None]
     centres = ends - directions * widths  # (n, 2, 2): one width beyond each end
     angles = np.linspace(0.0, 2.0 * np.pi, _CROWDED_RAYS, endpoint=False)
     unit = np.stack([np.sin(angles), np.cos(angles)], axis=1)  # (rays, 2)
     radii = np.concatenate([[0.0], np.full(len(angles), 0.5), np.full(len(angles), 1.0)])
     offsets = radii[:, None] * np.concatenate([[[0.0, 0.0]], unit, unit])  # (samples, 2)
-    points = centres[..., None, :] + _CROWDED_RADIUS_WIDTHS * widths[..., None] * offsets
-    inside = (
-        (points[..., 0] >= 0) & (points[..., 0] < height) & (points[..., 1] >= 0) & (points[..., 1] < width)
+    covered, inside = _mask_at(
+        mask, centres[..., None, :] + _CROWDED_RADIUS_WIDTHS * widths[..., None] * offsets
     )
-    covered = values_at(np.asarray(mask, dtype=bool), points) & inside
     share = covered.sum(axis=-1) / np.maximum(inside.sum(axis=-1), 1)
     return (share >= _CROWDED_SHARE) & (inside.sum(axis=-1) >= _CROWDED_MIN_SAMPLES)
+
+
+def _mask_at(mask, points_rc):
+    """Whether the hair mask covers each (row, col) point (any leading shape), and whether the point
+    lies in the photo at all (one outside is not covered)."""
+    height, width = mask.shape
+    inside = (
+        (points_rc[..., 0] >= 0)
+        & (points_rc[..., 0] < height)
+        & (points_rc[..., 1] >= 0)
+        & (points_rc[..., 1] < width)
+    )
+    return values_at(np.asarray(mask, dtype=bool), points_rc) & inside, inside
 
 
 def _points_inward(centerlines, n, reach_px):

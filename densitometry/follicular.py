@@ -72,6 +72,7 @@ from scipy.spatial import cKDTree
 from .errors import ParameterError
 from .hairs import values_at
 from .openings import find_empty_openings
+from .results import hair_ends_px
 
 #: Columns of `FollicularUnits.table`, in order.
 UNIT_COLUMNS = ("unit_id", "row_px", "col_px", "hair_ids", "size")
@@ -303,12 +304,7 @@ def follicular_units(
     calibration = result.calibration
     hairs = result.hairs
     n = len(hairs)
-    ends = np.zeros((n, 2, 2))  # hair, end (0 start, 1 end), (row, col)
-    if n:
-        ends[:, 0, 0] = hairs["start_row_px"].to_numpy(float)
-        ends[:, 0, 1] = hairs["start_col_px"].to_numpy(float)
-        ends[:, 1, 0] = hairs["end_row_px"].to_numpy(float)
-        ends[:, 1, 1] = hairs["end_col_px"].to_numpy(float)
+    ends = hair_ends_px(hairs)  # hair, end (0 start, 1 end), (row, col)
     diameters_px = np.array([calibration.px(d) for d in hairs["diameter_um"]], dtype=float).reshape(n)
 
     inward_px = _points_inward(result.centerlines_px, n, calibration.px(_DIRECTION_REACH_UM))

@@ -44,6 +44,7 @@ import pandas as pd
 from .calibration import Calibration
 from .errors import ParameterError
 from .preprocess import Polarity, skin_background, to_grey
+from .results import hair_ends_px
 
 #: Columns of `find_empty_openings`' table, in order.
 OPENING_COLUMNS = ("row_px", "col_px", "diameter_um", "contrast", "kind")
@@ -157,7 +158,7 @@ def find_empty_openings(
                 rows.append((r, c, radius, contrast, kind))
     rows = _apart(rows)
     table_rows = []
-    ends = _hair_ends_px(result) / scale  # in working pixels
+    ends = hair_ends_px(result.hairs).reshape(-1, 2) / scale  # in working pixels
     clearance = calibration.px(_HAIR_END_CLEARANCE_UM)
     for r, c, radius, contrast, kind in rows:
         if len(ends) and np.min(np.hypot(ends[:, 0] - r, ends[:, 1] - c)) < clearance + radius:
@@ -312,12 +313,3 @@ def _apart(rows):
         if all(np.hypot(row[0] - k[0], row[1] - k[1]) >= max(row[2], k[2]) for k in kept):
             kept.append(row)
     return kept
-
-
-def _hair_ends_px(result) -> np.ndarray:
-    hairs = result.hairs
-    if not len(hairs):
-        return np.zeros((0, 2))
-    starts = hairs[["start_row_px", "start_col_px"]].to_numpy(float)
-    ends = hairs[["end_row_px", "end_col_px"]].to_numpy(float)
-    return np.concatenate([starts, ends])

@@ -41,6 +41,13 @@ HAIR_COLUMNS = (
 )
 
 
+def hair_ends_px(hairs) -> np.ndarray:
+    """(row, col) of both ends of every hair in an `AnalysisResult.hairs` table, shape (n, 2, 2):
+    [hair, end (0: start, 1: end), (row, col)], in the photo's pixels."""
+    columns = ["start_row_px", "start_col_px", "end_row_px", "end_col_px"]
+    return hairs[columns].to_numpy(dtype=float).reshape(-1, 2, 2)
+
+
 #: Values of `AnalysisParameters.field_of_view`.
 FIELDS_OF_VIEW = ("auto", "whole")
 

@@ -263,6 +263,24 @@ def _polarity(grey, blue, calibration, max_hair_diameter_um):
     return Polarity.DARK, bright_lines, blue_ratio > _SECOND_LOOK_BLUE
 
 
+def bright_outweighs(rgb, calibration: Calibration, *, max_hair_diameter_um=150.0) -> bool:
+    """Whether bright lines that are no flank of a dark line outweigh the dark ones (see `_polarity`).
+
+    In brightness or in blue: white hair on light skin can be as bright as the skin and show only in
+    blue. Too weak a sign to doubt a dark reading that finds hairs (skin texture and glare give it
+    too), and computed only when it matters (`densitometry.analyze.analyze`).
+    """
+    from .segment import polarity_evidence
+
+    for channel in (to_grey(rgb), np.ascontiguousarray(rgb[..., 2], dtype=np.float32)):
+        _, _, own_dark, own_bright = polarity_evidence(
+            _median_contrast(channel, calibration, max_hair_diameter_um), calibration
+        )
+        if own_bright > own_dark:
+            return True
+    return False
+
+
 def _median_contrast(channel, calibration, max_hair_diameter_um):
     """Relative contrast (dark positive) of one channel against its wide median (`detect_polarity`)."""
     height, width = channel.shape

@@ -189,6 +189,30 @@ def test_short_white_hairs_on_light_skin_are_read_bright(seed):
     assert abs(result.hair_count - 20) <= 3
 
 
+def test_white_hair_as_bright_as_the_skin_in_luma_is_read_bright():
+    """Twenty clipped neutral-white shafts (60-90 µm) whose brightness equals the skin's: they show
+    only in colour (brighter in blue than the reddish skin), too weakly for the first decision to
+    doubt the dark reading, which then finds no hair at all. A photo read dark that finds hardly any
+    hairs, while its bright lines outweigh its dark ones, is read bright as well; that finds them."""
+    rng = np.random.default_rng(0)
+    skin_rgb = np.array([0.80, 0.66, 0.55])
+    skin_luma = float(skin_rgb @ [0.299, 0.587, 0.114])
+    image = np.ones((480, 640, 3)) * skin_rgb
+    for _ in range(20):
+        centre = np.array([rng.uniform(40, 440), rng.uniform(40, 600)])
+        angle, half_length = rng.uniform(0, np.pi), rng.uniform(30, 80)
+        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
+        coverage = shaft_coverage(image.shape[:2], centre - offset, centre + offset, rng.uniform(12, 18))
+        image = image * (1 - coverage[..., None]) + skin_luma * coverage[..., None]
+    image = cv2.GaussianBlur(image, (0, 0), 1.0) + rng.normal(0, 0.01, image.shape)
+    image = np.clip(image, 0, 1).astype(np.float32)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark").hair_count <= 1
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert abs(result.hair_count - 20) <= 2
+    assert 65 <= result.mean_diameter_um <= 85
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_dark_hair_with_a_few_white_hairs_keeps_its_dark_reading(seed):
     """Fourteen dark shafts and six white ones: the dark reading counts the dark hairs; read bright, the

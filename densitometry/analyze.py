@@ -51,6 +51,12 @@ _SHARP_BUNDLE_EDGE = 0.15
 #: short that never reaches the seeding threshold along most of its length is rare.
 _OWN_SEED_SHARE = 0.75
 _SHORT_PIECE_LENGTHS = 4.0
+#: A faint trace (median contrast below `_NETWORK_CONTRAST`) that meets other traces more often than
+#: `_NETWORK_JUNCTIONS_PER_MM` is a path through the net of skin showing between bright specks (sebum,
+#: scale), not a hair. Hairs crossing in a tangle meet as often but are dark; faint (blond, grey) hairs
+#: rarely lie that densely. Classic reading only.
+_NETWORK_CONTRAST = 0.12
+_NETWORK_JUNCTIONS_PER_MM = 5.0
 #: Fewest traced shafts whose median (width, length) is taken to describe the photo's hairs.
 _MEDIAN_MIN_SHAFTS = 5
 #: A reading with fewer hairs has found hardly any (quality warning; see `_worth_a_bright_look`).
@@ -364,12 +370,19 @@ def _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength=N
     path, which itself runs ~5 % long, for pieces up to four minimum lengths), and its own contrast
     reaches the growing threshold. Winding pieces are skin texture or the rims of flakes and glare.
     Given the ridge ``strength`` (classic reading), a short piece must also be line-like on its own
-    (`_OWN_SEED_SHARE`).
+    (`_OWN_SEED_SHARE`), and a faint one must not be a path through a net of traces
+    (`_NETWORK_JUNCTIONS_PER_MM`).
     """
     if measurement.contrast < parameters.low_contrast:
         return False
     if not len(hair.junctions_px) and measurement.on_shaft_fraction < _MIN_ON_SHAFT:
         return False
+    if strength is not None and measurement.contrast < _NETWORK_CONTRAST:
+        length_mm = (
+            (hair.length_px + measurement.diameter_px) / min_length_px * parameters.min_length_um / 1e3
+        )
+        if len(hair.junctions_px) >= _NETWORK_JUNCTIONS_PER_MM * length_mm:
+            return False
     if hair.length_px <= _SHORT_PIECE_LENGTHS * min_length_px:
         if strength is not None:
             own_strength = float(np.median(values_at(strength, hair.coords_px)))

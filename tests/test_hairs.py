@@ -81,3 +81,24 @@ def test_touching_hairs_that_part_at_their_tips_are_traced_whole(notch_px):
     for hair in hairs:
         assert hair.length_px > 330  # base (col 60 + notch) to tip (col 430), not the free prong alone
         assert min(hair.coords_px[0][1], hair.coords_px[-1][1]) < 60 + 30
+
+
+@pytest.mark.parametrize(
+    ("contrast", "junctions", "counted"),
+    [(0.08, 6, False), (0.08, 4, True), (0.5, 6, True)],
+)
+def test_a_faint_trace_through_a_net_of_junctions_is_no_hair(contrast, junctions, counted):
+    """A straight 1 mm trace: faint (contrast 0.08) and meeting other traces 6 times, it is a path
+    through the net of skin between bright specks (sebum, scale); meeting them 4 times, or dark (a hair
+    in a tangle), it is a hair."""
+    from densitometry.analyze import _looks_like_a_shaft
+    from densitometry.measure import HairMeasurement
+
+    parameters = densitometry.AnalysisParameters()
+    um_per_px = 5.0
+    coords = np.stack([np.full(191, 50.0), np.arange(191, dtype=float)], axis=1)  # 190 px
+    hair = TracedHair(coords, 190.0, (0,), coords[np.linspace(10, 180, junctions).astype(int)])
+    measurement = HairMeasurement(10.0, contrast, 40, on_shaft_fraction=1.0, edge_spread_px=1.0)
+    strength = np.full((100, 200), 0.2, np.float32)  # line-like along all of it
+    min_length_px = parameters.min_length_um / um_per_px
+    assert _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength) is counted

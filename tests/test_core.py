@@ -1,5 +1,6 @@
 """Known-answer tests of the analyzer core on exact phantoms."""
 
+import dataclasses
 import math
 
 import cv2
@@ -8,7 +9,7 @@ import pytest
 from phantoms import mottled, phantom, shaft_coverage, white_mesh
 
 import densitometry
-from densitometry import AnalysisParameters, CalibrationError, ParameterError
+from densitometry import AnalysisParameters, CalibrationError, ParameterError, synthetic
 
 UM_PER_PX = 5.0
 # (start, end, width_px, contrast): 80, 45, 25 and 65 µm at 5 µm/px; two crossings.
@@ -60,6 +61,16 @@ def test_blank_image_gives_zero_hairs():
     assert result.density_per_cm2 == 0
     assert math.isnan(result.mean_diameter_um)
     assert result.to_dict()["summary"]["mean_diameter_um"] is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hairless_scalp_photo_gives_zero_hairs(seed):
+    """Textured, vignetted skin with creases, noise and JPEG, and no hair: nothing is counted."""
+    params = synthetic.scene_parameters("clean", np.random.default_rng(seed))
+    photo = synthetic.render(
+        dataclasses.replace(params, hair_density_per_cm2=0.0), seed=seed, width_px=640, height_px=480
+    )
+    assert densitometry.analyze(photo.image, um_per_px=photo.um_per_px).hair_count == 0
 
 
 @pytest.mark.parametrize(("skin", "expected"), [(0.06, "underexposed"), (0.99, "overexposed"), (0.7, None)])

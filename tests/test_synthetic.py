@@ -234,6 +234,8 @@ def test_bad_parameters_raise_clear_errors():
         dataclasses.replace(base, length_mode="shaved")
     with pytest.raises(CalibrationError):
         dataclasses.replace(base, um_per_px=float("nan"))
+    with pytest.raises(ParameterError, match="hair_density_per_cm2"):
+        dataclasses.replace(base, hair_density_per_cm2=-1.0)
     photo = synthetic.generate("clean", seed=0, width_px=32, height_px=32)
     with pytest.raises(ParameterError, match="format"):
         photo.save("/tmp", "x", format="tiff")
@@ -304,3 +306,20 @@ def test_speckle_whitens_a_share_of_the_skin_and_leaves_the_truth_alone():
         dataclasses.replace(quiet, speckle_fraction=1.5)
     with pytest.raises(ParameterError, match="speckle_diameter_um"):
         dataclasses.replace(quiet, speckle_diameter_um=(30.0, 10.0))
+
+
+@pytest.mark.parametrize("scenario", ["clean", "clipped", "artefacts"])
+def test_a_hairless_scalp_has_skin_and_artefacts_but_no_hair(scenario):
+    """Density 0 (e.g. to measure false hairs, see benchmarks/hairless.py): no follicular units, so
+    no hairs and no openings, and the same skin, artefacts and camera as the scenario's haired photo."""
+    params = synthetic.scene_parameters(scenario, np.random.default_rng(3))
+    bald = synthetic.render(
+        dataclasses.replace(params, hair_density_per_cm2=0.0), seed=3, width_px=160, height_px=120
+    )
+    haired = synthetic.render(params, seed=3, width_px=160, height_px=120)
+    truth = bald.truth()
+    assert truth["hair_count"] == 0 and truth["density_per_cm2"] == 0.0
+    assert not bald.hairs and not bald.units and not bald.hair_mask.any()
+    assert haired.hairs
+    skin = ~haired.hair_mask
+    assert np.abs(bald.image.astype(float) - haired.image.astype(float))[skin].mean() < 25

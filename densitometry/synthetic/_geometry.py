@@ -92,9 +92,11 @@ def sample_scene(params: SceneParameters, rng: np.random.Generator, *, height_px
 
     # Units on a jittered grid (stratified: Poisson-like without unrealistic clumps of openings).
     unit_density_px = params.hair_density_per_cm2 / params.mean_hairs_per_unit / UM2_PER_CM2 * s * s
-    spacing = 1.0 / math.sqrt(unit_density_px)
-    n_rows = int(math.ceil((height_px + 2 * margin_px) / spacing))
-    n_cols = int(math.ceil((width_px + 2 * margin_px) / spacing))
+    spacing, n_rows, n_cols = 1.0, 0, 0  # a hairless scalp (density 0): no units
+    if unit_density_px > 0:
+        spacing = 1.0 / math.sqrt(unit_density_px)
+        n_rows = int(math.ceil((height_px + 2 * margin_px) / spacing))
+        n_cols = int(math.ceil((width_px + 2 * margin_px) / spacing))
     grid_r, grid_c = np.meshgrid(np.arange(n_rows), np.arange(n_cols), indexing="ij")
     unit_r = (grid_r.ravel() + rng.random(grid_r.size)) * spacing - margin_px
     unit_c = (grid_c.ravel() + rng.random(grid_c.size)) * spacing - margin_px

@@ -142,7 +142,6 @@ class SceneParameters:
                 f"length_mode must be one of {[m.value for m in LengthMode]}, got {self.length_mode!r}"
             )
         for name in (
-            "hair_density_per_cm2",
             "terminal_diameter_mean_um",
             "pigment_scale",
             "flow_wavelength_um",
@@ -152,6 +151,7 @@ class SceneParameters:
         ):
             _check_range(getattr(self, name), name, low=0.0, open_low=True)
         for name in (
+            "hair_density_per_cm2",  # 0: a hairless scalp (no follicular units, no openings)
             "empty_opening_fraction",
             "flow_variation_deg",
             "direction_jitter_deg",

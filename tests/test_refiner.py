@@ -366,3 +366,24 @@ def test_training_samples_see_colour_as_the_refiner_will_in_use():
     # Dark hair: blue weight 0, so the fine colour is gone and the other inputs are unchanged.
     assert detail(plain[colour]) < 0.5 * detail(full[colour])
     np.testing.assert_allclose(plain[:colour], full[:colour], atol=1e-3)
+
+
+def test_training_can_show_the_skin_without_hair():
+    """``hairless_share=1``: the scenario's skin and artefacts, and a hair target with no hair."""
+    from densitometry.refiner.train import render_sample
+
+    config = RefinerConfig(version="t")
+    features, hair, centre = render_sample(
+        np.random.default_rng(0), config, scenario="artefacts", hairless_share=1.0
+    )
+    assert not hair.any() and not centre.any()
+    assert features.std() > 0
+    assert render_sample(np.random.default_rng(0), config, scenario="artefacts")[1].any()
+
+
+def test_training_rejects_a_hairless_share_outside_0_to_1(tmp_path):
+    from densitometry.errors import ParameterError
+    from densitometry.refiner.train import train
+
+    with pytest.raises(ParameterError, match="hairless_share"):
+        train(tmp_path, minutes=0.01, hairless_share=1.5)

@@ -14,6 +14,7 @@ the machine's speed, so two runs agree statistically, not bit for bit.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import multiprocessing
 import platform
@@ -63,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train the hair mask with a gap where two nearly parallel hairs touch (see _touching_seams)",
     )
     parser.add_argument(
+        "--hairless-share",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of the training photos rendered with no hair (the scenario's skin and artefacts only)",
+    )
+    parser.add_argument(
         "--colour-detail-um",
         type=float,
         default=0.0,
@@ -89,6 +97,7 @@ def run(args) -> int:
             onnx=not args.no_onnx,
             seams=args.seams,
             colour_detail_um=args.colour_detail_um,
+            hairless_share=args.hairless_share,
             command=_command(args),
         )
     except DensitometryError as error:
@@ -100,12 +109,16 @@ def run(args) -> int:
 # --------------------------------------------------------------------------- data
 
 
-def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SAMPLE_PX, seams=False):
+def render_sample(
+    rng: np.random.Generator, config, *, scenario=None, size_px=SAMPLE_PX, seams=False, hairless_share=0.0
+):
     """One training sample at model scale: (features (C, S, S), hair (S, S), centreline (S, S)), float32.
 
     The photo's pixel size is the scenario's own half of the time and log-uniform in 2-10 µm/px otherwise;
     tone, noise and JPEG get an extra random perturbation before the features are computed. With
     ``seams`` the hair target leaves out the seams between touching parallel hairs (`_touching_seams`).
+    A share ``hairless_share`` of the photos shows the scenario's skin, camera and artefacts with no hair
+    (`benchmarks/hairless.py` measures what a reading takes for hair there).
     """
     from .. import synthetic
     from ..calibration import Calibration
@@ -123,9 +136,21 @@ def render_sample(rng: np.random.Generator, config, *, scenario=None, size_px=SA
         um_per_px = probe.um_per_px
     model_um = config.model_um_per_px(um_per_px)
     native_px = int(math.ceil(size_px * model_um / um_per_px)) + 2
-    photo = synthetic.generate(
-        scenario, seed=int(rng.integers(2**31)), width_px=native_px, height_px=native_px, um_per_px=um_per_px
-    )
+    if hairless_share > 0 and rng.random() < hairless_share:
+        # The scenario's skin, camera and artefacts with no hair: every line the network draws is false.
+        params = synthetic.scene_parameters(scenario, np.random.default_rng(int(rng.integers(2**31))))
+        params = dataclasses.replace(params, um_per_px=um_per_px, hair_density_per_cm2=0.0)
+        photo = synthetic.render(
+            params, seed=int(rng.integers(2**31)), width_px=native_px, height_px=native_px
+        )
+    else:
+        photo = synthetic.generate(
+            scenario,
+            seed=int(rng.integers(2**31)),
+            width_px=native_px,
+            height_px=native_px,
+            um_per_px=um_per_px,
+        )
     image = _perturb(photo.image, rng)
     rgb = image.astype(np.float32) / 255.0
     calibration = Calibration(photo.um_per_px)
@@ -222,7 +247,7 @@ def _colour_blotches(shape, rng):
     return colour_blotches(shape, rng, rng.uniform(1.5, 8.0), rng.uniform(1.0, 5.0))
 
 
-def _producer(config_dict, seed, worker, samples, stop, seams=False):
+def _producer(config_dict, seed, worker, samples, stop, seams=False, hairless_share=0.0):
     """Background process: render samples forever into the queue (until ``stop`` is set)."""
     cv2.setNumThreads(1)
     from .config import RefinerConfig
@@ -232,7 +257,7 @@ def _producer(config_dict, seed, worker, samples, stop, seams=False):
     failures = 0
     while not stop.is_set():
         try:
-            sample = render_sample(rng, config, seams=seams)
+            sample = render_sample(rng, config, seams=seams, hairless_share=hairless_share)
             failures = 0
         except Exception as error:  # noqa: BLE001 - one bad random scene must not stop training
             failures += 1
@@ -282,6 +307,7 @@ def train(
     onnx=True,
     seams=False,
     colour_detail_um=0.0,
+    hairless_share=0.0,
     command="",
     log=print,
 ):
@@ -292,10 +318,14 @@ def train(
     RefinerConfig
         The config written to ``out/refiner.json``.
     """
+    from ..errors import ParameterError
     from ._torch import import_torch
     from .config import RefinerConfig
     from .model import build_network, export_onnx, save_weights
 
+    hairless_share = float(hairless_share)
+    if not 0.0 <= hairless_share <= 1.0:
+        raise ParameterError(f"hairless_share must be between 0 and 1, got {hairless_share!r}")
     torch = import_torch()
     torch.set_num_threads(max(1, int(threads)))
     torch.manual_seed(seed)
@@ -309,7 +339,11 @@ def train(
     context = multiprocessing.get_context("spawn")
     samples, stop = context.Queue(maxsize=64), context.Event()
     producers = [
-        context.Process(target=_producer, args=(config.to_dict(), seed, k, samples, stop, seams), daemon=True)
+        context.Process(
+            target=_producer,
+            args=(config.to_dict(), seed, k, samples, stop, seams, hairless_share),
+            daemon=True,
+        )
         for k in range(max(1, int(workers)))
     ]
     for process in producers:
@@ -477,6 +511,7 @@ def _command(args) -> str:
     parts += ["--no-onnx"] if args.no_onnx else []
     parts += ["--seams"] if args.seams else []
     parts += [f"--colour-detail-um {args.colour_detail_um:g}"] if args.colour_detail_um else []
+    parts += [f"--hairless-share {args.hairless_share:g}"] if args.hairless_share else []
     return " ".join(parts)
 
 

@@ -245,19 +245,13 @@ def _polarity(grey, blue, calibration, max_hair_diameter_um):
     bright_plausible : bool
         See `Preprocessed`.
     """
-    from .segment import polarity_evidence
-
-    dark, bright, own_dark, own_bright = polarity_evidence(
-        _median_contrast(grey, calibration, max_hair_diameter_um), calibration
-    )
+    dark, bright, own_dark, own_bright = _line_evidence(grey, calibration, max_hair_diameter_um)
     if bright > 1.5 * dark:
         return Polarity.BRIGHT, False, False
     if blue is None or own_bright <= _SECOND_LOOK_EVIDENCE * own_dark:
         return Polarity.DARK, False, False
     luma_ratio = own_bright / own_dark if own_dark > 0 else np.inf
-    _, _, own_dark, own_bright = polarity_evidence(
-        _median_contrast(blue, calibration, max_hair_diameter_um), calibration
-    )
+    _, _, own_dark, own_bright = _line_evidence(blue, calibration, max_hair_diameter_um)
     blue_ratio = own_bright / own_dark if own_dark > 0 else np.inf
     bright_lines = luma_ratio > _OWN_BRIGHT_EVIDENCE and blue_ratio > _OWN_BRIGHT_BLUE
     return Polarity.DARK, bright_lines, blue_ratio > _SECOND_LOOK_BLUE
@@ -270,15 +264,19 @@ def bright_outweighs(rgb, calibration: Calibration, *, max_hair_diameter_um=150.
     blue. Too weak a sign to doubt a dark reading that finds hairs (skin texture and glare give it
     too), and computed only when it matters (`densitometry.analyze.analyze`).
     """
-    from .segment import polarity_evidence
-
     for channel in (to_grey(rgb), np.ascontiguousarray(rgb[..., 2], dtype=np.float32)):
-        _, _, own_dark, own_bright = polarity_evidence(
-            _median_contrast(channel, calibration, max_hair_diameter_um), calibration
-        )
+        _, _, own_dark, own_bright = _line_evidence(channel, calibration, max_hair_diameter_um)
         if own_bright > own_dark:
             return True
     return False
+
+
+def _line_evidence(channel, calibration, max_hair_diameter_um):
+    """`densitometry.segment.polarity_evidence` of one channel against its wide median: (dark, bright,
+    own dark, own bright) line evidence."""
+    from .segment import polarity_evidence
+
+    return polarity_evidence(_median_contrast(channel, calibration, max_hair_diameter_um), calibration)
 
 
 def _median_contrast(channel, calibration, max_hair_diameter_um):

@@ -57,6 +57,9 @@ _SHORT_PIECE_LENGTHS = 4.0
 #: rarely lie that densely. Classic reading only.
 _NETWORK_CONTRAST = 0.12
 _NETWORK_JUNCTIONS_PER_MM = 5.0
+#: Diameter of a typical terminal scalp hair (adults, 60-110 µm): the scale hinted at when a photo's
+#: shafts are thicker than any scalp hair (`_quality_warnings`).
+_TYPICAL_TERMINAL_UM = 75.0
 #: Fewest traced shafts whose median (width, length) is taken to describe the photo's hairs.
 _MEDIAN_MIN_SHAFTS = 5
 #: A reading with fewer hairs has found hardly any (quality warning; see `_worth_a_bright_look`).
@@ -136,7 +139,7 @@ def analyze(
         centerlines_px=tuple(reading.centerlines),
         hair_mask=mask,
         image=loaded.to_uint8(),
-        quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters)),
+        quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters, calibration.um_per_px)),
         version=__version__,
         blue_weight=prepared.blue_weight,
         field_mask=field,
@@ -408,7 +411,7 @@ def resolve_parameters(parameters, options) -> AnalysisParameters:
     return AnalysisParameters(**options)
 
 
-def _quality_warnings(prepared, hairs, parameters):
+def _quality_warnings(prepared, hairs, parameters, um_per_px):
     warnings = []
     # The background is smooth (blurred at the scale of the thickest hair): every 4th pixel gives the
     # same median at a sixteenth of the cost.
@@ -430,8 +433,11 @@ def _quality_warnings(prepared, hairs, parameters):
     else:
         typical_um = float(hairs["diameter_um"].median())
         if typical_um > parameters.max_single_diameter_um:
+            hinted_um_per_px = um_per_px * _TYPICAL_TERMINAL_UM / typical_um
             warnings.append(
                 f"median shaft diameter {typical_um:.0f} µm is thicker than scalp hair (terminal 60-110 µm): "
-                "check the calibration (µm per pixel) and the focus"
+                f"check the calibration (µm per pixel) and the focus; if most of these hairs are terminal "
+                f"(about {_TYPICAL_TERMINAL_UM:.0f} µm), the photo is nearer {hinted_um_per_px:.1f} µm per pixel "
+                f"than the {um_per_px:.1f} given"
             )
     return warnings

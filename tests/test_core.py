@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 
 import cv2
 import numpy as np
@@ -342,8 +343,11 @@ def test_band_is_split_by_the_photos_own_typical_width():
     result = densitometry.analyze(phantom(singles + band, blur_px=1.5), um_per_px=2.2 * UM_PER_PX)
     assert result.hairs["diameter_um"].min() > result.parameters.max_single_diameter_um
     assert sorted(result.hairs["bundle_size"]) == [1, 1, 1, 1, 1, 2, 2]
-    # ... and the user is told that such shafts are thicker than scalp hair.
-    assert any("check the calibration" in warning for warning in result.quality_warnings)
+    # ... and the user is told that such shafts are thicker than scalp hair, with the scale at which
+    # they would be typical terminal hairs (75 µm): these 70 µm hairs were drawn at UM_PER_PX.
+    (warning,) = [warning for warning in result.quality_warnings if "check the calibration" in warning]
+    hinted = float(re.search(r"nearer ([0-9.]+) µm per pixel", warning).group(1))
+    assert hinted == pytest.approx(75 / 70 * UM_PER_PX, rel=0.1)
 
 
 @pytest.mark.parametrize("defocus_px", [10, 12])

@@ -323,3 +323,12 @@ def test_a_hairless_scalp_has_skin_and_artefacts_but_no_hair(scenario):
     assert haired.hairs
     skin = ~haired.hair_mask
     assert np.abs(bald.image.astype(float) - haired.image.astype(float))[skin].mean() < 25
+
+
+def test_generate_takes_the_hair_density_from_the_caller():
+    photo = synthetic.generate("clinical", seed=4, width_px=320, height_px=240, hair_density_per_cm2=0.0)
+    assert photo.truth()["hair_count"] == 0 and not photo.hair_mask.any()
+    drawn = synthetic.generate("clinical", seed=4, width_px=320, height_px=240)
+    assert drawn.hairs and not np.array_equal(drawn.image, photo.image)
+    with pytest.raises(ParameterError, match="hair_density_per_cm2"):
+        synthetic.generate("clinical", seed=4, width_px=320, height_px=240, hair_density_per_cm2=-1.0)

@@ -14,7 +14,6 @@ the machine's speed, so two runs agree statistically, not bit for bit.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import multiprocessing
 import platform
@@ -136,21 +135,16 @@ def render_sample(
         um_per_px = probe.um_per_px
     model_um = config.model_um_per_px(um_per_px)
     native_px = int(math.ceil(size_px * model_um / um_per_px)) + 2
-    if hairless_share > 0 and rng.random() < hairless_share:
-        # The scenario's skin, camera and artefacts with no hair: every line the network draws is false.
-        params = synthetic.scene_parameters(scenario, np.random.default_rng(int(rng.integers(2**31))))
-        params = dataclasses.replace(params, um_per_px=um_per_px, hair_density_per_cm2=0.0)
-        photo = synthetic.render(
-            params, seed=int(rng.integers(2**31)), width_px=native_px, height_px=native_px
-        )
-    else:
-        photo = synthetic.generate(
-            scenario,
-            seed=int(rng.integers(2**31)),
-            width_px=native_px,
-            height_px=native_px,
-            um_per_px=um_per_px,
-        )
+    # A hairless photo shows the scenario's skin, camera and artefacts: every line the network draws is false.
+    hairless = hairless_share > 0 and rng.random() < hairless_share
+    photo = synthetic.generate(
+        scenario,
+        seed=int(rng.integers(2**31)),
+        width_px=native_px,
+        height_px=native_px,
+        um_per_px=um_per_px,
+        hair_density_per_cm2=0.0 if hairless else None,
+    )
     image = _perturb(photo.image, rng)
     rgb = image.astype(np.float32) / 255.0
     calibration = Calibration(photo.um_per_px)

@@ -509,6 +509,7 @@ def generate(
     width_px: int = 1280,
     height_px: int = 960,
     um_per_px: float | None = None,
+    hair_density_per_cm2: float | None = None,
 ) -> SyntheticPhoto:
     """Draw scene parameters for a scenario and render one synthetic photo with exact truth.
 
@@ -522,6 +523,9 @@ def generate(
         Image size in pixels (default 1280 x 960).
     um_per_px : float, optional
         Pixel size in µm; None draws it from the scenario.
+    hair_density_per_cm2 : float, optional
+        Hairs per cm² (>= 0; 0 gives a hairless scalp with the scenario's skin, camera and artefacts);
+        None draws it from the scenario.
 
     Returns
     -------
@@ -530,7 +534,7 @@ def generate(
     Raises
     ------
     ParameterError
-        Unknown scenario, invalid size or seed.
+        Unknown scenario, invalid size, seed or density.
     CalibrationError
         ``um_per_px`` given but not finite and > 0.
 
@@ -550,4 +554,6 @@ def generate(
     params = scene_parameters(scenario, np.random.default_rng([seed, zlib.crc32(str(scenario).encode())]))
     if um_per_px is not None:
         params = dataclasses.replace(params, um_per_px=um_per_px)
+    if hair_density_per_cm2 is not None:
+        params = dataclasses.replace(params, hair_density_per_cm2=hair_density_per_cm2)
     return render(params, seed=seed, width_px=width_px, height_px=height_px)

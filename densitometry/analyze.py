@@ -68,6 +68,12 @@ _FEW_HAIRS = 5
 #: many times as long, or this many times as many (see `_follows_whole_shafts`).
 _SECOND_LOOK_LENGTH = 1.3
 _SECOND_LOOK_COUNT = 3.0
+#: ... or where its hairs stand out this many times more (median contrast) and it finds at least as
+#: many shafts (see `_follows_whole_shafts`).
+_SECOND_LOOK_CONTRAST = 3.0
+#: Relative contrast taken as at most this when finding lines (classic reading): a black shaft on any
+#: skin reaches 1, white hair on dark skin 2-4 (see `_read`).
+_MAX_LINE_CONTRAST = 1.0
 
 
 def analyze(
@@ -172,15 +178,21 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
 
         ridge, mask = refined_ridge_map(rgb, prepared, calibration, parameters)
     else:
+        # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and
+        # the coarse scales' response to it then spills into the skin around it, where the skin's own
+        # texture (as strong in relative terms as on any skin, and noisier) is grown into the mask as
+        # tails on the hair's tips and sides. Lines are found with the contrast of a black shaft at
+        # most; diameters and contrasts are measured on the full contrast.
+        line_contrast = np.minimum(prepared.contrast, np.float32(_MAX_LINE_CONTRAST))
         ridge = ridge_filter(
-            prepared.contrast,
+            line_contrast,
             calibration,
             min_diameter_um=parameters.min_diameter_um,
             max_diameter_um=parameters.max_diameter_um,
         )
         mask = segment(
             ridge,
-            prepared.contrast,
+            line_contrast,
             low_contrast=parameters.low_contrast,
             high_contrast=parameters.high_contrast,
             hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
@@ -262,22 +274,36 @@ def _follows_whole_shafts(bright: _Reading, dark: _Reading) -> bool:
     Read with the wrong polarity, a photo's "hairs" are the skin showing between its real hairs: where
     long hairs cross, that skin is cut short at every crossing, while the right reading follows whole
     shafts; where short (clipped) hairs lie apart, the skin between them is no line at all and the
-    wrong reading finds few "hairs". The bright reading wins (given at least `_MEDIAN_MIN_SHAFTS`
-    bright hairs) where its hairs are typically `_SECOND_LOOK_LENGTH` times as long as the dark
-    reading's (medians) or it finds `_SECOND_LOOK_COUNT` times as many; where the photo shows strong
-    evidence of bright hair (`Preprocessed.bright_lines`), where they are at least as long (white hair
-    drawn by the second renderer, crossing at wide angles, cuts the skin between it into pieces
-    nearly as long as its own).
+    wrong reading finds few "hairs", faint ones. The bright reading wins (given at least
+    `_MEDIAN_MIN_SHAFTS` bright hairs) where its hairs are typically `_SECOND_LOOK_LENGTH` times as
+    long as the dark reading's (medians), where it traces `_SECOND_LOOK_COUNT` times as many shafts,
+    or at least as many shafts that stand out `_SECOND_LOOK_CONTRAST` times more (median contrast:
+    white hair on dark skin, whose dark reading follows faint skin along the photo's border or
+    between the hairs); where the photo shows strong evidence of bright hair
+    (`Preprocessed.bright_lines`), where its hairs are at least as long (white hair drawn by the
+    second renderer, crossing at wide angles, cuts the skin between it into pieces nearly as long as
+    its own). Shafts are counted as traced: a band split into touching hairs (`_split_bundles`) is
+    one.
     """
     if len(bright.rows) < _MEDIAN_MIN_SHAFTS:
         return False
-    if len(bright.rows) >= _SECOND_LOOK_COUNT * len(dark.rows):
+    bright_shafts, dark_shafts = _traced_shafts(bright.rows), _traced_shafts(dark.rows)
+    if bright_shafts >= _SECOND_LOOK_COUNT * dark_shafts:
+        return True
+    bright_contrast = float(np.median([row["contrast"] for row in bright.rows]))
+    dark_contrast = float(np.median([row["contrast"] for row in dark.rows]))
+    if bright_shafts >= dark_shafts and bright_contrast >= _SECOND_LOOK_CONTRAST * dark_contrast:
         return True
     bright_um = float(np.median([row["length_um"] for row in bright.rows]))
     dark_um = float(np.median([row["length_um"] for row in dark.rows]))
     if dark.prepared.bright_lines:
         return bright_um >= dark_um
     return bright_um > _SECOND_LOOK_LENGTH * dark_um
+
+
+def _traced_shafts(rows) -> float:
+    """How many traced shafts a reading's rows hold: a band split into k touching hairs is one."""
+    return sum(1.0 / row["bundle_size"] for row in rows)
 
 
 def _to_photo(mask, shape_px):

@@ -201,6 +201,28 @@ def test_short_white_hairs_on_light_skin_are_read_bright(seed):
     assert abs(result.hair_count - 20) <= 3
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_short_white_hairs_on_dark_noisy_skin_are_read_bright_without_tails(seed):
+    """Twenty clipped white shafts on dark, mottled, noisy skin, 2.5-3.5 times as bright as the skin.
+    Read bright, the coarse scales' response to such a shaft once spilled into the skin around it and
+    grew its texture into tails counted as extra hairs, and the dark reading (faint skin) was kept;
+    lines are now found with a black shaft's contrast at most, and the far stronger bright shafts win."""
+    rng = np.random.default_rng(seed)
+    shafts = []
+    for _ in range(20):
+        centre = np.array([rng.uniform(40, 440), rng.uniform(40, 600)])
+        angle, half_length = rng.uniform(0, np.pi), rng.uniform(30, 80)
+        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
+        shafts.append(
+            (tuple(centre - offset), tuple(centre + offset), rng.uniform(12, 18), rng.uniform(1.5, 2.5))
+        )
+    image = mottled(phantom(shafts, skin=0.25, seed=seed, bright=True), amplitude=0.05, seed=seed)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert abs(result.hair_count - 20) <= 3
+    assert 60 <= result.mean_diameter_um <= 80
+
+
 def test_white_hair_as_bright_as_the_skin_in_luma_is_read_bright():
     """Twenty clipped neutral-white shafts (60-90 µm) whose brightness equals the skin's: they show
     only in colour (brighter in blue than the reddish skin), too weakly for the first decision to

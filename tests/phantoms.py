@@ -32,6 +32,26 @@ def phantom(shafts, *, shape=(480, 640), skin=0.75, blur_px=1.0, noise=0.01, see
     return np.clip(image, 0, 1).astype(np.float32)
 
 
+def clipped_shafts(seed, contrast_range, *, count=20):
+    """``count`` clipped shafts 0.3-0.8 mm long (at 5 µm/px) lying in every direction apart on a 480x640
+    photo, 60-90 µm wide: (start, end, width_px, contrast) for `phantom`."""
+    rng = np.random.default_rng(seed)
+    shafts = []
+    for _ in range(count):
+        centre = np.array([rng.uniform(40, 440), rng.uniform(40, 600)])
+        angle, half_length = rng.uniform(0, np.pi), rng.uniform(30, 80)
+        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
+        shafts.append(
+            (
+                tuple(centre - offset),
+                tuple(centre + offset),
+                rng.uniform(12, 18),
+                rng.uniform(*contrast_range),
+            )
+        )
+    return shafts
+
+
 def mottled(image, *, amplitude=0.02, seed=0):
     """``image`` with smooth multiplicative skin texture of relative ``amplitude`` (standard deviation)."""
     texture = cv2.GaussianBlur(

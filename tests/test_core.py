@@ -7,7 +7,7 @@ import re
 import cv2
 import numpy as np
 import pytest
-from phantoms import mottled, phantom, shaft_coverage, white_mesh
+from phantoms import clipped_shafts, mottled, phantom, shaft_coverage, white_mesh
 
 import densitometry
 from densitometry import AnalysisParameters, CalibrationError, ParameterError, synthetic
@@ -185,15 +185,7 @@ def test_short_white_hairs_on_light_skin_are_read_bright(seed):
     """Twenty clipped white shafts (0.3-0.8 mm) lying apart on light skin: the flanks of each bright
     shaft leave the first decision at dark, and read dark the photo has next to no "hairs" (the skin
     between short shafts is no line); the bright reading finds them all."""
-    rng = np.random.default_rng(seed)
-    shafts = []
-    for _ in range(20):
-        centre = np.array([rng.uniform(40, 440), rng.uniform(40, 600)])
-        angle, half_length = rng.uniform(0, np.pi), rng.uniform(30, 80)
-        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
-        shafts.append(
-            (tuple(centre - offset), tuple(centre + offset), rng.uniform(12, 18), rng.uniform(0.2, 0.4))
-        )
+    shafts = clipped_shafts(seed, (0.2, 0.4))
     image = mottled(phantom(shafts, skin=0.55, seed=seed, bright=True), amplitude=0.03, seed=seed)
     assert densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark").hair_count <= 3
     result = densitometry.analyze(image, um_per_px=UM_PER_PX)
@@ -207,15 +199,7 @@ def test_short_white_hairs_on_dark_noisy_skin_are_read_bright_without_tails(seed
     Read bright, the coarse scales' response to such a shaft once spilled into the skin around it and
     grew its texture into tails counted as extra hairs, and the dark reading (faint skin) was kept;
     lines are now found with a black shaft's contrast at most, and the far stronger bright shafts win."""
-    rng = np.random.default_rng(seed)
-    shafts = []
-    for _ in range(20):
-        centre = np.array([rng.uniform(40, 440), rng.uniform(40, 600)])
-        angle, half_length = rng.uniform(0, np.pi), rng.uniform(30, 80)
-        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
-        shafts.append(
-            (tuple(centre - offset), tuple(centre + offset), rng.uniform(12, 18), rng.uniform(1.5, 2.5))
-        )
+    shafts = clipped_shafts(seed, (1.5, 2.5))
     image = mottled(phantom(shafts, skin=0.25, seed=seed, bright=True), amplitude=0.05, seed=seed)
     result = densitometry.analyze(image, um_per_px=UM_PER_PX)
     assert result.polarity is densitometry.Polarity.BRIGHT

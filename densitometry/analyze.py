@@ -10,6 +10,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import pandas as pd
+from scipy.ndimage import gaussian_filter1d
 
 from . import __version__
 from .calibration import Calibration, as_calibration
@@ -21,6 +22,7 @@ from .preprocess import (
     Polarity,
     Preprocessed,
     bright_outweighs,
+    colour_contrast,
     field_of_view,
     fill_outside,
     preprocess,
@@ -57,6 +59,13 @@ _SHORT_PIECE_LENGTHS = 4.0
 #: rarely lie that densely. Classic reading only.
 _NETWORK_CONTRAST = 0.12
 _NETWORK_JUNCTIONS_PER_MM = 5.0
+#: `_colour_hairs`: a shaft only the colour contrast shows is added where it is at least this long, ...
+_MIN_COLOUR_HAIR_UM = 300.0
+#: ... and at most this share of its centreline lies alongside a counted hair: within this many
+#: thickest-hair diameters of its edge, running within this angle of its direction.
+_MAX_ALONGSIDE_SHARE = 0.2
+_ALONGSIDE_REACH = 0.25
+_ALONGSIDE_DEG = 30.0
 #: Diameter of a typical terminal scalp hair (adults, 60-110 µm): the scale hinted at when a photo's
 #: shafts are thicker than any scalp hair (`_quality_warnings`).
 _TYPICAL_TERMINAL_UM = 75.0
@@ -148,6 +157,7 @@ def analyze(
         quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters, calibration.um_per_px)),
         version=__version__,
         blue_weight=prepared.blue_weight,
+        colour_gain=reading.colour_gain,
         field_mask=field,
     )
 
@@ -159,12 +169,16 @@ class _Reading(NamedTuple):
     mask: np.ndarray
     rows: list
     centerlines: list
+    colour_gain: float = 0.0
 
 
 def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
     """Find, trace and measure the hairs of one polarity on the working-resolution photo.
 
-    ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels.
+    ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels. The
+    classic reading of a photo whose colour shows blond or red hair that brightness barely shows
+    (`densitometry.preprocess.colour_contrast`) is followed by a second one on that colour contrast,
+    which adds the hairs it alone finds (`_colour_hairs`).
     """
     prepared = preprocess(
         rgb,
@@ -178,74 +192,181 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
 
         ridge, mask = refined_ridge_map(rgb, prepared, calibration, parameters)
     else:
-        # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and
-        # the coarse scales' response to it then spills into the skin around it, where the skin's own
-        # texture (as strong in relative terms as on any skin, and noisier) is grown into the mask as
-        # tails on the hair's tips and sides. Lines are found with the contrast of a black shaft at
-        # most; diameters and contrasts are measured on the full contrast.
-        line_contrast = np.minimum(prepared.contrast, np.float32(_MAX_LINE_CONTRAST))
-        ridge = ridge_filter(
-            line_contrast,
-            calibration,
-            min_diameter_um=parameters.min_diameter_um,
-            max_diameter_um=parameters.max_diameter_um,
-        )
-        mask = segment(
-            ridge,
-            line_contrast,
-            low_contrast=parameters.low_contrast,
-            high_contrast=parameters.high_contrast,
-            hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
-            peak_radius_px=calibration.px(PEAK_RADIUS_UM),
-            opposite=prepared.opposite_contrast,
-        )
+        ridge, mask = _find_lines(prepared.contrast, prepared, calibration, parameters)
     if field is not None:
         mask &= field  # hairs are cut at the field's edge as at the photo's border
+    shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
+    colour = None
+    if not parameters.refine:
+        colour = colour_contrast(
+            rgb,
+            prepared,
+            calibration,
+            gain=parameters.colour_gain,
+            max_hair_diameter_um=parameters.max_diameter_um,
+        )
+    if colour is not None:
+        mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
+    rows, centerlines = [], []
+    for row, hair in shafts:
+        coords = (hair.coords_px + 0.5) * scale - 0.5  # in the photo's pixels
+        start, end = coords[0], coords[-1]
+        rows.append(
+            dict(
+                row,
+                start_row_px=float(start[0]),
+                start_col_px=float(start[1]),
+                end_row_px=float(end[0]),
+                end_col_px=float(end[1]),
+            )
+        )
+        centerlines.append(coords)
+    rows, centerlines = _split_bundles(rows, centerlines, parameters)
+    return _Reading(prepared, mask, rows, centerlines, 0.0 if colour is None else colour.gain)
+
+
+def _find_lines(contrast, prepared, calibration, parameters):
+    """Ridge map and hair mask of a contrast image (classic reading)."""
+    # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and the
+    # coarse scales' response to it then spills into the skin around it, where the skin's own texture
+    # (as strong in relative terms as on any skin, and noisier) is grown into the mask as tails on the
+    # hair's tips and sides. Lines are found with the contrast of a black shaft at most; diameters and
+    # contrasts are measured on the full contrast.
+    line_contrast = np.minimum(contrast, np.float32(_MAX_LINE_CONTRAST))
+    ridge = ridge_filter(
+        line_contrast,
+        calibration,
+        min_diameter_um=parameters.min_diameter_um,
+        max_diameter_um=parameters.max_diameter_um,
+    )
+    mask = segment(
+        ridge,
+        line_contrast,
+        low_contrast=parameters.low_contrast,
+        high_contrast=parameters.high_contrast,
+        hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
+        peak_radius_px=calibration.px(PEAK_RADIUS_UM),
+        opposite=prepared.opposite_contrast,
+    )
+    return ridge, mask
+
+
+def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
+    """The counted shafts of a hair mask: (row, traced hair) pairs, rows without id and end points.
+
+    Measured on ``contrast``; centrelines (``hair.coords_px``) in working pixels."""
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
         calibration.px(parameters.max_diameter_um),
     )
     traced = trace_hairs(skeleton_branches(mask), width_px_map, max_turn_deg=parameters.max_turn_deg)
-    measured = measure_hairs(prepared.contrast, traced, ridge.sigma_px)
+    measured = measure_hairs(contrast, traced, ridge.sigma_px)
 
     min_length_px = calibration.px(parameters.min_length_um)
-    rows, centerlines = [], []
+    # The refiner's mask is seeded by its own probability threshold, not by the ridge strength.
+    strength = None if parameters.refine else ridge.strength
+    shafts = []
     on_borders = _touch_border(traced, mask.shape, field, width_px_map)
     for hair, measurement, on_border in zip(traced, measured, on_borders, strict=True):
         if not np.isfinite(measurement.diameter_px):
             continue
         # A skeleton stops about half a shaft width short of each end of the shaft.
         length_px = hair.length_px + measurement.diameter_px
-        # The refiner's mask is seeded by its own probability threshold, not by the ridge strength.
-        strength = None if parameters.refine else ridge.strength
         if length_px < min_length_px or not _looks_like_a_shaft(
             hair, measurement, parameters, min_length_px, strength
         ):
             continue
         diameter_um = calibration.um(measurement.diameter_px)
-        coords = (hair.coords_px + 0.5) * scale - 0.5  # in the photo's pixels
-        start, end = coords[0], coords[-1]
-        rows.append(
-            {
-                "hair_id": len(rows),
-                "diameter_um": diameter_um,
-                "length_um": calibration.um(length_px),
-                "thickness_class": parameters.classify(diameter_um).value,
-                "contrast": measurement.contrast,
-                "start_row_px": float(start[0]),
-                "start_col_px": float(start[1]),
-                "end_row_px": float(end[0]),
-                "end_col_px": float(end[1]),
-                "touches_border": bool(on_border),
-                "junction_count": int(len(hair.junctions_px)),
-                "diameter_sample_count": measurement.n_samples,
-                "bundle_size": 1,
-                "edge_share": measurement.edge_spread_px / measurement.diameter_px,  # not a column
-            }
+        row = {
+            "diameter_um": diameter_um,
+            "length_um": calibration.um(length_px),
+            "thickness_class": parameters.classify(diameter_um).value,
+            "contrast": measurement.contrast,
+            "touches_border": bool(on_border),
+            "junction_count": int(len(hair.junctions_px)),
+            "diameter_sample_count": measurement.n_samples,
+            "bundle_size": 1,
+            "edge_share": measurement.edge_spread_px / measurement.diameter_px,  # not a column
+        }
+        shafts.append((row, hair))
+    return shafts
+
+
+def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters):
+    """Add the hairs that only the colour contrast shows to a classic reading's mask and shafts.
+
+    The photo is read again on ``colour`` (`densitometry.preprocess.colour_contrast`), and its shafts
+    are added where they are at least `_MIN_COLOUR_HAIR_UM` long (colour at half resolution and
+    coarsely quantised draws short lines of its own) and run alongside no counted hair: at most
+    `_MAX_ALONGSIDE_SHARE` of the centreline lies within `_ALONGSIDE_REACH` thickest-hair diameters
+    of a counted hair's edge running within `_ALONGSIDE_DEG` of its direction (a counted hair's own
+    colour fringe, or the same hair traced again; crossings stay). Diameters are measured on the
+    colour contrast, the ``contrast`` column on the brightness-plus-blue contrast (as every row).
+    """
+    ridge, colour_mask = _find_lines(colour, prepared, calibration, parameters)
+    if field is not None:
+        colour_mask &= field
+    reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
+    min_length_um = max(_MIN_COLOUR_HAIR_UM, parameters.min_length_um)
+    candidates = [
+        (row, hair)
+        for row, hair in _shafts(colour, ridge, colour_mask, calibration, field, parameters)
+        if row["length_um"] >= min_length_um
+    ]
+    if not candidates:
+        return mask, shafts
+    beside = _alongside(shafts, calibration, mask.shape, reach_px)
+    added = [
+        (row, hair) for row, hair in candidates if np.mean(beside(hair.coords_px)) <= _MAX_ALONGSIDE_SHARE
+    ]
+    if not added:
+        return mask, shafts
+    in_brightness = measure_hairs(prepared.contrast, [hair for _, hair in added], ridge.sigma_px)
+    for (row, hair), measurement in zip(added, in_brightness, strict=True):
+        row["contrast"] = measurement.contrast
+        if not np.isfinite(row["contrast"]):  # no profile crosses a shaft in brightness
+            row["contrast"] = float(np.median(values_at(prepared.contrast, hair.coords_px)))
+    drawn = np.zeros(mask.shape, np.uint8)
+    for row, hair in added:
+        points = np.round(hair.coords_px[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)
+        width_px = max(1, round(calibration.px(row["diameter_um"])))
+        cv2.polylines(drawn, [points], False, 1, thickness=width_px + 2)
+    return mask | (colour_mask & (drawn > 0)), shafts + added
+
+
+def _alongside(shafts, calibration, shape, reach_px):
+    """A test of centreline points (working pixels, (N, 2)): whether each lies within ``reach_px`` of
+    a counted shaft's edge and runs within `_ALONGSIDE_DEG` of its direction (`_colour_hairs`)."""
+    drawn = np.zeros(shape, np.uint8)
+    # Direction as the doubled angle's unit vector: a line's direction has no sign.
+    cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    for row, hair in shafts:
+        points = np.round(hair.coords_px[:, ::-1]).astype(np.int32)
+        width_px = max(1, round(calibration.px(row["diameter_um"])))
+        cv2.polylines(drawn, [points.reshape(-1, 1, 2)], False, 1, thickness=width_px)
+        band_px = round(width_px + 2 * reach_px) + 2
+        corners = points[np.unique(np.r_[np.arange(0, len(points), 3), len(points) - 1])]
+        for p, q in zip(corners[:-1], corners[1:], strict=True):
+            dx, dy = (q - p).astype(float)
+            length2 = dx * dx + dy * dy
+            if length2 > 0:
+                cv2.line(cos2, p.tolist(), q.tolist(), (dx * dx - dy * dy) / length2, band_px)
+                cv2.line(sin2, p.tolist(), q.tolist(), 2 * dx * dy / length2, band_px)
+    edge_distance = cv2.distanceTransform(1 - drawn, cv2.DIST_L2, 5)
+    cos_limit = np.cos(np.radians(2 * _ALONGSIDE_DEG))
+
+    def beside(coords):
+        tangent = gaussian_filter1d(
+            np.gradient(coords.astype(np.float32), axis=0), 2.0, axis=0, mode="nearest"
         )
-        centerlines.append(coords)
-    rows, centerlines = _split_bundles(rows, centerlines, parameters)
-    return _Reading(prepared, mask, rows, centerlines)
+        dy, dx = tangent[:, 0], tangent[:, 1]
+        norm = np.maximum(dx * dx + dy * dy, 1e-6)
+        agreement = (
+            (dx * dx - dy * dy) * values_at(cos2, coords) + 2 * dx * dy * values_at(sin2, coords)
+        ) / norm
+        return (values_at(edge_distance, coords) <= reach_px) & (agreement >= cos_limit)
+
+    return beside
 
 
 def _worth_a_bright_look(dark: _Reading, rgb, calibration, parameters) -> bool:

@@ -97,6 +97,15 @@ def add_analysis_arguments(parser) -> None:
         "only the camera's colour noise)",
     )
     analysis.add_argument(
+        "--colour-gain",
+        type=float,
+        default=None,
+        metavar="G",
+        help="how much the colour contrast of blond and red hair (blue minus red) is raised for a second "
+        "reading that adds the hairs only colour shows, 0 (none) to 6; default: decided per photo (0 "
+        "where colour shows no hair-like lines of its own)",
+    )
+    analysis.add_argument(
         "--field-of-view",
         choices=FIELDS_OF_VIEW,
         default=defaults.field_of_view,
@@ -122,6 +131,7 @@ def analysis_parameters(args):
         polarity=args.polarity,
         refine=args.refine,
         blue_weight=args.blue_weight,
+        colour_gain=args.colour_gain,
         field_of_view=args.field_of_view,
     )
 

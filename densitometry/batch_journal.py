@@ -50,6 +50,7 @@ SUMMARY_COLUMNS = (
     "quality_warnings",
     "polarity",
     "blue_weight",
+    "colour_gain",
     "image_width_px",
     "image_height_px",
     "calibration_source",

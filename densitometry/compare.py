@@ -40,7 +40,7 @@ from .errors import CalibrationError, ParameterError
 from .hairs import values_at
 from .io import load_image
 from .measure import profile_widths
-from .preprocess import field_of_view, fill_outside, preprocess
+from .preprocess import colour_contrast, field_of_view, fill_outside, preprocess
 from .registration import Registration, common_field, map_points, register
 from .results import AnalysisResult, ThicknessClass
 from .segment import ridge_filter
@@ -423,12 +423,15 @@ def compare(
     after_res = analyze(
         after_rgb, calibration=after_cal, parameters=before_res.parameters, name=after_img.name
     )
-    if before_res.parameters.blue_weight is None and before_res.blue_weight != after_res.blue_weight:
-        # One blue-channel weight for both photos, so that a visit with more colour noise does not
-        # change what counts as a hair: the mean of the two photos' own weights.
-        shared = dataclasses.replace(
-            before_res.parameters, blue_weight=0.5 * (before_res.blue_weight + after_res.blue_weight)
-        )
+    overrides = {}
+    for name in ("blue_weight", "colour_gain"):
+        # One blue-channel weight and one colour gain for both photos, so that a visit with more
+        # colour noise does not change what counts as a hair: the mean of the two photos' own.
+        own = getattr(before_res, name), getattr(after_res, name)
+        if getattr(before_res.parameters, name) is None and own[0] != own[1]:
+            overrides[name] = 0.5 * (own[0] + own[1])
+    if overrides:
+        shared = dataclasses.replace(before_res.parameters, **overrides)
         before_res = analyze(before_img.rgb, calibration=before_cal, parameters=shared, name=before_img.name)
         after_res = analyze(after_rgb, calibration=after_cal, parameters=shared, name=after_img.name)
     if after_res.polarity is not before_res.polarity:
@@ -713,15 +716,23 @@ class _ShaftEvidence:
             max_hair_diameter_um=parameters.max_diameter_um,
             blue_weight=result.blue_weight,
         )
+        contrast = prepared.contrast
+        colour = colour_contrast(
+            rgb,
+            prepared,
+            result.calibration,
+            gain=result.colour_gain,
+            max_hair_diameter_um=parameters.max_diameter_um,
+        )
+        if colour is not None:  # hairs only colour shows were counted: look for them in colour too
+            contrast = colour.contrast
         ridge = ridge_filter(
-            prepared.contrast,
+            contrast,
             result.calibration,
             min_diameter_um=parameters.min_diameter_um,
             max_diameter_um=parameters.max_diameter_um,
         )
-        return cls(
-            prepared.contrast, ridge.sigma_px, result.calibration, parameters.low_contrast, tolerance_um
-        )
+        return cls(contrast, ridge.sigma_px, result.calibration, parameters.low_contrast, tolerance_um)
 
     def profiles(self, points_rc):
         """Profiles across the path through ``points_rc`` (N, 2), one per point.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -35,6 +36,29 @@ _SECOND_LOOK_BLUE = 3.0
 #: `blue_channel_weight`: the blue channel starts to count where it shows this much more line structure
 #: than brightness alone, and counts fully this much further on.
 _BLUE_FROM, _BLUE_SPAN = 1.3, 0.5
+#: `colour_contrast` (blond or red hair shown by colour alone): looked for only where blue shows this
+#: much more line structure than brightness (the ratio of `blue_channel_weight`; real example photos
+#: of dark hair 0.94-1.37, median 1.06, and most of them stop at the next test).
+_COLOUR_PRESCREEN = 1.12
+#: ... the colour contrast is raised by a gain of up to `MAX_COLOUR_GAIN` as its lines are one-sided:
+#: the strongest lines where blue is absorbed more than red outweigh those of the opposite sign by a
+#: ratio from `_ONE_SIDED_FROM` (gain 0) to `_ONE_SIDED_FROM + _ONE_SIDED_SPAN` (full gain). Hair
+#: pigment only ever absorbs blue more than red, while a camera's colour noise is symmetric (the 13
+#: real example photos that pass `_COLOUR_PRESCREEN` at 7 µm/px: 0.35-0.94; eight low_contrast
+#: phantoms: 1.6-11.5).
+MAX_COLOUR_GAIN = 6.0
+_ONE_SIDED_FROM, _ONE_SIDED_SPAN = 1.3, 0.5
+#: ... where those lines lie on brightness lines of at least this strength (median; full gain from
+#: four times less): blond hair is faint in brightness, not absent;
+_ON_BRIGHTNESS_LINES = 0.02
+#: ... and where the gain keeps the colour noise of the skin (at hair scale) within this contrast.
+_COLOUR_NOISE_CONTRAST = 0.04
+#: Colour within this reach of a clearly visible hair (relative contrast at least `_VISIBLE_HAIR`) is
+#: that hair's own colour (brown hair, colour fringes), not a blond hair beside it.
+_VISIBLE_HAIR = 0.3
+_VISIBLE_HAIR_REACH_UM = 60.0
+#: The colour reading is decided at this one shaft width (as `densitometry.segment.line_evidence`).
+_TYPICAL_SHAFT_UM = 70.0
 #: `field_of_view`: the surround outside the imaged field is darker than this share of the skin's
 #: brightness (the median of the pixels above `_SURROUND_MAX_LUMA`), wider than any hair, reaches the
 #: photo's border and covers at least `_SURROUND_MIN_SHARE` of the photo.
@@ -82,6 +106,8 @@ class Preprocessed:
         The polarity was decided DARK, yet bright lines that are no flank of a dark hair show
         `_SECOND_LOOK_EVIDENCE` times the evidence of the dark ones in brightness and
         `_SECOND_LOOK_BLUE` times in blue: a bright reading may be the right one.
+    blue_ratio : float
+        The photo's `blue_evidence_ratio` (NaN where ``blue_weight`` was given).
     """
 
     contrast: np.ndarray
@@ -92,6 +118,7 @@ class Preprocessed:
     blue_weight: float = 0.0
     bright_lines: bool = False
     bright_plausible: bool = False
+    blue_ratio: float = np.nan
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -99,13 +126,15 @@ def to_grey(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb @ _LUMA, dtype=np.float32)
 
 
-def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_hair_diameter_um: float):
+def skin_background(
+    grey, calibration: Calibration, *, polarity: Polarity, max_hair_diameter_um: float, size=None
+):
     """Skin brightness under the hairs.
 
     A grey-level closing (dark hair) or opening (bright hair) with a disk wider than the thickest
     hair removes the hairs and keeps the skin, and the dual operation then removes specks of the other
     polarity; it is computed at reduced resolution and smoothed. ``grey`` may be (H, W) or (H, W, C):
-    each channel is filtered on its own.
+    each channel is filtered on its own. ``size`` (width, height): of the result, default ``grey``'s.
     """
     height, width = grey.shape[:2]
     diameter_px = calibration.px(max_hair_diameter_um)
@@ -124,7 +153,7 @@ def skin_background(grey, calibration: Calibration, *, polarity: Polarity, max_h
     small = cv2.morphologyEx(small, first, kernel, borderType=cv2.BORDER_REFLECT)
     small = cv2.morphologyEx(small, second, kernel, borderType=cv2.BORDER_REFLECT)
     small = cv2.GaussianBlur(small, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(small, size or (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def relative_contrast(grey, background, polarity: Polarity) -> np.ndarray:
@@ -178,35 +207,185 @@ def preprocess(
     blue_signed = relative_contrast(blue, blue_background, polarity)
     luma = np.maximum(luma_signed, 0.0)
     blue_extra = np.maximum(blue_signed - luma, 0.0)
+    blue_ratio = np.nan
     if blue_weight is None:
-        blue_weight = blue_channel_weight(luma, luma + blue_extra, calibration)
+        blue_ratio = blue_evidence_ratio(luma, luma + blue_extra, calibration)
+        blue_weight = blue_channel_weight(blue_ratio)
     weight = np.float32(blue_weight)
     contrast = luma + weight * blue_extra
     # The other polarity's contrasts are the exact negatives of the signed ones.
     opposite_luma = np.maximum(-luma_signed, 0.0)
     opposite = opposite_luma + weight * np.maximum(-blue_signed - opposite_luma, 0.0)
     return Preprocessed(
-        contrast, grey, background, polarity, opposite, float(blue_weight), bright_lines, bright_plausible
+        contrast,
+        grey,
+        background,
+        polarity,
+        opposite,
+        float(blue_weight),
+        bright_lines,
+        bright_plausible,
+        float(blue_ratio),
     )
 
 
-def blue_channel_weight(luma_contrast, colour_contrast, calibration: Calibration) -> float:
-    """How much of the blue channel's extra contrast to use on one photo (0-1).
-
-    The line evidence (`densitometry.segment.line_evidence`) of the brightness-plus-blue contrast is
-    compared with that of brightness alone: blue counts fully where it shows at least 80 % more
-    line-like structure (blond or red hair that brightness barely shows), not at all where it shows
-    less than 30 % more (dark hair: what blue adds is mostly its colour noise), linearly in between.
-    On the 61 real example photos (dark hair, consumer scalp microscopes) the ratio is 0.94-1.37,
-    median 1.06; on phantoms with blond hair on pale skin 1.1-2.3.
-    """
+def blue_evidence_ratio(luma_contrast, colour_contrast, calibration: Calibration) -> float:
+    """Line evidence (`densitometry.segment.line_evidence`) of the brightness-plus-blue contrast over
+    that of brightness alone (inf where brightness shows no lines and colour does, 0 where neither)."""
     from .segment import line_evidence
 
     luma = line_evidence(luma_contrast, calibration)
     colour = line_evidence(colour_contrast, calibration)
     if luma <= 0.0:
-        return 1.0 if colour > 0.0 else 0.0
-    return float(np.clip((colour / luma - _BLUE_FROM) / _BLUE_SPAN, 0.0, 1.0))
+        return np.inf if colour > 0.0 else 0.0
+    return colour / luma
+
+
+def blue_channel_weight(ratio: float) -> float:
+    """How much of the blue channel's extra contrast to use on one photo (0-1), from its
+    `blue_evidence_ratio`.
+
+    Blue counts fully where it shows at least 80 % more line-like structure than brightness alone
+    (blond or red hair that brightness barely shows), not at all where it shows less than 30 % more
+    (dark hair: what blue adds is mostly its colour noise), linearly in between. On the 61 real
+    example photos (dark hair, consumer scalp microscopes) the ratio is 0.94-1.37, median 1.06; on
+    phantoms with blond hair on pale skin 1.1-2.3.
+    """
+    return float(np.clip((ratio - _BLUE_FROM) / _BLUE_SPAN, 0.0, 1.0))
+
+
+class ColourContrast(NamedTuple):
+    """Output of `colour_contrast`: the contrast for a second reading and the gain it was made with."""
+
+    contrast: np.ndarray
+    gain: float
+
+
+def colour_contrast(
+    rgb, prepared: Preprocessed, calibration: Calibration, *, gain=None, max_hair_diameter_um=150.0
+) -> ColourContrast | None:
+    """Contrast of blond or red hair that colour shows better than brightness, or None.
+
+    Blond hair on pale skin can be as bright as the skin, and in blue alone it drowns in the camera's
+    noise; hair pigment (eumelanin and pheomelanin alike) absorbs blue more than red, skin
+    (haemoglobin) the other way round. The colour contrast is the blue channel's relative contrast
+    minus the red one's, each against its own skin background: shading, skin texture and the fine
+    noise of a JPEG photo (whose colour is stored coarser than its brightness) darken all channels
+    alike and cancel. Less its wide median (skin-colour patches), its positive part counts, except
+    within `_VISIBLE_HAIR_REACH_UM` of a clearly visible hair (that hair's own colour). Raised by
+    ``gain``, it gives the contrast ``max(prepared.contrast, luma + gain * colour)`` for a second
+    reading of the photo (`densitometry.analyze`).
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+        The photo ``prepared`` was made from.
+    prepared : Preprocessed
+    calibration : Calibration
+    gain : float, optional
+        Default: decided from the photo's strongest colour lines (`_colour_gain`), 0 where its blue
+        channel shows little more line structure than brightness (`_COLOUR_PRESCREEN`).
+    max_hair_diameter_um : float
+
+    Returns
+    -------
+    ColourContrast or None
+        None where the gain is 0 or the photo is read as bright hair.
+    """
+    if prepared.polarity is not Polarity.DARK or gain == 0.0:
+        return None
+    if gain is None and prepared.blue_ratio < _COLOUR_PRESCREEN:
+        return None
+    luma = np.maximum(relative_contrast(prepared.grey, prepared.background, Polarity.DARK), 0.0)
+    if gain is None:
+        # Decided on copies reduced to ~1.5 px per typical shaft's scale, as `line_evidence` works.
+        height, width = luma.shape
+        factor = max(1, int(calibration.px(_TYPICAL_SHAFT_UM) / 2.0 // 1.5))
+        size = (max(8, width // factor), max(8, height // factor))
+        small = Calibration(calibration.um_per_px * width / size[0])
+        small_luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+        if np.isnan(prepared.blue_ratio):  # the blue weight was given
+            blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, size)
+            if blue_evidence_ratio(small_luma, np.maximum(blue, small_luma), small) < _COLOUR_PRESCREEN:
+                return None
+        gain = _colour_gain(small_luma, _colour(rgb, small_luma, calibration, max_hair_diameter_um), small)
+        if gain <= 0.0:
+            return None
+    colour = _colour(rgb, luma, calibration, max_hair_diameter_um)
+    np.maximum(colour, 0.0, out=colour)
+    colour *= np.float32(gain)
+    colour += luma
+    return ColourContrast(np.maximum(prepared.contrast, colour, out=colour), float(gain))
+
+
+def _colour(rgb, luma, calibration, max_hair_diameter_um):
+    """Blue minus red relative contrast less its wide median, its positive part cleared near clearly
+    visible hair (`colour_contrast`), at the size of ``luma`` (the photo's or smaller)."""
+    size = luma.shape[::-1]
+    colour = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, size)
+    colour -= _channel_contrast(rgb[..., 0], calibration, max_hair_diameter_um, size)
+    calibration = Calibration(calibration.um_per_px * rgb.shape[1] / size[0])
+    colour -= _wide_median(colour, calibration, max_hair_diameter_um)
+    reach = max(1, int(round(calibration.px(_VISIBLE_HAIR_REACH_UM))))
+    near_hair = cv2.dilate(
+        (luma >= np.float32(_VISIBLE_HAIR)).view(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)
+    )
+    # Only the positive part: bluish-black hair stays evidence of colour lines of the other sign.
+    colour[(near_hair > 0) & (colour > 0.0)] = 0.0
+    return colour
+
+
+def _colour_gain(luma, colour, calibration) -> float:
+    """The gain of one photo's colour contrast (`colour_contrast`), decided at one typical shaft width:
+    `MAX_COLOUR_GAIN` times the ramps of one-sidedness (`_ONE_SIDED_FROM`) and of brightness under the
+    strongest colour lines (`_ON_BRIGHTNESS_LINES`), capped by the skin's colour noise at hair scale
+    (`_COLOUR_NOISE_CONTRAST`)."""
+    from .segment import typical_line_response
+
+    positive, sigma = typical_line_response(np.maximum(colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
+    negative, _ = typical_line_response(np.maximum(-colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
+    strongest, strongest_half = np.quantile(positive[::2, ::2], [0.99, 0.995])
+    ratio = float(strongest) / max(float(np.quantile(negative[::2, ::2], 0.99)), 1e-4)
+    gain = MAX_COLOUR_GAIN * float(np.clip((ratio - _ONE_SIDED_FROM) / _ONE_SIDED_SPAN, 0.0, 1.0))
+    if gain <= 0.0:
+        return 0.0
+    brightness, _ = typical_line_response(luma, calibration, _TYPICAL_SHAFT_UM)
+    on_lines = float(np.median(brightness[positive >= strongest_half]))
+    gain *= float(np.clip((on_lines / _ON_BRIGHTNESS_LINES - 0.25) / 0.75, 0.0, 1.0))
+    if gain <= 0.0:
+        return 0.0
+    small = cv2.resize(colour, positive.shape[::-1], interpolation=cv2.INTER_AREA)
+    smooth = cv2.GaussianBlur(small, (0, 0), max(0.7, sigma / 2.0))
+    low, middle = np.quantile(smooth[::2, ::2], [0.16, 0.5])
+    return min(gain, _COLOUR_NOISE_CONTRAST / max(float(middle - low), 1e-4))
+
+
+def _channel_contrast(channel, calibration, max_hair_diameter_um, size):
+    """Relative contrast (dark positive) of one colour channel against its own skin background, at
+    ``size`` (width, height; the channel is reduced to it by area)."""
+    channel = np.ascontiguousarray(channel, dtype=np.float32)
+    background = skin_background(
+        channel, calibration, polarity=Polarity.DARK, max_hair_diameter_um=max_hair_diameter_um, size=size
+    )
+    if channel.shape[::-1] != tuple(size):
+        channel = cv2.resize(channel, size, interpolation=cv2.INTER_AREA)
+    return relative_contrast(channel, background, Polarity.DARK)
+
+
+def _wide_median(signed, calibration, max_hair_diameter_um):
+    """Median of a signed contrast image over three thickest-hair widths (in 0.002 steps), smoothed."""
+    height, width = signed.shape
+    diameter_px = calibration.px(max_hair_diameter_um)
+    factor = max(1, int(round(diameter_px / 4)))
+    small = cv2.resize(
+        signed, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    )
+    centre, step = float(np.median(small)), 0.002
+    levels = np.clip(np.round((small - centre) / step) + 128, 0, 255).astype(np.uint8)
+    window = min(255, 2 * int(np.ceil(3.0 * diameter_px / factor)) + 1)
+    median = (cv2.medianBlur(levels, window).astype(np.float32) - 128) * step + centre
+    median = cv2.GaussianBlur(median, (0, 0), 2.0)
+    return cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def detect_polarity(grey, calibration: Calibration, *, max_hair_diameter_um=150.0) -> Polarity:

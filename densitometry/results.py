@@ -12,7 +12,7 @@ import pandas as pd
 
 from .calibration import Calibration, check_positive_finite
 from .errors import ParameterError
-from .preprocess import Polarity
+from .preprocess import MAX_COLOUR_GAIN, Polarity
 
 
 class ThicknessClass(str, enum.Enum):
@@ -83,6 +83,11 @@ class AnalysisParameters:
         How much the blue channel adds to the brightness contrast, 0 (brightness only) to 1 (blond and
         red hair stand out in blue); default None: decided per photo
         (`densitometry.preprocess.blue_channel_weight`), and shared by the two photos of a comparison.
+    colour_gain : float, optional
+        How much the colour contrast of blond and red hair (blue minus red) is raised for a second
+        reading that adds the hairs only colour shows (classic reading), 0 (no colour reading) to 6;
+        default None: decided per photo (`densitometry.preprocess.colour_contrast`), and shared by the
+        two photos of a comparison.
     field_of_view : str
         ``"auto"`` (default): where a dark surround frames the scalp (the round field of a contact
         dermatoscope, dark corners), hairs are counted, and the density taken, inside the field only
@@ -101,6 +106,7 @@ class AnalysisParameters:
     max_single_diameter_um: float = 130.0
     refine: bool = False
     blue_weight: float | None = None
+    colour_gain: float | None = None
     field_of_view: str = "auto"
 
     def __post_init__(self):
@@ -143,6 +149,16 @@ class AnalysisParameters:
             if not 0.0 <= weight <= 1.0:  # also rejects NaN
                 raise ParameterError(f"blue_weight must be None or 0-1, got {self.blue_weight!r}")
             object.__setattr__(self, "blue_weight", weight)
+        if self.colour_gain is not None:
+            try:
+                gain = float(self.colour_gain)
+            except (TypeError, ValueError):
+                gain = math.nan
+            if not 0.0 <= gain <= MAX_COLOUR_GAIN:  # also rejects NaN
+                raise ParameterError(
+                    f"colour_gain must be None or 0-{MAX_COLOUR_GAIN:g}, got {self.colour_gain!r}"
+                )
+            object.__setattr__(self, "colour_gain", gain)
         if self.field_of_view not in FIELDS_OF_VIEW:
             raise ParameterError(f"field_of_view must be one of {FIELDS_OF_VIEW}, got {self.field_of_view!r}")
 
@@ -188,6 +204,8 @@ class AnalysisResult:
         Package version that produced the result.
     blue_weight : float
         Share of the blue channel's extra contrast used (decided per photo unless set).
+    colour_gain : float
+        Gain of the colour reading that added the hairs only colour shows (0: none was made).
     field_mask : ndarray of bool, shape (H, W), optional
         The field of view when a dark surround frames the scalp (see
         `AnalysisParameters.field_of_view`); None when the field is the whole photo.
@@ -205,6 +223,7 @@ class AnalysisResult:
     quality_warnings: tuple = ()
     version: str = ""
     blue_weight: float = math.nan
+    colour_gain: float = 0.0
     field_mask: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -339,6 +358,7 @@ class AnalysisResult:
             "um_per_px": self.um_per_px,
             "polarity": Polarity(self.polarity).value,
             "blue_weight": self.blue_weight,
+            "colour_gain": self.colour_gain,
             "image_height_px": int(self.image_shape_px[0]),
             "image_width_px": int(self.image_shape_px[1]),
         }

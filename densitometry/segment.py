@@ -145,7 +145,7 @@ def _keep_stronger(strength, scale_label, candidate, candidate_label):
 
 def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> float:
     """Mean line strength above 0.05 at one typical shaft width (used to decide polarity)."""
-    response, _ = _typical_line_response(contrast, calibration, diameter_um)
+    response, _ = typical_line_response(contrast, calibration, diameter_um)
     return float(np.mean(np.maximum(response - 0.05, 0.0)))
 
 
@@ -159,8 +159,8 @@ def polarity_evidence(dark_contrast, calibration: Calibration, *, diameter_um=70
     sees a dark hair as two fainter bright lines beside it, and the other way round. A response counts
     as the reading's own where no stronger response of the other reading lies within two shaft radii.
     """
-    dark, sigma = _typical_line_response(dark_contrast, calibration, diameter_um)
-    bright, _ = _typical_line_response(np.negative(dark_contrast), calibration, diameter_um)
+    dark, sigma = typical_line_response(dark_contrast, calibration, diameter_um)
+    bright, _ = typical_line_response(np.negative(dark_contrast), calibration, diameter_um)
     side = 2 * int(np.ceil(2.0 * sigma)) + 1
     kernel = np.ones((side, side), np.uint8)
     dark_above = np.maximum(dark - 0.05, 0.0)
@@ -170,7 +170,7 @@ def polarity_evidence(dark_contrast, calibration: Calibration, *, diameter_um=70
     return tuple(float(np.mean(values)) for values in (dark_above, bright_above, own_dark, own_bright))
 
 
-def _typical_line_response(contrast, calibration, diameter_um):
+def typical_line_response(contrast, calibration, diameter_um=70.0):
     """`_line_response` at one shaft width on a copy reduced to ~1.5 px per scale; and that scale."""
     sigma = calibration.px(diameter_um) / 2.0
     factor = max(1, int(sigma // 1.5))

@@ -74,3 +74,24 @@ def white_mesh(seed):
         inside = (points >= 0).all(axis=1) & (points < (480, 640)).all(axis=1)
         visible += int(inside.sum() >= 30)
     return mottled(phantom(mesh, skin=0.5, seed=seed, bright=True), seed=seed), visible
+
+
+def grid_colour_photo(hair_colours, seed, *, skin=(215, 195, 185), shape=(480, 640)):
+    """Twelve shafts 0.5-0.7 mm long (at 5 µm/px), 50-80 µm wide, one in each cell of a 3 x 4 grid in
+    any direction (none touch), coloured in turn by ``hair_colours`` (RGB, 0-255), on skin mottled by
+    3 % and with noise of 10 grey levels that every channel shares and 1 of its own: the fine noise
+    of a JPEG photo, whose colour is coarser than its brightness. uint8 RGB."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((*shape, 3))
+    image[:] = skin
+    for index in range(12):
+        centre = np.array([80 + 160 * (index // 4), 80 + 160 * (index % 4)])
+        angle, half_length = rng.uniform(0, np.pi), rng.uniform(50, 70)
+        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
+        coverage = shaft_coverage(shape, centre - offset, centre + offset, rng.uniform(10, 16))[..., None]
+        image = image * (1 - coverage) + np.multiply(hair_colours[index % len(hair_colours)], coverage)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, shape), (0, 0), 3.0)
+    image *= (1 + 0.03 * texture / texture.std())[..., None]
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    image += rng.normal(0, 10, shape)[..., None] + rng.normal(0, 1, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)

@@ -6,10 +6,11 @@ import re
 import cv2
 import numpy as np
 import pytest
-from phantoms import clipped_shafts, mottled, phantom, shaft_coverage, white_mesh
+from phantoms import clipped_shafts, grid_colour_photo, mottled, phantom, shaft_coverage, white_mesh
 
 import densitometry
 from densitometry import AnalysisParameters, CalibrationError, ParameterError, synthetic
+from densitometry.preprocess import colour_contrast, preprocess
 
 UM_PER_PX = 5.0
 # (start, end, width_px, contrast): 80, 45, 25 and 65 µm at 5 µm/px; two crossings.
@@ -291,7 +292,46 @@ def test_blond_hair_as_bright_as_the_skin_is_found_in_the_blue_channel():
     assert result.blue_weight == 1.0
     assert result.hair_count == 3
     np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=4)
-    assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=0).hair_count == 0
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=0, colour_gain=0).hair_count == 0
+
+
+BLOND = (206, 183, 166)  # 6 % darker than the skin in brightness, 10 % in blue, 4 % in red
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blond_hair_hidden_by_noise_in_brightness_is_found_by_its_colour(seed):
+    # The shafts are half as dark as the photo's noise is strong in brightness (and in blue, which
+    # shares it); blue minus red cancels the shared noise and shows them (`colour_contrast`).
+    image = grid_colour_photo([BLOND], seed)
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert abs(result.hair_count - 12) <= 1
+    np.testing.assert_allclose(result.hairs["diameter_um"].median(), 65, atol=8)
+    assert result.hair_mask.mean() > 0.02
+    assert 0 < result.colour_gain == result.summary()["colour_gain"] <= 6
+    # Without the colour reading, brightness plus blue finds next to nothing.
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, colour_gain=0).hair_count <= 1
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=1).hair_count == result.hair_count
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hair_that_brightness_and_colour_both_show_counts_once(seed):
+    # Every other shaft is light brown, 22 % darker than the skin: both readings find it.
+    image = grid_colour_photo([BLOND, (180, 150, 120)], seed)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count == 12
+
+
+def test_colour_contrast_is_left_out_without_blond_hair():
+    calibration = densitometry.Calibration(UM_PER_PX)
+    for colours, blue_weight in (([(215, 195, 185)], 0.0), ([(120, 100, 95)], 0.0), ([BLOND], 1.0)):
+        rgb = grid_colour_photo(colours, 0).astype(np.float32) / 255
+        prepared = preprocess(rgb, calibration)
+        assert prepared.blue_weight == blue_weight
+        found = colour_contrast(rgb, prepared, calibration)
+        # Hairless skin and dark hair: no colour lines, nothing read again.
+        assert (found is not None) == (colours == [BLOND])
+    assert colour_contrast(rgb, prepared, calibration, gain=2.5).gain == 2.5
+    bright = preprocess(rgb, calibration, polarity="bright")
+    assert colour_contrast(rgb, bright, calibration) is None
 
 
 @pytest.mark.parametrize("noise_levels", [12, 20])
@@ -416,6 +456,9 @@ def test_calibration_from_field_of_view():
         ({"blue_weight": 1.5}, "blue_weight"),
         ({"blue_weight": float("nan")}, "blue_weight"),
         ({"blue_weight": "lots"}, "blue_weight"),
+        ({"colour_gain": -1}, "colour_gain"),
+        ({"colour_gain": 7}, "colour_gain"),
+        ({"colour_gain": float("inf")}, "colour_gain"),
         ({"no_such_option": 1}, "unknown option"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import importlib.util
 import json
@@ -16,6 +17,8 @@ import numpy as np
 import pytest
 
 import densitometry.batch_engine
+from densitometry import ParameterError
+from densitometry.batch import add_analysis_arguments, analysis_parameters
 from densitometry.batch_inputs import ImageInput, find_images, match_calibration, read_calibration_table
 from densitometry.batch_journal import Journal, JournalBusyError, atomic_writer
 from densitometry.cli import main
@@ -451,3 +454,12 @@ def test_installed_entry_point(tmp_path):
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
     (row,) = _rows(tmp_path / "out" / "summary.csv")
     assert row["hair_count"] == "0" and "few hairs" in row["quality_warnings"]
+
+
+def test_colour_gain_option_reaches_the_analysis_parameters():
+    parser = argparse.ArgumentParser()
+    add_analysis_arguments(parser)
+    assert analysis_parameters(parser.parse_args([])).colour_gain is None
+    assert analysis_parameters(parser.parse_args(["--colour-gain", "0"])).colour_gain == 0.0
+    with pytest.raises(ParameterError, match="colour_gain"):
+        analysis_parameters(parser.parse_args(["--colour-gain", "9"]))

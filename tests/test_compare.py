@@ -265,23 +265,24 @@ def test_vellus_hairs_becoming_terminal_are_counted():
     assert cmp.delta_terminal_fraction > 0 and cmp.delta_vellus_fraction < 0
 
 
-def test_both_photos_are_read_with_one_blue_channel_weight():
-    """Photos whose own blue weights differ (here: more colour noise after) are both analysed with the
-    mean weight, so that a noisier camera cannot change what counts as a hair."""
+def test_both_photos_are_read_with_one_blue_channel_weight_and_colour_gain():
+    """Photos whose own blue weights and colour gains differ (here: more colour noise after) are both
+    analysed with the mean weight and gain, so that a noisier camera cannot change what counts as a
+    hair."""
     photo = synthetic.generate("low_contrast", seed=1, width_px=480, height_px=360)  # blond and grey hair
     noise = cv2.GaussianBlur(np.random.default_rng(0).normal(0, 1, photo.image.shape[:2]), (0, 0), 2.0)
     noisy = photo.image.astype(float)
     noisy[..., 2] += 25 * noise / noise.std()
     noisy = np.clip(noisy, 0, 255).astype(np.uint8)
-    own = [
-        densitometry.analyze(image, um_per_px=photo.um_per_px).blue_weight for image in (photo.image, noisy)
-    ]
-    assert own[1] > own[0] + 0.3
+    own = [densitometry.analyze(image, um_per_px=photo.um_per_px) for image in (photo.image, noisy)]
+    assert own[1].blue_weight > own[0].blue_weight + 0.3
+    assert own[0].colour_gain > 0 == own[1].colour_gain  # the noise in blue hides the colour lines
     cmp = compare(photo.image, noisy, um_per_px=photo.um_per_px)
     assert cmp.registered
-    shared = pytest.approx(np.mean(own))
-    assert cmp.before_result.blue_weight == cmp.after_result.blue_weight == shared
-    assert cmp.before_result.parameters.blue_weight == shared
+    for name in ("blue_weight", "colour_gain"):
+        shared = pytest.approx(np.mean([getattr(result, name) for result in own]))
+        assert getattr(cmp.before_result, name) == getattr(cmp.after_result, name) == shared
+        assert getattr(cmp.before_result.parameters, name) == shared
     fixed = compare(photo.image, noisy, um_per_px=photo.um_per_px, blue_weight=0.0)
     assert fixed.before_result.blue_weight == fixed.after_result.blue_weight == 0.0
 

@@ -5,6 +5,7 @@ Every adapter (CLI, web UI, batch engine, before/after) calls `analyze`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import cv2
@@ -176,7 +177,7 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
     """Find, trace and measure the hairs of one polarity on the working-resolution photo.
 
     ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels. The
-    classic reading of a photo whose colour shows blond or red hair that brightness barely shows
+    reading of a photo whose colour shows blond or red hair that brightness barely shows
     (`densitometry.preprocess.colour_contrast`) is followed by a second one on that colour contrast,
     which adds the hairs it alone finds (`_colour_hairs`).
     """
@@ -196,15 +197,13 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
     if field is not None:
         mask &= field  # hairs are cut at the field's edge as at the photo's border
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
-    colour = None
-    if not parameters.refine:
-        colour = colour_contrast(
-            rgb,
-            prepared,
-            calibration,
-            gain=parameters.colour_gain,
-            max_hair_diameter_um=parameters.max_diameter_um,
-        )
+    colour = colour_contrast(
+        rgb,
+        prepared,
+        calibration,
+        gain=parameters.colour_gain,
+        max_hair_diameter_um=parameters.max_diameter_um,
+    )
     if colour is not None:
         mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
     rows, centerlines = [], []
@@ -295,7 +294,8 @@ def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
 def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters):
     """Add the hairs that only the colour contrast shows to a classic reading's mask and shafts.
 
-    The photo is read again on ``colour`` (`densitometry.preprocess.colour_contrast`), and its shafts
+    The photo is read again on ``colour`` (`densitometry.preprocess.colour_contrast`; a classic
+    reading, also after the refiner's, whose network was trained on unmodified colour), and its shafts
     are added where they are at least `_MIN_COLOUR_HAIR_UM` long (colour at half resolution and
     coarsely quantised draws short lines of its own) and run alongside no counted hair: at most
     `_MAX_ALONGSIDE_SHARE` of the centreline lies within `_ALONGSIDE_REACH` thickest-hair diameters
@@ -308,9 +308,10 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
         colour_mask &= field
     reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
     min_length_um = max(_MIN_COLOUR_HAIR_UM, parameters.min_length_um)
+    classic = dataclasses.replace(parameters, refine=False)  # the colour reading is a classic one
     candidates = [
         (row, hair)
-        for row, hair in _shafts(colour, ridge, colour_mask, calibration, field, parameters)
+        for row, hair in _shafts(colour, ridge, colour_mask, calibration, field, classic)
         if row["length_um"] >= min_length_um
     ]
     if not candidates:

@@ -85,9 +85,9 @@ class AnalysisParameters:
         (`densitometry.preprocess.blue_channel_weight`), and shared by the two photos of a comparison.
     colour_gain : float, optional
         How much the colour contrast of blond and red hair (blue minus red) is raised for a second
-        reading that adds the hairs only colour shows (classic reading), 0 (no colour reading) to 6;
-        default None: decided per photo (`densitometry.preprocess.colour_contrast`), and shared by the
-        two photos of a comparison.
+        reading that adds the hairs only colour shows, 0 (no colour reading) to 6; default None:
+        decided per photo (`densitometry.preprocess.colour_contrast`), and shared by the two photos of
+        a comparison.
     field_of_view : str
         ``"auto"`` (default): where a dark surround frames the scalp (the round field of a contact
         dermatoscope, dark corners), hairs are counted, and the density taken, inside the field only

@@ -120,10 +120,10 @@ def _advanced_controls(refiner_ok: bool, refiner_reason: str):
         refine = gr.Checkbox(
             value=False,
             label="Refine with the CNN hair detector",
-            info="Use it for grey or white hair (also mixed with dark), blond or very fine hair and "
-            "dense tangles, which the classic detector largely misses; slower. On sharp dark or blurred "
-            "hair and at high magnification (under 4 µm per pixel) the classic detector is better (see "
-            "models/MODEL_CARD.md)."
+            info="Use it for grey or white hair (also mixed with dark) and dense tangles, which the "
+            "classic detector largely misses; slower. On sharp dark, blurred or very fine (vellus) hair "
+            "and at high magnification (under 4 µm per pixel) the classic detector is better; both read "
+            "blond hair in colour (see models/MODEL_CARD.md)."
             if refiner_ok
             else f"Not available: {refiner_reason}",
             interactive=refiner_ok,

@@ -290,6 +290,23 @@ def test_refine_finds_white_hairs_that_the_classic_dark_reading_misses():
     assert refined["grey_white_recall"] > classic["grey_white_recall"] + 0.3
 
 
+def test_refined_reading_adds_the_blond_hairs_only_colour_shows():
+    # Faint blond hair (low_contrast phantom): the colour reading follows the refiner's as it follows
+    # the classic one, and adds the shafts the network missed, none of those it found a second time.
+    pytest.importorskip("torch")
+    photo = _photo("low_contrast", seed=3, size=(480, 640))
+    truth = photo.truth()
+    with_colour, without = (
+        densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=True, colour_gain=gain)
+        for gain in (None, 0)
+    )
+    assert with_colour.colour_gain > 0
+    assert without.hair_count < 0.5 * truth["hair_count"]
+    assert abs(with_colour.hair_count - truth["hair_count"]) <= 0.15 * truth["hair_count"]
+    recall = [hair_recall(result.centerlines_px, truth)["dark_recall"] for result in (with_colour, without)]
+    assert recall[0] > recall[1] + 0.25
+
+
 def test_training_seams_separate_touching_parallel_hairs_but_not_crossings():
     from types import SimpleNamespace
 

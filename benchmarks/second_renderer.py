@@ -16,7 +16,9 @@ px), so the diameter error is the analyzer's, not the renderer's. A hair counts 
 lies inside the photo, as in the analyzer. Prints per scene the median |count error| %, its median sign,
 the mean |mean-diameter error| µm and the median |density error| %.
 
-``--white-hair`` draws grey-white hair (neutral, 170-235) instead of dark, ``--dark-skin`` the skin at
+``--white-hair`` draws grey-white hair (neutral, 170-235) instead of dark, ``--blond-hair`` blond hair (red
+170-230, green 135-190, blue 80-135: as bright as the skin or darker, always less blue; each channel keeps
+its own noise, unlike the generator's shared noise), ``--dark-skin`` the skin at
 0.4 of its brightness, and ``--polarity`` forces the reading; the last two columns count the photos
 read bright and those flagged with the quality warning that suggests reading them bright.
 
@@ -49,7 +51,9 @@ def stroke_width_px(thickness):
     return float(canvas[:, 32].sum()) / 255.0
 
 
-def render(seed, scene, size=(960, 720), *, framed=False, white_hair=False, dark_skin=False):
+def render(
+    seed, scene, size=(960, 720), *, framed=False, white_hair=False, dark_skin=False, blond_hair=False
+):
     """One photo: (RGB uint8 image, µm per px, true hair count, true mean diameter µm, field area cm²)."""
     rng = np.random.default_rng(seed)
     width, height = size
@@ -81,6 +85,8 @@ def render(seed, scene, size=(960, 720), *, framed=False, white_hair=False, dark
     hair_rgb = np.array([rng.uniform(20, 90), rng.uniform(15, 65), rng.uniform(10, 45)], np.float32)
     if white_hair:
         hair_rgb = np.full(3, rng.uniform(170, 235), np.float32)
+    if blond_hair:
+        hair_rgb = np.array([rng.uniform(170, 230), rng.uniform(135, 190), rng.uniform(80, 135)], np.float32)
     flow = rng.uniform(0.0, np.pi)
     diameters_um = []
     t = np.linspace(0.0, 1.0, 200)[:, None]
@@ -124,11 +130,11 @@ def render(seed, scene, size=(960, 720), *, framed=False, white_hair=False, dark
 
 
 def _evaluate(job):
-    scene, seed, refine, framed, white_hair, dark_skin, polarity = job
+    scene, seed, refine, framed, white_hair, dark_skin, blond_hair, polarity = job
     import densitometry
 
     image, um_per_px, true_count, true_diameter_um, field_cm2 = render(
-        seed, scene, framed=framed, white_hair=white_hair, dark_skin=dark_skin
+        seed, scene, framed=framed, white_hair=white_hair, dark_skin=dark_skin, blond_hair=blond_hair
     )
     result = densitometry.analyze(image, um_per_px=um_per_px, refine=refine, polarity=polarity)
     flagged = any("polarity='bright'" in warning for warning in result.quality_warnings)
@@ -153,12 +159,23 @@ def main(argv=None) -> int:
     parser.add_argument("--refine", action="store_true", help="use the CNN refiner")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--framed", action="store_true", help="through a dermatoscope's round field")
-    parser.add_argument("--white-hair", action="store_true", help="grey-white hair (170-235) instead of dark")
+    colour = parser.add_mutually_exclusive_group()
+    colour.add_argument("--white-hair", action="store_true", help="grey-white hair (170-235) instead of dark")
+    colour.add_argument("--blond-hair", action="store_true", help="blond hair instead of dark")
     parser.add_argument("--dark-skin", action="store_true", help="skin at 0.4 of the usual brightness")
     parser.add_argument("--polarity", default="auto", choices=("auto", "dark", "bright"))
     args = parser.parse_args(argv)
     jobs = [
-        (scene, seed, args.refine, args.framed, args.white_hair, args.dark_skin, args.polarity)
+        (
+            scene,
+            seed,
+            args.refine,
+            args.framed,
+            args.white_hair,
+            args.dark_skin,
+            args.blond_hair,
+            args.polarity,
+        )
         for scene in SCENES
         for seed in range(args.n)
     ]

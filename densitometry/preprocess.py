@@ -48,10 +48,7 @@ _COLOUR_PRESCREEN = 1.12
 #: phantoms: 1.6-11.5).
 MAX_COLOUR_GAIN = 6.0
 _ONE_SIDED_FROM, _ONE_SIDED_SPAN = 1.3, 0.5
-#: ... where those lines lie on brightness lines of at least this strength (median; full gain from
-#: four times less): blond hair is faint in brightness, not absent;
-_ON_BRIGHTNESS_LINES = 0.02
-#: ... and where the gain keeps the colour noise of the skin (at hair scale) within this contrast.
+#: ... as far as the gain keeps the colour noise of the skin (at hair scale) within this contrast.
 _COLOUR_NOISE_CONTRAST = 0.04
 #: Colour within this reach of a clearly visible hair (relative contrast at least `_VISIBLE_HAIR`) is
 #: that hair's own colour (brown hair, colour fringes), not a blond hair beside it.
@@ -308,7 +305,7 @@ def colour_contrast(
             blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, size)
             if blue_evidence_ratio(small_luma, np.maximum(blue, small_luma), small) < _COLOUR_PRESCREEN:
                 return None
-        gain = _colour_gain(small_luma, _colour(rgb, small_luma, calibration, max_hair_diameter_um), small)
+        gain = _colour_gain(_colour(rgb, small_luma, calibration, max_hair_diameter_um), small)
         if gain <= 0.0:
             return None
     colour = _colour(rgb, luma, calibration, max_hair_diameter_um)
@@ -335,23 +332,17 @@ def _colour(rgb, luma, calibration, max_hair_diameter_um):
     return colour
 
 
-def _colour_gain(luma, colour, calibration) -> float:
+def _colour_gain(colour, calibration) -> float:
     """The gain of one photo's colour contrast (`colour_contrast`), decided at one typical shaft width:
-    `MAX_COLOUR_GAIN` times the ramps of one-sidedness (`_ONE_SIDED_FROM`) and of brightness under the
-    strongest colour lines (`_ON_BRIGHTNESS_LINES`), capped by the skin's colour noise at hair scale
-    (`_COLOUR_NOISE_CONTRAST`)."""
+    `MAX_COLOUR_GAIN` times the ramp of one-sidedness (`_ONE_SIDED_FROM`), capped by the skin's colour
+    noise at hair scale (`_COLOUR_NOISE_CONTRAST`)."""
     from .segment import typical_line_response
 
     positive, sigma = typical_line_response(np.maximum(colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
     negative, _ = typical_line_response(np.maximum(-colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
-    strongest, strongest_half = np.quantile(positive[::2, ::2], [0.99, 0.995])
-    ratio = float(strongest) / max(float(np.quantile(negative[::2, ::2], 0.99)), 1e-4)
+    strongest = float(np.quantile(positive[::2, ::2], 0.99))
+    ratio = strongest / max(float(np.quantile(negative[::2, ::2], 0.99)), 1e-4)
     gain = MAX_COLOUR_GAIN * float(np.clip((ratio - _ONE_SIDED_FROM) / _ONE_SIDED_SPAN, 0.0, 1.0))
-    if gain <= 0.0:
-        return 0.0
-    brightness, _ = typical_line_response(luma, calibration, _TYPICAL_SHAFT_UM)
-    on_lines = float(np.median(brightness[positive >= strongest_half]))
-    gain *= float(np.clip((on_lines / _ON_BRIGHTNESS_LINES - 0.25) / 0.75, 0.0, 1.0))
     if gain <= 0.0:
         return 0.0
     small = cv2.resize(colour, positive.shape[::-1], interpolation=cv2.INTER_AREA)

@@ -313,6 +313,15 @@ def test_blond_hair_hidden_by_noise_in_brightness_is_found_by_its_colour(seed):
     assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=1).hair_count == result.hair_count
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_blond_hair_as_bright_as_the_skin_is_found_by_its_colour(seed):
+    # 2.5 % brighter than the skin, 14 % darker in blue, 5 % brighter in red: no brightness line to
+    # follow, and the shared noise drowns it in blue (brightness plus blue finds a third of it).
+    image = grid_colour_photo([(226, 204, 160)], seed)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, colour_gain=0).hair_count <= 6
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count == 12
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hair_that_brightness_and_colour_both_show_counts_once(seed):
     # Every other shaft is light brown, 22 % darker than the skin: both readings find it.

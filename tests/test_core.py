@@ -322,6 +322,19 @@ def test_blond_hair_as_bright_as_the_skin_is_found_by_its_colour(seed):
     assert densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count == 12
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_blond_hair_brighter_than_the_skin_is_read_dark_in_colour(seed):
+    # 9 % brighter than the skin (in red too), 5 % darker in blue: decided bright, where the bright
+    # reading follows few shafts; the dark reading in colour finds them all (`_pigmented_shafts`).
+    image = grid_colour_photo([(235, 215, 175)], seed)
+    without_colour = densitometry.analyze(image, um_per_px=UM_PER_PX, colour_gain=0)
+    assert without_colour.polarity is densitometry.Polarity.BRIGHT
+    assert without_colour.hair_count <= 4
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.DARK and result.colour_gain > 0
+    assert result.hair_count == 12
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hair_that_brightness_and_colour_both_show_counts_once(seed):
     # Every other shaft is light brown, 22 % darker than the skin: both readings find it.

@@ -207,6 +207,7 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
         prepared,
         calibration,
         gain=parameters.colour_gain,
+        field=field,
         max_hair_diameter_um=parameters.max_diameter_um,
     )
     if colour is not None:

@@ -259,7 +259,13 @@ class ColourContrast(NamedTuple):
 
 
 def colour_contrast(
-    rgb, prepared: Preprocessed, calibration: Calibration, *, gain=None, max_hair_diameter_um=150.0
+    rgb,
+    prepared: Preprocessed,
+    calibration: Calibration,
+    *,
+    gain=None,
+    field=None,
+    max_hair_diameter_um=150.0,
 ) -> ColourContrast | None:
     """Contrast of blond or red hair that colour shows better than brightness, or None.
 
@@ -282,6 +288,9 @@ def colour_contrast(
     gain : float, optional
         Default: decided from the photo's strongest colour lines (`_colour_gain`), 0 where its blue
         channel shows little more line structure than brightness (`_COLOUR_PRESCREEN`).
+    field : ndarray of bool, shape (H, W), optional
+        The field of view (`field_of_view`): the gain is decided on it alone (outside it,
+        `fill_outside` leaves smooth skin, which would hide the colour noise of the field).
     max_hair_diameter_um : float
 
     Returns
@@ -305,7 +314,11 @@ def colour_contrast(
             blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, size)
             if blue_evidence_ratio(small_luma, np.maximum(blue, small_luma), small) < _COLOUR_PRESCREEN:
                 return None
-        gain = _colour_gain(_colour(rgb, small_luma, calibration, max_hair_diameter_um), small)
+        inside = None
+        if field is not None:
+            inside = cv2.resize(field.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        colour = _colour(rgb, small_luma, calibration, max_hair_diameter_um)
+        gain = _colour_gain(colour, small, inside)
         if gain <= 0.0:
             return None
     colour = _colour(rgb, luma, calibration, max_hair_diameter_um)
@@ -332,22 +345,28 @@ def _colour(rgb, luma, calibration, max_hair_diameter_um):
     return colour
 
 
-def _colour_gain(colour, calibration) -> float:
-    """The gain of one photo's colour contrast (`colour_contrast`), decided at one typical shaft width:
-    `MAX_COLOUR_GAIN` times the ramp of one-sidedness (`_ONE_SIDED_FROM`), capped by the skin's colour
-    noise at hair scale (`_COLOUR_NOISE_CONTRAST`)."""
+def _colour_gain(colour, calibration, inside=None) -> float:
+    """The gain of one photo's colour contrast (`colour_contrast`), decided at one typical shaft width
+    from the pixels ``inside`` (default all): `MAX_COLOUR_GAIN` times the ramp of one-sidedness
+    (`_ONE_SIDED_FROM`), capped by the skin's colour noise at hair scale (`_COLOUR_NOISE_CONTRAST`)."""
     from .segment import typical_line_response
 
     positive, sigma = typical_line_response(np.maximum(colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
     negative, _ = typical_line_response(np.maximum(-colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
-    strongest = float(np.quantile(positive[::2, ::2], 0.99))
-    ratio = strongest / max(float(np.quantile(negative[::2, ::2], 0.99)), 1e-4)
+    if inside is None:
+        inside = np.ones(positive.shape, bool)
+    elif inside.shape != positive.shape:
+        inside = cv2.resize(inside.view(np.uint8), positive.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    every_other = (slice(None, None, 2), slice(None, None, 2))  # as many samples as needed
+    inside = inside[every_other]
+    strongest = float(np.quantile(positive[every_other][inside], 0.99))
+    ratio = strongest / max(float(np.quantile(negative[every_other][inside], 0.99)), 1e-4)
     gain = MAX_COLOUR_GAIN * float(np.clip((ratio - _ONE_SIDED_FROM) / _ONE_SIDED_SPAN, 0.0, 1.0))
     if gain <= 0.0:
         return 0.0
     small = cv2.resize(colour, positive.shape[::-1], interpolation=cv2.INTER_AREA)
     smooth = cv2.GaussianBlur(small, (0, 0), max(0.7, sigma / 2.0))
-    low, middle = np.quantile(smooth[::2, ::2], [0.16, 0.5])
+    low, middle = np.quantile(smooth[every_other][inside], [0.16, 0.5])
     return min(gain, _COLOUR_NOISE_CONTRAST / max(float(middle - low), 1e-4))
 
 

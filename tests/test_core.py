@@ -335,6 +335,22 @@ def test_blond_hair_brighter_than_the_skin_is_read_dark_in_colour(seed):
     assert result.hair_count == 12
 
 
+def test_colour_gain_is_decided_on_the_field_of_view_alone():
+    # Colour noise inside a field, smooth filled skin around it (as `fill_outside` leaves it), three
+    # blond lines: taken over the whole photo, the noise looks half as strong and the gain too high.
+    from densitometry.preprocess import _colour_gain
+
+    noise = cv2.GaussianBlur(np.random.default_rng(0).normal(0, 1, (240, 320)), (0, 0), 1.0)
+    field = np.zeros((240, 320), bool)
+    field[40:200, 60:260] = True
+    colour = np.where(field, 0.012 * noise / noise.std(), 0.0).astype(np.float32)
+    for row in (80, 120, 160):
+        colour[row - 1 : row + 2, 80:240] += 0.08
+    calibration = densitometry.Calibration(20.0)  # the gate's own scale: ~1.75 px per shaft scale
+    assert _colour_gain(colour, calibration) == 6.0  # the most it may be
+    assert 3.0 < _colour_gain(colour, calibration, field) < 5.0
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hair_that_brightness_and_colour_both_show_counts_once(seed):
     # Every other shaft is light brown, 22 % darker than the skin: both readings find it.

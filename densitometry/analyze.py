@@ -298,7 +298,7 @@ def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
 
 
 def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters):
-    """Add the hairs that only the colour contrast shows to a classic reading's mask and shafts.
+    """Add the hairs that only the colour contrast shows to a reading's mask and shafts.
 
     The photo is read again on ``colour`` (`densitometry.preprocess.colour_contrast`; a classic
     reading, also after the refiner's, whose network was trained on unmodified colour), and its shafts

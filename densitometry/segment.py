@@ -53,8 +53,12 @@ def scales_px(calibration: Calibration, *, min_diameter_um: float, max_diameter_
     return np.geomspace(low, high, count)
 
 
-def _line_response(image, sigma):
-    """Scale-normalised line strength of bright ridges at one scale, in contrast units."""
+def _line_response(image, sigma, *, both_signs=False):
+    """Scale-normalised line strength of bright ridges at one scale, in contrast units.
+
+    With ``both_signs``, a pair: that and the strength of the dark ridges (those of the negated image,
+    bit for bit), from the same derivatives.
+    """
     smooth = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     dxx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
     dyy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
@@ -69,14 +73,24 @@ def _line_response(image, sigma):
     dxy *= dxy
     radius += dxy
     cv2.sqrt(radius, dst=radius)
+    if both_signs:
+        # The negated image has the negated Hessian: the same radius, the negated half trace.
+        dark = _ridge_strength(np.negative(half_trace), radius, dxy, np.empty_like(radius), sigma)
+        return _ridge_strength(half_trace, radius, dyy, radius, sigma), dark
+    return _ridge_strength(half_trace, radius, dyy, radius, sigma)
+
+
+def _ridge_strength(half_trace, radius, along_out, out, sigma):
+    """Bright-ridge strength from the Hessian's half trace and eigenvalue radius (``out`` may be
+    ``radius``; ``along_out`` is scratch)."""
     # across = half_trace - radius: most negative eigenvalue, the curvature across a bright line;
     # along = half_trace + radius: ~0 on a line, < 0 on a blob. Penalise blob-like spots (both
     # curvatures negative) by half, which still keeps crossings:
     # strength = -across - 0.5 * max(-along, 0) = (radius - half_trace) + 0.5 * min(along, 0).
-    along = np.add(half_trace, radius, out=dyy)
+    along = np.add(half_trace, radius, out=along_out)
     np.minimum(along, 0.0, out=along)
     along *= 0.5
-    strength = np.subtract(radius, half_trace, out=radius)
+    strength = np.subtract(radius, half_trace, out=out)
     strength += along
     np.maximum(strength, 0.0, out=strength)
     strength *= sigma * sigma / _BAR_RESPONSE
@@ -159,8 +173,7 @@ def polarity_evidence(dark_contrast, calibration: Calibration, *, diameter_um=70
     sees a dark hair as two fainter bright lines beside it, and the other way round. A response counts
     as the reading's own where no stronger response of the other reading lies within two shaft radii.
     """
-    dark, sigma = typical_line_response(dark_contrast, calibration, diameter_um)
-    bright, _ = typical_line_response(np.negative(dark_contrast), calibration, diameter_um)
+    (dark, bright), sigma = typical_line_response(dark_contrast, calibration, diameter_um, both_signs=True)
     side = 2 * int(np.ceil(2.0 * sigma)) + 1
     kernel = np.ones((side, side), np.uint8)
     dark_above = np.maximum(dark - 0.05, 0.0)
@@ -170,8 +183,9 @@ def polarity_evidence(dark_contrast, calibration: Calibration, *, diameter_um=70
     return tuple(float(np.mean(values)) for values in (dark_above, bright_above, own_dark, own_bright))
 
 
-def typical_line_response(contrast, calibration, diameter_um=70.0):
-    """`_line_response` at one shaft width on a copy reduced to ~1.5 px per scale; and that scale."""
+def typical_line_response(contrast, calibration, diameter_um=70.0, *, both_signs=False):
+    """`_line_response` (with ``both_signs``: its pair) at one shaft width on a copy reduced to ~1.5 px
+    per scale; and that scale."""
     sigma = calibration.px(diameter_um) / 2.0
     factor = max(1, int(sigma // 1.5))
     height, width = contrast.shape
@@ -179,7 +193,7 @@ def typical_line_response(contrast, calibration, diameter_um=70.0):
         contrast, (max(8, width // factor), max(8, height // factor)), interpolation=cv2.INTER_AREA
     )
     small_sigma = sigma * small.shape[1] / width
-    return _line_response(small, small_sigma), small_sigma
+    return _line_response(small, small_sigma, both_signs=both_signs), small_sigma
 
 
 def segment(

@@ -10,6 +10,7 @@ from skimage.morphology import skeletonize
 from densitometry import skeleton as fast
 from densitometry.hairs import group_medians
 from densitometry.measure import _resample
+from densitometry.segment import _line_response
 from densitometry.skeleton import pixel_graph, skeleton_branches
 
 
@@ -165,3 +166,14 @@ def test_resample_matches_per_hair_reference():
         expected_points, expected_tangents = _reference_resample(path, steps_px[index])
         np.testing.assert_array_equal(points[owner == index], expected_points)
         np.testing.assert_array_equal(tangents[owner == index], expected_tangents)
+
+
+def test_line_response_pair_matches_the_negated_image():
+    """Both signs from one set of derivatives: bit for bit what two separate filterings give."""
+    rng = np.random.default_rng(5)
+    image = cv2.GaussianBlur(rng.standard_normal((90, 120)).astype(np.float32), (0, 0), 2.0)
+    for sigma in (0.8, 2.0, 4.5):
+        bright, dark = _line_response(image, sigma, both_signs=True)
+        assert np.array_equal(bright, _line_response(image, sigma))
+        assert np.array_equal(dark, _line_response(-image, sigma))
+        assert dark.max() > 0.0 and bright.max() > 0.0

@@ -29,6 +29,8 @@ _SHARED_MAX_WIDTHS = 8.0
 _JOIN_TURN_DEG = 20.0
 #: ... and the gap is at most this many shaft widths (+ 6 px): a crossing of several hairs.
 _JOIN_GAP_WIDTHS = 4.0
+#: The stretch of a piece's end, in shaft widths from the end, whose direction is the end's.
+_JOIN_DIRECTION_WIDTHS = (1.5, 4.0)
 
 
 @dataclass(frozen=True)
@@ -450,7 +452,8 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     along the line between them (within ``max_turn_deg``), they face each other within the same angle,
     the gap is at most ``max_gap_widths`` shaft widths (+ 6 px) and, when it is longer than half a
     width, runs mostly (70 %) over the hair mask. Closest, straightest pairs are joined first and each
-    end at most once.
+    end at most once. An end points the way of its piece 1.5-4 shaft widths in (`_JOIN_DIRECTION_WIDTHS`),
+    not of its last width, which bends where a crossing hair cut the mask askew.
 
     Parameters
     ----------
@@ -472,11 +475,14 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     shafts = np.maximum(medians.astype(float), 2.0)
     # Each hair's two ends (2 * hair: its start, 2 * hair + 1: its last point) and outward directions.
     firsts = np.cumsum(sizes) - sizes
-    reach = np.minimum(np.maximum(4.0, 2.0 * shafts).astype(int), sizes - 1)
+    near, far = _JOIN_DIRECTION_WIDTHS  # the end's direction is that of this stretch (see above)
+    reach = np.minimum(np.maximum(4.0, far * shafts).astype(int), sizes - 1)
+    trim = np.minimum((near * shafts).astype(int), reach // 2)
     ends = np.stack([firsts, firsts + sizes - 1], axis=1).ravel()
     inwards = np.stack([firsts + reach, firsts + sizes - 1 - reach], axis=1).ravel()
+    trimmed = np.stack([firsts + trim, firsts + sizes - 1 - trim], axis=1).ravel()
     points = coords[ends]
-    vectors = points - coords[inwards]
+    vectors = coords[trimmed] - coords[inwards]
     norms = np.hypot(vectors[:, 0], vectors[:, 1])
     directions = np.zeros_like(vectors)
     directions[norms > 0] = vectors[norms > 0] / norms[norms > 0, None]

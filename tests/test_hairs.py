@@ -35,6 +35,30 @@ def test_pieces_facing_across_a_crossing_are_joined():
     assert len(joined[0].junctions_px) == 1  # the gap: no diameters measured there
 
 
+def path(*corners):
+    """A piece through ``corners`` sampled every pixel, as a traced skeleton is."""
+    coords = [np.array(corners[0], float)]
+    for start, end in zip(corners[:-1], corners[1:], strict=True):
+        steps = int(np.ceil(np.linalg.norm(np.subtract(end, start))))
+        coords.extend(np.linspace(start, end, steps + 1)[1:])
+    coords = np.array(coords)
+    return TracedHair(
+        coords, float(np.linalg.norm(np.diff(coords, axis=0), axis=1).sum()), (), np.zeros((0, 2))
+    )
+
+
+def test_pieces_whose_ends_hook_are_joined():
+    # A crossing hair cut the mask askew, so each piece's last width bends 5 px off the shaft's line
+    # (about 30 degrees): the ends point away from each other, the shafts do not.
+    hairs = [path((100, 20), (100, 122), (105, 130)), path((105, 152), (100, 160), (100, 280))]
+    joined = join_collinear(hairs, widths(bands=[(96, 111, 20, 281)]))
+    assert len(joined) == 1
+    assert {tuple(joined[0].coords_px[0]), tuple(joined[0].coords_px[-1])} == {(100.0, 20.0), (100.0, 280.0)}
+    # A piece that turns for good is another hair, hooked end or not.
+    turned = [path((100, 20), (100, 122), (105, 130)), path((105, 152), (130, 200), (170, 270))]
+    assert len(join_collinear(turned, widths(bands=[(96, 111, 20, 281)]))) == 2
+
+
 def test_pieces_at_an_angle_over_skin_or_too_far_apart_stay_apart():
     band = widths(bands=[(96, 105, 20, 281), (20, 180, 130, 152)])
     bent = [piece((100, 20), (100, 130)), piece((110, 152), (180, 250))]  # turns ~35 degrees

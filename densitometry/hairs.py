@@ -28,7 +28,7 @@ _SHARED_MAX_WIDTHS = 8.0
 #: Two traced pieces facing each other across a gap are one shaft if they turn less than this ...
 _JOIN_TURN_DEG = 20.0
 #: ... and the gap is at most this many shaft widths (+ 6 px): a crossing of several hairs.
-_JOIN_GAP_WIDTHS = 4.0
+_JOIN_GAP_WIDTHS = 5.0
 #: The stretch of a piece's end, in shaft widths from the end, whose direction is the end's.
 _JOIN_DIRECTION_WIDTHS = (1.5, 4.0)
 

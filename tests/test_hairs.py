@@ -59,13 +59,22 @@ def test_pieces_whose_ends_hook_are_joined():
     assert len(join_collinear(turned, widths(bands=[(96, 111, 20, 281)]))) == 2
 
 
+def test_pieces_across_a_wide_crossing_are_joined():
+    # A hair as wide crosses at about 30 degrees (or two cross together): 40 px of mask between the
+    # pieces, five of their 8 px widths; 60 px is too far.
+    crossing = [piece((100, 20), (100, 130)), piece((100, 170), (100, 280))]
+    assert len(join_collinear(crossing, widths(bands=[(96, 105, 20, 281), (20, 180, 130, 170)]))) == 1
+    wider = [piece((100, 20), (100, 120)), piece((100, 180), (100, 280))]
+    assert len(join_collinear(wider, widths(bands=[(96, 105, 20, 281), (20, 180, 120, 180)]))) == 2
+
+
 def test_pieces_at_an_angle_over_skin_or_too_far_apart_stay_apart():
     band = widths(bands=[(96, 105, 20, 281), (20, 180, 130, 152)])
     bent = [piece((100, 20), (100, 130)), piece((110, 152), (180, 250))]  # turns ~35 degrees
     assert len(join_collinear(bent, band)) == 2
     over_skin = [piece((100, 20), (100, 130)), piece((100, 152), (100, 280))]
     assert len(join_collinear(over_skin, widths(bands=[(96, 105, 20, 131), (96, 105, 152, 281)]))) == 2
-    far = [piece((100, 20), (100, 100)), piece((100, 200), (100, 280))]  # 100 px gap > 4 widths + 6
+    far = [piece((100, 20), (100, 100)), piece((100, 200), (100, 280))]  # 100 px gap > 5 widths + 6
     assert len(join_collinear(far, widths(bands=[(96, 105, 20, 281)]))) == 2
 
 

@@ -142,8 +142,8 @@ def analyze(
         if _follows_whole_shafts(bright, reading):
             reading = bright
     elif _worth_a_dark_look(reading, parameters):
-        dark = _read(rgb, working_calibration, scale, field, parameters, Polarity.DARK)
-        if _pigmented_shafts(dark, reading):
+        dark = _read(rgb, working_calibration, scale, field, parameters, Polarity.DARK, in_colour_only=True)
+        if dark is not None and _pigmented_shafts(dark, reading):
             reading = dark
     prepared, mask, rows = reading.prepared, reading.mask, reading.rows
     hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
@@ -178,13 +178,14 @@ class _Reading(NamedTuple):
     colour_gain: float = 0.0
 
 
-def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
+def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_only=False) -> _Reading | None:
     """Find, trace and measure the hairs of one polarity on the working-resolution photo.
 
     ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels. The
     reading of a photo whose colour shows blond or red hair that brightness barely shows
     (`densitometry.preprocess.colour_contrast`) is followed by a second one on that colour contrast,
-    which adds the hairs it alone finds (`_colour_hairs`).
+    which adds the hairs it alone finds (`_colour_hairs`). With ``in_colour_only``, None (and nothing
+    traced) where there is no such colour reading.
     """
     prepared = preprocess(
         rgb,
@@ -193,6 +194,16 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
         max_hair_diameter_um=parameters.max_diameter_um,
         blue_weight=parameters.blue_weight,
     )
+    colour = colour_contrast(
+        rgb,
+        prepared,
+        calibration,
+        gain=parameters.colour_gain,
+        field=field,
+        max_hair_diameter_um=parameters.max_diameter_um,
+    )
+    if in_colour_only and colour is None:
+        return None
     if parameters.refine:
         from .refiner import refined_ridge_map
 
@@ -202,14 +213,6 @@ def _read(rgb, calibration, scale, field, parameters, polarity) -> _Reading:
     if field is not None:
         mask &= field  # hairs are cut at the field's edge as at the photo's border
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
-    colour = colour_contrast(
-        rgb,
-        prepared,
-        calibration,
-        gain=parameters.colour_gain,
-        field=field,
-        max_hair_diameter_um=parameters.max_diameter_um,
-    )
     if colour is not None:
         mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
     rows, centerlines = [], []
@@ -449,10 +452,9 @@ def _pigmented_shafts(dark: _Reading, bright: _Reading) -> bool:
     (a colour gain, see `densitometry.preprocess.colour_contrast`) and traces more than
     `_SECOND_LOOK_COUNT` times as many shafts, the hair is blond and the dark reading wins (second
     renderer, blond hair: count error 21.3 -> 12.2 % on clipped shafts, 16.2 -> 11.2 % on long ones;
-    white hair, and our own phantoms, unchanged).
+    white hair, and our own phantoms, unchanged). ``dark`` is a reading in colour (`_read` with
+    ``in_colour_only``).
     """
-    if dark.colour_gain <= 0.0:
-        return False
     return _traced_shafts(dark.rows) > _SECOND_LOOK_COUNT * _traced_shafts(bright.rows)
 
 

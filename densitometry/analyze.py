@@ -16,7 +16,7 @@ from scipy.ndimage import gaussian_filter1d
 from . import __version__
 from .calibration import Calibration, as_calibration
 from .errors import ParameterError
-from .hairs import trace_hairs, values_at
+from .hairs import may_be_touching, touching_hairs, trace_hairs, values_at
 from .io import load_image
 from .measure import measure_hairs
 from .preprocess import (
@@ -47,6 +47,10 @@ _MIN_ON_SHAFT = 0.5
 #: of focus (lying above the skin, common with hand-held scalp cameras) looks wider than any hair, with
 #: a bell-shaped profile whose rise takes about a third of its width.
 _SHARP_BUNDLE_EDGE = 0.15
+#: A band is looked at for touching hairs whose ends are staggered (`densitometry.hairs.touching_hairs`)
+#: only where its contrast reaches this: the mask of a faint (grey, blond, defocused) shaft varies in
+#: width along its length by itself.
+_STEP_MIN_CONTRAST = 0.25
 #: A piece up to `_SHORT_PIECE_LENGTHS` minimum lengths long must be line-like enough on its own: median
 #: ridge strength along its centreline at least this share of the seeding threshold (``high_contrast``).
 #: Hysteresis lets a faint piece into the mask through any seed it touches, and the faint blobs of skin
@@ -297,7 +301,37 @@ def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
             "edge_share": measurement.edge_spread_px / measurement.diameter_px,  # not a column
         }
         shafts.append((row, hair))
+    _find_touching(shafts, width_px_map)
     return shafts
+
+
+def _find_touching(shafts, width_px_map):
+    """Set each shaft's ``touching``: the shares of its diameter of the hairs side by side in it (not a
+    column; see `_split_bundles`).
+
+    A sharp, contrasted shaft (`_SHARP_BUNDLE_EDGE`, `_STEP_MIN_CONTRAST`) that meets no other counted
+    shaft at a junction (touching hairs of one unit run side by side; a crossing widens the mask too)
+    and whose width steps along its length (`densitometry.hairs.touching_hairs`) is that many touching
+    hairs (`densitometry.hairs.may_be_touching` passes over most bands first, all at once).
+    """
+    for row, _ in shafts:
+        row["touching"] = (1.0,)
+    junctions: dict[tuple, int] = {}  # junction centre -> shafts passing or ending there
+    for _, hair in shafts:
+        for point in {tuple(point) for point in hair.junctions_px.tolist()}:
+            junctions[point] = junctions.get(point, 0) + 1
+    candidates = [
+        (row, hair)
+        for row, hair in shafts
+        if row["contrast"] >= _STEP_MIN_CONTRAST
+        and row["edge_share"] < _SHARP_BUNDLE_EDGE
+        and len(hair.coords_px) > 8
+        and all(junctions[tuple(point)] == 1 for point in hair.junctions_px.tolist())
+    ]
+    varies = may_be_touching([hair for _, hair in candidates], width_px_map)
+    for (row, hair), keep in zip(candidates, varies, strict=True):
+        if keep:
+            row["touching"] = touching_hairs(hair, width_px_map)
 
 
 def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters):
@@ -520,7 +554,8 @@ def _split_bundles(rows, centerlines, parameters):
     is then off or the hair unusually thick (real example photos at an assumed 7 µm/px hold whole
     photos of 130-190 µm shafts), and the photo's own shafts, not scalp hair, say how wide one is. A
     band less than 1.5 typical widths across stays one hair. A wide band with soft edges is one
-    defocused hair.
+    defocused hair. A narrower band whose width steps along its length (``touching``, see
+    `_find_touching`) is the hairs side by side in it, each with its share of the band's diameter.
     """
     limit = parameters.max_single_diameter_um
     singles = [row["diameter_um"] for row in rows if row["diameter_um"] <= limit]
@@ -534,8 +569,11 @@ def _split_bundles(rows, centerlines, parameters):
         size = 1
         if row["diameter_um"] > limit and row["edge_share"] < _SHARP_BUNDLE_EDGE:
             size = int(np.clip(round(row["diameter_um"] / typical), 1, 4))
-        for _ in range(size):
-            diameter_um = row["diameter_um"] / size
+        diameters_um = [row["diameter_um"] / size] * size
+        if size == 1:
+            diameters_um = [row["diameter_um"] * share for share in row["touching"]]
+        size = len(diameters_um)
+        for diameter_um in diameters_um:
             split_rows.append(
                 dict(
                     row,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import median_filter
 from scipy.spatial import cKDTree
 
 from .skeleton import JUNCTION_DEGREE
@@ -31,6 +32,12 @@ _JOIN_TURN_DEG = 20.0
 _JOIN_GAP_WIDTHS = 5.0
 #: The stretch of a piece's end, in shaft widths from the end, whose direction is the end's.
 _JOIN_DIRECTION_WIDTHS = (1.5, 4.0)
+#: A traced band holds touching hairs where its width steps up along its length by at least this
+#: factor (90th over 10th percentile of the width, smoothed over one width; `touching_hairs`) ...
+_STEP_WIDTH_RATIO = 1.45
+#: ... and its narrow stretch, at one end of the band, and its wide stretch are each at least this many
+#: narrow widths long (a speck or a crossing changes the width over about one width).
+_STEP_PLATEAU_WIDTHS = 3.0
 
 
 @dataclass(frozen=True)
@@ -442,6 +449,92 @@ def _shared_segments(arrays, cos_limit):
     )
     prongs = np.bincount(owner, straight, minlength=len(ends)).reshape(-1, 2)
     return candidates[(prongs == 2).all(axis=1)].tolist()
+
+
+def touching_hairs(hair: TracedHair, width_px_map) -> tuple[float, ...]:
+    """How many hairs lie side by side in a traced band, from a step in its width along its length.
+
+    Hairs of one follicular unit leave the opening together and touch for a stretch; where they end at
+    different points (clipped or broken off), the mask is a band one hair wide where one runs on alone
+    and two wide where both run, with no fork: its skeleton runs down the middle as one line, and the
+    band is no wider than a single thick hair, so `densitometry.analyze` cannot tell it by its width
+    alone. Its width profile along the centreline shows it: a plateau at one end, and a plateau about
+    twice as wide.
+
+    Parameters
+    ----------
+    hair : TracedHair
+    width_px_map : ndarray of float, shape (H, W)
+        Local width of the mask in pixels (twice its distance transform).
+
+    Returns
+    -------
+    tuple of float
+        One entry per hair in the band: its width as a share of the band's median width (the width a
+        measurement along the band finds). ``(1.0,)`` where the width shows no step; else the wide
+        over the narrow width, rounded (2-4), hairs: of two, the one running on alone has the narrow
+        width and the other the difference; of more, each an equal part of the wide width.
+
+    Notes
+    -----
+    The widths are taken more than one median width from either end (the skeleton's ends lie inside
+    the shaft) and smoothed by a running median one width long. The step needs the 90th/10th
+    percentile ratio of the widths to reach `_STEP_WIDTH_RATIO`, and a stretch within 15 % of the
+    narrow width that reaches an end of the band and a stretch within 13 % of the wide width, each at
+    least `_STEP_PLATEAU_WIDTHS` narrow widths long. Junctions are not looked at: the caller rules out
+    bands crossed by another hair.
+    """
+    widths = values_at(width_px_map, hair.coords_px).astype(float)
+    typical = float(np.median(widths))
+    end = int(np.ceil(typical))
+    if typical <= 0 or len(widths) - 2 * end < 4 * typical:
+        return (1.0,)
+    window = max(3, int(typical) | 1)
+    smooth = median_filter(widths, size=window, mode="nearest")[end : len(widths) - end]
+    narrow, median, wide = np.percentile(smooth, (10.0, 50.0, 90.0))
+    if narrow <= 0 or wide < _STEP_WIDTH_RATIO * narrow:
+        return (1.0,)
+    plateau = _STEP_PLATEAU_WIDTHS * narrow
+    narrow_runs = _runs(smooth <= 1.15 * narrow)
+    narrow_runs = narrow_runs[narrow_runs[:, 1] - narrow_runs[:, 0] >= plateau]
+    wide_runs = _runs(smooth >= 0.87 * wide)
+    at_an_end = (narrow_runs[:, 0] == 0) | (narrow_runs[:, 1] == len(smooth))
+    if not at_an_end.any() or not np.any(wide_runs[:, 1] - wide_runs[:, 0] >= plateau):
+        return (1.0,)
+    count = int(np.clip(round(wide / narrow), 2, 4))
+    if count == 2:
+        return (float(narrow / median), float((wide - narrow) / median))
+    return (float(wide / median / count),) * count
+
+
+def may_be_touching(hairs, width_px_map) -> np.ndarray:
+    """Whether each band's widths could show the step `touching_hairs` looks for (all bands at once).
+
+    A band can only step if its widest point is at least `_STEP_WIDTH_RATIO` times, less 15 %, the
+    mean width of its first or of its last quarter (where a step's narrow stretch would lie). Most
+    bands fail this and need no closer look.
+
+    Returns
+    -------
+    ndarray of bool, shape (len(hairs),)
+    """
+    if not hairs:
+        return np.zeros(0, bool)
+    sizes = np.array([len(hair.coords_px) for hair in hairs])
+    widths = values_at(width_px_map, np.concatenate([hair.coords_px for hair in hairs])).astype(float)
+    starts = np.cumsum(sizes) - sizes
+    quarters = np.maximum(1, sizes // 4)
+    sums = np.concatenate([[0.0], np.cumsum(widths)])
+    first = (sums[starts + quarters] - sums[starts]) / quarters
+    last = (sums[starts + sizes] - sums[starts + sizes - quarters]) / quarters
+    widest = np.maximum.reduceat(widths, starts)
+    return widest >= _STEP_WIDTH_RATIO / 1.15 * np.minimum(first, last)
+
+
+def _runs(flags) -> np.ndarray:
+    """(start, stop) of each run of True in a 1-D bool array, shape (R, 2)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return edges.reshape(-1, 2)
 
 
 def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_widths=_JOIN_GAP_WIDTHS):

@@ -135,3 +135,30 @@ def test_a_faint_trace_through_a_net_of_junctions_is_no_hair(contrast, junctions
     strength = np.full((100, 200), 0.2, np.float32)  # line-like along all of it
     min_length_px = parameters.min_length_um / um_per_px
     assert _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength) is counted
+
+
+@pytest.mark.parametrize(("widths_px", "overlap_px"), [((12, 12), 250), ((16, 10), 150), ((10, 14), 300)])
+def test_touching_hairs_with_staggered_ends_are_counted_apart(widths_px, overlap_px):
+    # Two hairs of one unit lie side by side and touch (no skin between them) along ``overlap_px``; one
+    # runs on alone. The band is no wider than one thick hair (120-130 µm at 5 µm/px), has no fork, and
+    # its skeleton is one line: only its width, stepping from one hair to two, tells.
+    alone, beside = widths_px
+    shafts = [
+        ((240, 100), (240, 500), alone, 0.6),
+        ((240 + (alone + beside) / 2, 500 - overlap_px), (240 + (alone + beside) / 2, 500), beside, 0.6),
+    ]
+    result = densitometry.analyze(phantom(shafts), um_per_px=5.0)
+    assert result.hair_count == 2
+    assert sorted(result.hairs.diameter_um) == pytest.approx(
+        [5.0 * min(widths_px), 5.0 * max(widths_px)], abs=12
+    )
+
+
+def test_a_hair_whose_width_changes_for_a_stretch_is_still_one():
+    # A hair with a speck lying against its side (the band widens over about one width), a hair crossed
+    # at a shallow angle (the band widens where they overlap; the crossing hair is counted on its own),
+    # and a faint hair (its mask's width wanders by itself) are one hair each.
+    speck = [((240, 100), (240, 500), 12, 0.6), ((250, 290), (250, 304), 10, 0.6)]
+    assert densitometry.analyze(phantom(speck), um_per_px=5.0).hair_count == 1
+    crossing = [((200, 60), (280, 580), 12, 0.6), ((280, 60), (200, 580), 12, 0.6)]
+    assert densitometry.analyze(phantom(crossing), um_per_px=5.0).hair_count == 2

@@ -9,6 +9,8 @@ stops against another) or, when it continues straight into a branch already take
 with the other hair (touching hairs). The two forks at the ends of a shallow crossing's shared segment
 are resolved as one junction, so each hair is continued by the prong on its own line. Finally, pieces
 of one shaft that the pairing left facing each other across a crossing are joined (`join_collinear`).
+Two hairs that touch and end at different points leave no junction at all, only a band whose width
+steps from one hair to two (`touching_hairs`).
 
 The same good-continuation idea is used to untangle crossing fibres and neurites in other tracing
 tools; this implementation is our own.
@@ -459,7 +461,7 @@ def touching_hairs(hair: TracedHair, width_px_map) -> tuple[float, ...]:
     and two wide where both run, with no fork: its skeleton runs down the middle as one line, and the
     band is no wider than a single thick hair, so `densitometry.analyze` cannot tell it by its width
     alone. Its width profile along the centreline shows it: a plateau at one end, and a plateau about
-    twice as wide.
+    wider.
 
     Parameters
     ----------
@@ -471,9 +473,9 @@ def touching_hairs(hair: TracedHair, width_px_map) -> tuple[float, ...]:
     -------
     tuple of float
         One entry per hair in the band: its width as a share of the band's median width (the width a
-        measurement along the band finds). ``(1.0,)`` where the width shows no step; else the wide
-        over the narrow width, rounded (2-4), hairs: of two, the one running on alone has the narrow
-        width and the other the difference; of more, each an equal part of the wide width.
+        measurement along the band finds). ``(1.0,)`` where the width shows no step; else two hairs,
+        the one running on alone with the narrow width and the other with the difference. (A step of
+        three or more widths is a thin hair beside a thick one as often as three hairs: two.)
 
     Notes
     -----
@@ -501,10 +503,7 @@ def touching_hairs(hair: TracedHair, width_px_map) -> tuple[float, ...]:
     at_an_end = (narrow_runs[:, 0] == 0) | (narrow_runs[:, 1] == len(smooth))
     if not at_an_end.any() or not np.any(wide_runs[:, 1] - wide_runs[:, 0] >= plateau):
         return (1.0,)
-    count = int(np.clip(round(wide / narrow), 2, 4))
-    if count == 2:
-        return (float(narrow / median), float((wide - narrow) / median))
-    return (float(wide / median / count),) * count
+    return (float(narrow / median), float((wide - narrow) / median))
 
 
 def may_be_touching(hairs, width_px_map) -> np.ndarray:

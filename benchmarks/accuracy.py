@@ -3,9 +3,10 @@
     python benchmarks/accuracy.py                    # 8 photos per scenario, 1280x960
     python benchmarks/accuracy.py -n 3 --size 640 480 --scenario clean clinical --no-naive
 
-Prints, per scenario: median |count error| %, median density error /cm², mean |mean-diameter error| µm,
-mean |terminal-share error| (percentage points), the number of grey/white hairs and the share of them
-found (`densitometry.validation.hair_recall`), for densitometry and (count, diameter) for the naive
+Prints, per scenario: median |count error| %, the median signed count error (``signed%``: negative
+where hairs are missed or merged, positive where false hairs or broken pieces are counted), median
+density error /cm², mean |mean-diameter error| µm, mean |terminal-share error| (percentage points),
+the number of grey/white hairs and the share of them found (`densitometry.validation.hair_recall`), for densitometry and (count, diameter) for the naive
 frangi + Otsu + skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by
 `densitometry.synthetic` with seeds 1000 + i (``--first-seed``), which the training of the CNN refiner
 never uses. A last line pools all photos: median and mean |count error| % and mean |mean-diameter
@@ -42,6 +43,7 @@ def evaluate(scenario, n, size, *, naive, refine=False, first_seed=SEED_OFFSET):
         row = {
             "count_truth": check["true_hair_count"],
             "count_err_pct": abs(check["count_error_percent"]),
+            "count_err_signed_pct": check["count_error_percent"],
             "density_err": abs(check["density_per_cm2"] - check["true_density_per_cm2"]),
             "diam_err_um": abs(check["diameter_error_um"]),
             "terminal_err_pp": abs(check["terminal_error_pp"]),
@@ -70,7 +72,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     header = (
-        f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'dens/cm2':>9}{'diam um':>8}{'term pp':>8}{'s/photo':>8}"
+        f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'signed%':>8}{'dens/cm2':>9}{'diam um':>8}{'term pp':>8}{'s/photo':>8}"
         f"{'grey/white':>11}{'found %':>8}"
     )
     if not args.no_naive:
@@ -90,6 +92,7 @@ def main(argv=None):
         col = {k: np.array([r[k] for r in rows], float) for k in rows[0]}
         line = (
             f"{scenario:<18}{np.median(col['count_truth']):>6.0f}{np.median(col['count_err_pct']):>8.1f}"
+            f"{np.median(col['count_err_signed_pct']):>+8.1f}"
             f"{np.median(col['density_err']):>9.1f}{np.nanmean(col['diam_err_um']):>8.1f}"
             f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.mean(col['seconds']):>8.2f}"
         )

@@ -311,12 +311,14 @@ def _find_touching(shafts, width_px_map):
 
     A sharp, contrasted shaft (`_SHARP_BUNDLE_EDGE`, `_STEP_MIN_CONTRAST`) that meets no other counted
     shaft at a junction (touching hairs of one unit run side by side; a crossing widens the mask too)
-    and whose width steps along its length (`densitometry.hairs.touching_hairs`) is that many touching
-    hairs (`densitometry.hairs.may_be_touching` passes over most bands first, all at once).
+    and whose width steps along its length (`densitometry.hairs.touching_hairs`) is two touching hairs
+    (`densitometry.hairs.may_be_touching` passes over most bands first, all at once).
     """
     for row, _ in shafts:
         row["touching"] = (1.0,)
-    junctions: dict[tuple, int] = {}  # junction centre -> shafts passing or ending there
+    # Junction centre -> shafts passing or ending there (`trace_hairs` gives every hair through a
+    # junction the same centre).
+    junctions: dict[tuple, int] = {}
     for _, hair in shafts:
         for point in {tuple(point) for point in hair.junctions_px.tolist()}:
             junctions[point] = junctions.get(point, 0) + 1
@@ -325,7 +327,6 @@ def _find_touching(shafts, width_px_map):
         for row, hair in shafts
         if row["contrast"] >= _STEP_MIN_CONTRAST
         and row["edge_share"] < _SHARP_BUNDLE_EDGE
-        and len(hair.coords_px) > 8
         and all(junctions[tuple(point)] == 1 for point in hair.junctions_px.tolist())
     ]
     varies = may_be_touching([hair for _, hair in candidates], width_px_map)

@@ -460,8 +460,8 @@ def touching_hairs(hair: TracedHair, width_px_map) -> tuple[float, ...]:
     different points (clipped or broken off), the mask is a band one hair wide where one runs on alone
     and two wide where both run, with no fork: its skeleton runs down the middle as one line, and the
     band is no wider than a single thick hair, so `densitometry.analyze` cannot tell it by its width
-    alone. Its width profile along the centreline shows it: a plateau at one end, and a plateau about
-    wider.
+    alone. Its width profile along the centreline shows it: a narrow plateau at one end, and a wide one
+    (about twice as wide for two hairs of one size).
 
     Parameters
     ----------

@@ -6,8 +6,9 @@
 Prints, per scenario: median |count error| %, the median signed count error (``signed%``: negative
 where hairs are missed or merged, positive where false hairs or broken pieces are counted), median
 density error /cm², mean |mean-diameter error| µm, mean |terminal-share error| (percentage points),
-the number of grey/white hairs and the share of them found (`densitometry.validation.hair_recall`), for densitometry and (count, diameter) for the naive
-frangi + Otsu + skeleton-components pipeline (`benchmarks/naive.py`). Photos are rendered by
+the number of grey/white hairs and the share of them found (`densitometry.validation.hair_recall`),
+for densitometry and (count, diameter) for the naive frangi + Otsu + skeleton-components pipeline
+(`benchmarks/naive.py`). Photos are rendered by
 `densitometry.synthetic` with seeds 1000 + i (``--first-seed``), which the training of the CNN refiner
 never uses. A last line pools all photos: median and mean |count error| % and mean |mean-diameter
 error| µm. A scenario's median over 8 photos moves by several points from one seed set to the next;

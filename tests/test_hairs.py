@@ -155,9 +155,8 @@ def test_touching_hairs_with_staggered_ends_are_counted_apart(widths_px, overlap
 
 
 def test_a_hair_whose_width_changes_for_a_stretch_is_still_one():
-    # A hair with a speck lying against its side (the band widens over about one width), a hair crossed
-    # at a shallow angle (the band widens where they overlap; the crossing hair is counted on its own),
-    # and a faint hair (its mask's width wanders by itself) are one hair each.
+    # A hair with a speck lying against its side (the band widens over about one width), and two hairs
+    # crossing at a shallow angle (the band widens where they overlap) are one hair each.
     speck = [((240, 100), (240, 500), 12, 0.6), ((250, 290), (250, 304), 10, 0.6)]
     assert densitometry.analyze(phantom(speck), um_per_px=5.0).hair_count == 1
     crossing = [((200, 60), (280, 580), 12, 0.6), ((280, 60), (200, 580), 12, 0.6)]

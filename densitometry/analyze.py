@@ -280,10 +280,10 @@ def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
     shafts = []
     on_borders = _touch_border(traced, mask.shape, field, width_px_map)
     for hair, measurement, on_border in zip(traced, measured, on_borders, strict=True):
-        if not np.isfinite(measurement.diameter_px):
+        if not np.isfinite(measurement.band_width_px):
             continue
-        # A skeleton stops about half a shaft width short of each end of the shaft.
-        length_px = hair.length_px + measurement.diameter_px
+        # A skeleton stops about half a band width short of each end of the shaft.
+        length_px = hair.length_px + measurement.band_width_px
         if length_px < min_length_px or not _looks_like_a_shaft(
             hair, measurement, parameters, min_length_px, strength
         ):
@@ -298,7 +298,8 @@ def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
             "junction_count": int(len(hair.junctions_px)),
             "diameter_sample_count": measurement.n_samples,
             "bundle_size": 1,
-            "edge_share": measurement.edge_spread_px / measurement.diameter_px,  # not a column
+            "band_um": calibration.um(measurement.band_width_px),  # not a column
+            "edge_share": measurement.edge_spread_px / measurement.band_width_px,  # not a column
         }
         shafts.append((row, hair))
     _find_touching(shafts, width_px_map)
@@ -374,7 +375,7 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
     drawn = np.zeros(mask.shape, np.uint8)
     for row, hair in added:
         points = np.round(hair.coords_px[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)
-        width_px = max(1, round(calibration.px(row["diameter_um"])))
+        width_px = max(1, round(calibration.px(row["band_um"])))
         cv2.polylines(drawn, [points], False, 1, thickness=width_px + 2)
     return mask | (colour_mask & (drawn > 0)), shafts + added
 
@@ -387,7 +388,7 @@ def _alongside(shafts, calibration, shape, reach_px):
     cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     for row, hair in shafts:
         points = np.round(hair.coords_px[:, ::-1]).astype(np.int32)
-        width_px = max(1, round(calibration.px(row["diameter_um"])))
+        width_px = max(1, round(calibration.px(row["band_um"])))
         cv2.polylines(drawn, [points.reshape(-1, 1, 2)], False, 1, thickness=width_px)
         band_px = round(width_px + 2 * reach_px) + 2
         corners = points[np.unique(np.r_[np.arange(0, len(points), 3), len(points) - 1])]
@@ -547,10 +548,11 @@ def _split_bundles(rows, centerlines, parameters):
     """Count a traced shaft wider than any single hair as the touching hairs it must be.
 
     Hairs of one follicular unit, or crossing at a shallow angle, can run side by side so that the
-    mask holds one band as wide as the hairs together. A band wider than ``max_single_diameter_um``
-    with sharp edges (`_SHARP_BUNDLE_EDGE`) is split into ``k = round(width / typical width)`` hairs
-    (at most 4) of ``width / k`` each; those rows carry ``bundle_size = k``. The typical width is the
-    median of the photo's single-width shafts, or, where the median of all its traced shafts (at
+    mask holds one band as wide as the hairs together. A band whose band width
+    (`densitometry.measure.HairMeasurement.band_width_px`) exceeds ``max_single_diameter_um``, with
+    sharp edges (`_SHARP_BUNDLE_EDGE`), is split into ``k = round(width / typical width)`` hairs (at
+    most 4), each of a k-th of the band's diameter; those rows carry ``bundle_size = k``. The typical
+    width is the median band width of the photo's single shafts, or, where the median of all its traced shafts (at
     least `_MEDIAN_MIN_SHAFTS`) is itself wider than a single hair, that median: the calibration
     is then off or the hair unusually thick (real example photos at an assumed 7 µm/px hold whole
     photos of 130-190 µm shafts), and the photo's own shafts, not scalp hair, say how wide one is. A
@@ -559,17 +561,17 @@ def _split_bundles(rows, centerlines, parameters):
     `_find_touching`) is the hairs side by side in it, each with its share of the band's diameter.
     """
     limit = parameters.max_single_diameter_um
-    singles = [row["diameter_um"] for row in rows if row["diameter_um"] <= limit]
+    singles = [row["band_um"] for row in rows if row["band_um"] <= limit]
     typical = float(np.median(singles)) if singles else limit / 2.0
     if len(rows) >= _MEDIAN_MIN_SHAFTS:
-        all_shafts = float(np.median([row["diameter_um"] for row in rows]))
+        all_shafts = float(np.median([row["band_um"] for row in rows]))
         if all_shafts > limit:
             typical = all_shafts
     split_rows, split_centerlines = [], []
     for row, coords in zip(rows, centerlines, strict=True):
         size = 1
-        if row["diameter_um"] > limit and row["edge_share"] < _SHARP_BUNDLE_EDGE:
-            size = int(np.clip(round(row["diameter_um"] / typical), 1, 4))
+        if row["band_um"] > limit and row["edge_share"] < _SHARP_BUNDLE_EDGE:
+            size = int(np.clip(round(row["band_um"] / typical), 1, 4))
         diameters_um = [row["diameter_um"] / size] * size
         if size == 1:
             diameters_um = [row["diameter_um"] * share for share in row["touching"]]
@@ -604,7 +606,7 @@ def _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength=N
         return False
     if strength is not None and measurement.contrast < _NETWORK_CONTRAST:
         length_mm = (
-            (hair.length_px + measurement.diameter_px) / min_length_px * parameters.min_length_um / 1e3
+            (hair.length_px + measurement.band_width_px) / min_length_px * parameters.min_length_um / 1e3
         )
         if len(hair.junctions_px) >= _NETWORK_JUNCTIONS_PER_MM * length_mm:
             return False

@@ -780,7 +780,7 @@ class _ShaftEvidence:
             self.contrast, map_cols, map_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         sampled = sampled.astype(np.float64)
-        widths, peaks, centres_px, _ = profile_widths(sampled, np.full(len(sampled), step_px))
+        widths, peaks, centres_px, _, _ = profile_widths(sampled, np.full(len(sampled), step_px))
         um_per_px = self.calibration.um_per_px
         centre_um[inside] = centres_px * um_per_px
         width_um[inside] = widths * um_per_px

@@ -2,13 +2,20 @@
 
 The diameter is measured on profiles sampled across the shaft, perpendicular to its centreline, in the
 contrast image (sub-pixel, bilinear). The two shaft edges are where the profile, entered from the skin
-on either side, first reaches half its peak (linear interpolation between samples); for a blurred opaque
-shaft these are the true edges as long as the shaft is
-wider than about twice the blur, where a binary-mask width is off by up to a pixel either side. Samples
-near junctions (where another hair overlaps) and near the ends are skipped, and the hair's diameter is
-the median of its samples: stretches where a second hair runs alongside (they only widen a profile) do
-not count while they cover less than half the hair. (A lower percentile biased every diameter low on
-blurred and noisy phantoms.)
+on either side, first reaches half the shaft's height above the skin (linear interpolation between
+samples); for a blurred opaque shaft these are the true edges as long as the shaft is wider than about
+twice the blur, where a binary-mask width is off by up to a pixel either side. The skin is the lower of
+the profile's two ends: a hair lying beside the shaft raises the other end, and a half-maximum taken
+above the mean of both ends narrowed every shaft with a neighbour (on phantoms with dense hair by
+15-20 µm). Each edge is sought from the last sample below 15 % of the shaft's height, so the gap between
+the shaft and a hair close beside it bounds it. Samples near junctions (where another hair overlaps) and
+near the ends are skipped, and the hair's diameter is the median of its samples: stretches where a
+second hair runs alongside (they only widen a profile) do not count while they cover less than half the
+hair. (A lower percentile biased every diameter low on blurred and noisy phantoms.)
+
+Whether a band is one hair or touching hairs, and how long a hair is, are decided on its band width:
+the half-maximum width above the mean of the profile's two ends (`HairMeasurement.band_width_px`),
+on which those decisions were made and measured before the diameter was taken against the skin.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ class HairMeasurement:
     Attributes
     ----------
     diameter_px : float
-        Median shaft width (NaN if no profile could be measured).
+        Median shaft diameter against the skin (NaN if no profile could be measured).
     contrast : float
         Median peak relative contrast of the shaft against the skin.
     n_samples : int
@@ -42,6 +49,10 @@ class HairMeasurement:
     edge_spread_px : float
         Median distance over which the shaft's edges rise from 10 % to 45 % of its contrast: the
         photo's blur for a focused shaft, about a third of its width for one out of focus.
+    band_width_px : float
+        Median half-maximum width above the mean of each profile's two ends: narrower than the
+        diameter where a hair lies close beside the shaft. Decides bundles and lengths (see
+        `densitometry.analyze`); NaN where no profile could be measured.
     """
 
     diameter_px: float
@@ -49,6 +60,7 @@ class HairMeasurement:
     n_samples: int
     on_shaft_fraction: float = float("nan")
     edge_spread_px: float = float("nan")
+    band_width_px: float = float("nan")
 
 
 def _resample(coords, sizes, steps_px):
@@ -136,15 +148,18 @@ def profile_widths(profiles, step_px):
 
     Returns
     -------
-    widths_px, peaks, centres_px, edge_spreads_px : ndarray, shape (M,)
-        Width (NaN where no two edges were found), the peak contrast above the local baseline, the
-        offset of the shaft's middle (half-way between its edges) from the profile's centre, and how far
-        the edges take to rise from 10 % to 45 % of the peak (mean of the two sides; a focused shaft
-        rises within the photo's blur, a defocused one over about a third of its width).
+    widths_px, peaks, centres_px, edge_spreads_px, diameters_px : ndarray, shape (M,)
+        Band width: the width at half the peak above the mean of the profile's two ends (NaN where no
+        two edges were found); that peak contrast; the offset of the shaft's middle (half-way between
+        its edges) from the profile's centre; how far the edges take to rise from 10 % to 45 % of the
+        peak (mean of the two sides; a focused shaft rises within the photo's blur, a defocused one
+        over about a third of its width); and the diameter: the width at half the shaft's height above
+        the skin, the lower of the profile's two ends (see the module docstring).
     """
     count, size = profiles.shape
     tail = max(3, size // 8)
-    baseline = 0.5 * (np.median(profiles[:, :tail], axis=1) + np.median(profiles[:, -tail:], axis=1))
+    ends = np.median(profiles[:, :tail], axis=1), np.median(profiles[:, -tail:], axis=1)
+    baseline = 0.5 * (ends[0] + ends[1])
     signal = profiles - baseline[:, None]
     centre = size // 2
     window = slice(centre - size // 6, centre + size // 6 + 1)
@@ -165,14 +180,20 @@ def profile_widths(profiles, step_px):
     valid = (peaks > 0) & (left_stop >= 0) & (right_stop < size)
     edges = _Edges(signal, peak_index, left_stop, right_stop)
     left_edge, right_edge = edges.at(0.5 * peaks)
+    # The skin lies at the lower end; the edges are sought between the same stops (the last low
+    # samples, between the shaft and a hair beside it), so the shaft never takes in that hair.
+    skin = np.minimum(*ends) - baseline
+    skin_left, skin_right = edges.at(skin + 0.5 * (peaks - skin))
+    skin_left, skin_right = np.maximum(skin_left, left_stop), np.minimum(skin_right, right_stop)
     foot_left, foot_right = edges.at(0.1 * peaks)
     shoulder_left, shoulder_right = edges.at(0.45 * peaks)
     with np.errstate(invalid="ignore"):  # rows without two edges are masked
         widths = np.where(valid, (right_edge - left_edge) * step_px, np.nan)
+        diameters = np.where(valid, (skin_right - skin_left) * step_px, np.nan)
         centres = np.where(valid, (0.5 * (left_edge + right_edge) - centre) * step_px, np.nan)
         rise = 0.5 * ((shoulder_left - foot_left) + (foot_right - shoulder_right))
         spreads = np.where(valid, rise * step_px, np.nan)
-    return widths, peaks, centres, spreads
+    return widths, peaks, centres, spreads, diameters
 
 
 class _Edges:
@@ -258,15 +279,17 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
             for i in range(0, len(map_rows), 30000)
         ]
     )
-    widths, peaks, centres, spreads = profile_widths(
+    widths, peaks, centres, spreads, skin_widths = profile_widths(
         profiles.astype(np.float64), 2.0 * reach / (_PROFILE_SAMPLES - 1)
     )
     good = np.isfinite(widths)
     counts = np.bincount(owner[good], minlength=len(hairs))
-    diameters = group_medians(widths[good], owner[good], len(hairs))
+    band_widths = group_medians(widths[good], owner[good], len(hairs))
     contrasts = group_medians(peaks[good], owner[good], len(hairs))
     edge_spreads = group_medians(spreads[good], owner[good], len(hairs))
     on_shaft = np.bincount(owner[good], np.abs(centres[good]) <= 0.5 * widths[good], minlength=len(hairs))
+    skin_widths = np.where(np.isfinite(skin_widths), skin_widths, widths)  # a flat foot: the band's
+    diameters = group_medians(skin_widths[good], owner[good], len(hairs))
     for index in np.flatnonzero(counts):
         results[index] = HairMeasurement(
             float(diameters[index]),
@@ -274,6 +297,7 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
             int(counts[index]),
             float(on_shaft[index] / counts[index]),
             float(edge_spreads[index]),
+            float(band_widths[index]),
         )
     return results
 

@@ -131,7 +131,9 @@ def test_a_faint_trace_through_a_net_of_junctions_is_no_hair(contrast, junctions
     um_per_px = 5.0
     coords = np.stack([np.full(191, 50.0), np.arange(191, dtype=float)], axis=1)  # 190 px
     hair = TracedHair(coords, 190.0, (0,), coords[np.linspace(10, 180, junctions).astype(int)])
-    measurement = HairMeasurement(10.0, contrast, 40, on_shaft_fraction=1.0, edge_spread_px=1.0)
+    measurement = HairMeasurement(
+        10.0, contrast, 40, on_shaft_fraction=1.0, edge_spread_px=1.0, band_width_px=10.0
+    )
     strength = np.full((100, 200), 0.2, np.float32)  # line-like along all of it
     min_length_px = parameters.min_length_um / um_per_px
     assert _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength) is counted

@@ -5,13 +5,16 @@
 
 Prints, per scenario: median |count error| %, the median signed count error (``signed%``: negative
 where hairs are missed or merged, positive where false hairs or broken pieces are counted), median
-density error /cm², mean |mean-diameter error| µm, mean |terminal-share error| (percentage points),
+density error /cm², mean |mean-diameter error| µm, the diameter error hair by hair (``shaft um``: each
+photo's median |measured - true| over the detected shafts that run along one true hair,
+`densitometry.validation.shaft_diameter_errors`, averaged over the photos), mean |terminal-share
+error| (percentage points),
 the number of grey/white hairs and the share of them found (`densitometry.validation.hair_recall`),
 for densitometry and (count, diameter) for the naive frangi + Otsu + skeleton-components pipeline
 (`benchmarks/naive.py`). Photos are rendered by
 `densitometry.synthetic` with seeds 1000 + i (``--first-seed``), which the training of the CNN refiner
 never uses. A last line pools all photos: median and mean |count error| % and mean |mean-diameter
-error| µm. A scenario's median over 8 photos moves by several points from one seed set to the next;
+error| µm and hair-by-hair diameter error µm. A scenario's median over 8 photos moves by several points from one seed set to the next;
 the pooled figures, over 14 x 8 photos, are the ones to compare two versions by.
 """
 
@@ -48,6 +51,7 @@ def evaluate(scenario, n, size, *, naive, refine=False, first_seed=SEED_OFFSET):
             "density_err": abs(check["density_per_cm2"] - check["true_density_per_cm2"]),
             "diam_err_um": abs(check["diameter_error_um"]),
             "terminal_err_pp": abs(check["terminal_error_pp"]),
+            "shaft_err_um": check["shaft_diameter_error_um"],
             "seconds": check["seconds"],
         }
         if naive:
@@ -73,7 +77,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     header = (
-        f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'signed%':>8}{'dens/cm2':>9}{'diam um':>8}{'term pp':>8}{'s/photo':>8}"
+        f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'signed%':>8}{'dens/cm2':>9}{'diam um':>8}{'shaft um':>9}{'term pp':>8}"
+        f"{'s/photo':>8}"
         f"{'grey/white':>11}{'found %':>8}"
     )
     if not args.no_naive:
@@ -95,6 +100,7 @@ def main(argv=None):
             f"{scenario:<18}{np.median(col['count_truth']):>6.0f}{np.median(col['count_err_pct']):>8.1f}"
             f"{np.median(col['count_err_signed_pct']):>+8.1f}"
             f"{np.median(col['density_err']):>9.1f}{np.nanmean(col['diam_err_um']):>8.1f}"
+            f"{np.nanmean(col['shaft_err_um']):>9.1f}"
             f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.mean(col['seconds']):>8.2f}"
         )
         grey_white = report.photos["true_grey_white_count"].sum()
@@ -107,9 +113,11 @@ def main(argv=None):
         print(line, flush=True)
     count_errors = np.array([row["count_err_pct"] for row in pooled], float)
     diameter_errors = np.array([row["diam_err_um"] for row in pooled], float)
+    shaft_errors = np.array([row["shaft_err_um"] for row in pooled], float)
     print(
         f"all {len(pooled)} photos: median |count error| {np.median(count_errors):.1f} %, mean "
-        f"{np.mean(count_errors):.1f} %; mean |diameter error| {np.nanmean(diameter_errors):.1f} µm"
+        f"{np.mean(count_errors):.1f} %; mean |diameter error| {np.nanmean(diameter_errors):.1f} µm, "
+        f"hair by hair {np.nanmean(shaft_errors):.1f} µm"
     )
     return 0
 

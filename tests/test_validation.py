@@ -3,12 +3,13 @@
 import csv
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import densitometry
 from densitometry import AnalysisParameters, synthetic
 from densitometry.cli import main
-from densitometry.validation import PHOTO_COLUMNS, check_photo, hair_recall, validate
+from densitometry.validation import PHOTO_COLUMNS, check_photo, hair_recall, shaft_diameter_errors, validate
 
 SIZE = {"width_px": 480, "height_px": 360}
 
@@ -73,6 +74,25 @@ def test_hair_recall_counts_the_true_hairs_a_detection_runs_along():
     beside = alone + np.array([-chord[1], chord[0]]) * 150.0 / photo.um_per_px
     assert hair_recall([alone], truth)["dark_found"] == 1
     assert hair_recall([beside], truth)["dark_found"] == 0
+
+
+def test_shaft_diameter_errors_are_taken_hair_by_hair_along_the_true_hair():
+    photo = synthetic.generate("clinical", seed=2, width_px=320, height_px=240)
+    truth = photo.truth()
+    counted = [hair for hair in truth["hairs"] if hair["counted"]]
+    first, second = counted[0], counted[1]
+    along_first, along_second = np.array(first["centerline_px"]), np.array(second["centerline_px"])
+    chord = (along_first[-1] - along_first[0]) / np.linalg.norm(along_first[-1] - along_first[0])
+    beside = along_first + np.array([-chord[1], chord[0]]) * 150.0 / photo.um_per_px
+    hairs = pd.DataFrame(
+        {
+            "diameter_um": [first["diameter_um"] + 5.0, second["diameter_um"] - 8.0, 40.0, 20.0, 20.0],
+            "bundle_size": [1, 1, 1, 2, 2],  # the last two: a band split into two touching hairs
+        }
+    )
+    lines = [along_first, along_second, beside, along_first, along_first]
+    np.testing.assert_allclose(shaft_diameter_errors(hairs, lines, truth), [5.0, -8.0])
+    assert len(shaft_diameter_errors(hairs.iloc[:0], [], truth)) == 0
 
 
 def test_a_photo_without_grey_hair_has_no_grey_white_recall(photo):

@@ -288,7 +288,8 @@ def measure_hairs(contrast, hairs: list[TracedHair], sigma_px_map) -> list[HairM
     contrasts = group_medians(peaks[good], owner[good], len(hairs))
     edge_spreads = group_medians(spreads[good], owner[good], len(hairs))
     on_shaft = np.bincount(owner[good], np.abs(centres[good]) <= 0.5 * widths[good], minlength=len(hairs))
-    skin_widths = np.where(np.isfinite(skin_widths), skin_widths, widths)  # a flat foot: the band's
+    # A profile whose foot is flat at the skin's level gives no edge against it: take its band width.
+    skin_widths = np.where(np.isfinite(skin_widths), skin_widths, widths)
     diameters = group_medians(skin_widths[good], owner[good], len(hairs))
     for index in np.flatnonzero(counts):
         results[index] = HairMeasurement(

@@ -791,7 +791,7 @@ class _ShaftEvidence:
 
 def _on_shaft_share(seen, line_rc) -> float:
     """Share of the positions along a centreline (see `_agreement`) where its photo shows a shaft."""
-    dense = _dense(line_rc, 1.0)
+    dense = dense_polyline(line_rc, 1.0)
     if len(dense) < 3:
         return 0.0
     shows = seen.profiles(dense)[0]
@@ -826,7 +826,7 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
         Median width change (other photo minus own) where both show the shaft with their centres
         together: the same shaft, measured alike; 0 where they never do.
     """
-    dense = _dense(own_line_rc, 1.0)
+    dense = dense_polyline(own_line_rc, 1.0)
     if len(dense) < 3:
         return 0.0, math.nan
     own_shows, own_centre, own_width, own_step = own.profiles(dense)
@@ -860,8 +860,8 @@ def _arc_length(points_rc) -> float:
     return float(np.hypot(*np.diff(points, axis=0).T).sum()) if len(points) > 1 else 0.0
 
 
-def _dense(points_rc, step_px) -> np.ndarray:
-    """The polyline resampled every ``step_px`` or closer along its length (ends included)."""
+def dense_polyline(points_rc, step_px) -> np.ndarray:
+    """The polyline (N, 2) resampled every ``step_px`` or closer along its length (ends included)."""
     points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
     length = _arc_length(points)
     if len(points) < 2 or length == 0:

@@ -156,7 +156,7 @@ def hair_recall(centerlines_px, truth: dict) -> dict:
     if lines:
         cv2.polylines(drawn, lines, False, 1, 1)
     distance_px = ndi.distance_transform_edt(drawn == 0) if lines else np.full((height, width), np.inf)
-    near_px = max(_RECALL_MIN_PX, RECALL_DISTANCE_UM / float(truth["um_per_px"]))
+    near_px = _near_px(truth)
     found = {"dark": [], "grey_white": []}
     for hair in truth["hairs"]:
         if not hair["counted"]:
@@ -174,6 +174,11 @@ def hair_recall(centerlines_px, truth: dict) -> dict:
         out[f"{group}_found"] = int(sum(hits))
         out[f"{group}_recall"] = float(np.mean(hits)) if hits else math.nan
     return out
+
+
+def _near_px(truth: dict) -> float:
+    """`RECALL_DISTANCE_UM` in the photo's pixels, at least `_RECALL_MIN_PX`."""
+    return max(_RECALL_MIN_PX, RECALL_DISTANCE_UM / float(truth["um_per_px"]))
 
 
 def shaft_diameter_errors(hairs: pd.DataFrame, centerlines_px, truth: dict) -> np.ndarray:
@@ -200,18 +205,15 @@ def shaft_diameter_errors(hairs: pd.DataFrame, centerlines_px, truth: dict) -> n
     """
     from scipy.spatial import cKDTree
 
+    from .compare import dense_polyline
+
     counted = [hair for hair in truth["hairs"] if hair["counted"]]
     if not counted or not len(hairs):
         return np.zeros(0)
-    points, owners = [], []
-    for index, hair in enumerate(counted):  # points 1 px apart along each true centreline
-        line = np.asarray(hair["centerline_px"], float)
-        arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
-        at = np.linspace(0.0, arc[-1], max(2, int(np.ceil(arc[-1])) + 1))
-        points.append(np.column_stack([np.interp(at, arc, line[:, 0]), np.interp(at, arc, line[:, 1])]))
-        owners.append(np.full(len(at), index))
-    tree, owner = cKDTree(np.concatenate(points)), np.concatenate(owners)
-    near_px = max(_RECALL_MIN_PX, RECALL_DISTANCE_UM / float(truth["um_per_px"]))
+    points = [dense_polyline(hair["centerline_px"], 1.0) for hair in counted]
+    owner = np.repeat(np.arange(len(counted)), [len(p) for p in points])
+    tree = cKDTree(np.concatenate(points))
+    near_px = _near_px(truth)
     errors = []
     rows = zip(hairs["diameter_um"], hairs["bundle_size"], centerlines_px, strict=True)
     for diameter_um, bundle_size, line in rows:

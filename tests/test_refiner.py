@@ -229,6 +229,52 @@ def test_cuda_device_is_selected_when_present():
     assert select_device("auto").type == "cuda"
 
 
+@pytest.mark.gpu
+def test_refiner_on_cuda_gives_the_cpu_probabilities(photo):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from densitometry.preprocess import preprocess
+    from densitometry.refiner import load_refiner, probability_map
+    from densitometry.segment import ridge_filter
+
+    calibration = densitometry.Calibration(photo.um_per_px)
+    rgb = photo.image.astype(np.float32) / 255
+    prepared = preprocess(rgb, calibration)
+    ridge = ridge_filter(prepared.contrast, calibration)
+    maps = [
+        probability_map(
+            rgb,
+            prepared.contrast,
+            ridge.strength,
+            calibration,
+            refiner=load_refiner(backend="torch", device=d),
+        )
+        for d in ("cuda", "cpu")
+    ]
+    # cuDNN may take TF32 convolutions: close, not bit-identical.
+    assert np.abs(maps[0] - maps[1]).max() < 0.02
+    assert np.abs(maps[0] - maps[1]).mean() < 1e-3
+
+
+@pytest.mark.gpu
+def test_training_runs_on_cuda_and_writes_a_model_the_cpu_loads(tmp_path):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from densitometry.refiner import load_refiner
+    from densitometry.refiner.train import train
+
+    config = train(
+        tmp_path, minutes=0.1, device="cuda", onnx=False, scenarios={"clean": 1.0}, log=lambda _: None
+    )
+    assert config.training["steps"] > 0
+    assert config.training["hardware"].endswith(f"trained on {torch.cuda.get_device_name(0)}")
+    assert (
+        load_refiner(tmp_path, backend="torch", device="cpu").config.weights_sha256 == config.weights_sha256
+    )
+
+
 # --------------------------------------------------------------------------- shipped model
 
 
@@ -396,6 +442,46 @@ def test_training_can_show_the_skin_without_hair():
     assert not hair.any() and not centre.any()
     assert features.std() > 0
     assert render_sample(np.random.default_rng(0), config, scenario="artefacts")[1].any()
+
+
+def test_training_draws_only_the_scenarios_it_is_given(monkeypatch):
+    from densitometry import synthetic
+    from densitometry.refiner.train import render_sample
+
+    seen, generate = set(), synthetic.generate
+
+    def spy(scenario, **kwargs):
+        seen.add(scenario)
+        return generate(scenario, **kwargs)
+
+    monkeypatch.setattr(synthetic, "generate", spy)
+    rng = np.random.default_rng(1)
+    for _ in range(8):
+        render_sample(
+            rng,
+            RefinerConfig(**TINY),
+            scenarios={"clean": 1.0, "grey_hair": 1.0, "clinical": 0.0},
+            size_px=64,
+        )
+    assert seen == {"clean", "grey_hair"}
+
+
+def test_training_rejects_unknown_scenarios_and_bad_weights(tmp_path):
+    import argparse
+
+    from densitometry.errors import ParameterError
+    from densitometry.refiner.train import _scenario_weight, train
+
+    assert _scenario_weight("oily_speckle=0.5") == ("oily_speckle", 0.5)
+    assert _scenario_weight("clean") == ("clean", 1.0)
+    with pytest.raises(argparse.ArgumentTypeError, match="weight"):
+        _scenario_weight("clean=lots")
+    with pytest.raises(ParameterError, match="unknown training scenario"):
+        train(tmp_path, minutes=0.01, scenarios={"moon_dust": 1.0})
+    with pytest.raises(ParameterError, match="weights"):
+        train(tmp_path, minutes=0.01, scenarios={"clean": 0.0})
+    with pytest.raises(ParameterError, match="weights"):
+        train(tmp_path, minutes=0.01, scenarios={"clean": float("nan")})
 
 
 def test_training_rejects_a_hairless_share_outside_0_to_1(tmp_path):

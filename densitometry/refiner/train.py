@@ -25,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .device import DEVICE_CHOICES
+
 #: Scenarios and their sampling weights (the hard ones twice as often).
 TRAIN_SCENARIOS = {
     "clean": 1.0,
@@ -55,6 +57,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW, cosine decay)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the trainer")
     parser.add_argument("--workers", type=int, default=1, help="background rendering processes")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=DEVICE_CHOICES,
+        help="torch device of the trainer (auto: CUDA, then Apple MPS, then the CPU); "
+        "thresholds are fitted and the model exported on the CPU",
+    )
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        type=_scenario_weight,
+        metavar="NAME[=WEIGHT]",
+        help="synthetic scenarios to train on and their sampling weights (default: TRAIN_SCENARIOS)",
+    )
     parser.add_argument("--version", default="1.0.0", help="version written into the config")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
     parser.add_argument(
@@ -92,6 +108,8 @@ def run(args) -> int:
             lr=args.lr,
             threads=args.threads,
             workers=args.workers,
+            device=args.device,
+            scenarios=dict(args.scenarios) if args.scenarios else None,
             version=args.version,
             onnx=not args.no_onnx,
             seams=args.seams,
@@ -109,10 +127,19 @@ def run(args) -> int:
 
 
 def render_sample(
-    rng: np.random.Generator, config, *, scenario=None, size_px=SAMPLE_PX, seams=False, hairless_share=0.0
+    rng: np.random.Generator,
+    config,
+    *,
+    scenario=None,
+    scenarios=None,
+    size_px=SAMPLE_PX,
+    seams=False,
+    hairless_share=0.0,
 ):
     """One training sample at model scale: (features (C, S, S), hair (S, S), centreline (S, S)), float32.
 
+    Without ``scenario`` one is drawn from ``scenarios`` (name -> sampling weight; default
+    `TRAIN_SCENARIOS`).
     The photo's pixel size is the scenario's own half of the time and log-uniform in 2-10 µm/px otherwise;
     tone, noise and JPEG get an extra random perturbation before the features are computed. With
     ``seams`` the hair target leaves out the seams between touching parallel hairs (`_touching_seams`).
@@ -125,9 +152,10 @@ def render_sample(
     from ..segment import ridge_filter
     from .features import colour_detail, feature_channels, luma_contrast, resample
 
-    names = list(TRAIN_SCENARIOS)
+    scenarios = TRAIN_SCENARIOS if scenarios is None else scenarios
+    names = list(scenarios)
     if scenario is None:
-        weights = np.array([TRAIN_SCENARIOS[n] for n in names])
+        weights = np.array([scenarios[n] for n in names], dtype=float)
         scenario = names[rng.choice(len(names), p=weights / weights.sum())]
     um_per_px = float(np.exp(rng.uniform(np.log(2.0), np.log(10.0)))) if rng.random() < 0.5 else None
     if um_per_px is None:
@@ -241,7 +269,7 @@ def _colour_blotches(shape, rng):
     return colour_blotches(shape, rng, rng.uniform(1.5, 8.0), rng.uniform(1.0, 5.0))
 
 
-def _producer(config_dict, seed, worker, samples, stop, seams=False, hairless_share=0.0):
+def _producer(config_dict, seed, worker, samples, stop, seams=False, hairless_share=0.0, scenarios=None):
     """Background process: render samples forever into the queue (until ``stop`` is set)."""
     cv2.setNumThreads(1)
     from .config import RefinerConfig
@@ -251,7 +279,9 @@ def _producer(config_dict, seed, worker, samples, stop, seams=False, hairless_sh
     failures = 0
     while not stop.is_set():
         try:
-            sample = render_sample(rng, config, seams=seams, hairless_share=hairless_share)
+            sample = render_sample(
+                rng, config, scenarios=scenarios, seams=seams, hairless_share=hairless_share
+            )
             failures = 0
         except Exception as error:  # noqa: BLE001 - one bad random scene must not stop training
             failures += 1
@@ -297,6 +327,8 @@ def train(
     lr=3e-3,
     threads=1,
     workers=1,
+    device="auto",
+    scenarios=None,
     version="1.0.0",
     onnx=True,
     seams=False,
@@ -307,6 +339,11 @@ def train(
 ):
     """Train a refiner for ``minutes`` of wall-clock time and write it to ``out``.
 
+    ``device`` is the torch device of the training steps (see `densitometry.refiner.select_device`);
+    ``scenarios`` maps scenario names to sampling weights (default `TRAIN_SCENARIOS`). The thresholds
+    are fitted on held-out photos of `TRAIN_SCENARIOS` whatever the training mix, so that validation
+    scores of different runs compare.
+
     Returns
     -------
     RefinerConfig
@@ -315,18 +352,22 @@ def train(
     from ..errors import ParameterError
     from ._torch import import_torch
     from .config import RefinerConfig
+    from .device import select_device
     from .model import build_network, export_onnx, save_weights
 
     hairless_share = float(hairless_share)
     if not 0.0 <= hairless_share <= 1.0:
         raise ParameterError(f"hairless_share must be between 0 and 1, got {hairless_share!r}")
+    scenarios = dict(TRAIN_SCENARIOS if scenarios is None else scenarios)
+    _check_scenarios(scenarios)
     torch = import_torch()
+    torch_device = select_device(device)
     torch.set_num_threads(max(1, int(threads)))
     torch.manual_seed(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     config = RefinerConfig(version=version, colour_detail_um=float(colour_detail_um))
-    network = build_network(config).train()
+    network = build_network(config).to(torch_device).train()
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=1e-4)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 999]))
 
@@ -335,7 +376,7 @@ def train(
     producers = [
         context.Process(
             target=_producer,
-            args=(config.to_dict(), seed, k, samples, stop, seams, hairless_share),
+            args=(config.to_dict(), seed, k, samples, stop, seams, hairless_share, scenarios),
             daemon=True,
         )
         for k in range(max(1, int(workers)))
@@ -373,7 +414,10 @@ def train(
             warm = min(1.0, step / 200.0)
             for group in optimizer.param_groups:
                 group["lr"] = lr * warm * 0.5 * (1.0 + math.cos(math.pi * fraction))
-            x, hair, centre = (torch.from_numpy(a) for a in _crops(pool, rng, batch, CROP_PX))
+            x, hair, centre = (
+                torch.from_numpy(a).to(torch_device, non_blocking=True)
+                for a in _crops(pool, rng, batch, CROP_PX)
+            )
             logits = network(x)
             loss = _loss(torch, logits, hair, centre)
             optimizer.zero_grad(set_to_none=True)
@@ -391,7 +435,7 @@ def train(
             process.join(timeout=10)
             if process.is_alive():
                 process.terminate()
-    network.eval()
+    network = network.cpu().eval()
     log(f"trained {step} steps on {received} rendered photos in {(time.monotonic() - start) / 60:.1f} min")
 
     weights_path = out / config.weights_file
@@ -407,9 +451,11 @@ def train(
         "crop_px": CROP_PX,
         "rendered_photos": received,
         "final_loss": running,
-        "scenarios": TRAIN_SCENARIOS,
+        "scenarios": scenarios,
         "hardware": f"{platform.machine()} {platform.processor() or ''} {multiprocessing.cpu_count()} cores, "
-        f"{threads} torch thread(s), {workers} renderer process(es)".replace("  ", " "),
+        f"{threads} torch thread(s), {workers} renderer process(es), {_device_name(torch, torch_device)}".replace(
+            "  ", " "
+        ),
         "torch": torch.__version__,
         "package_version": _package_version(),
         "validation": scores,
@@ -429,12 +475,44 @@ def train(
             config = RefinerConfig.from_dict({**config.to_dict(), "onnx_file": onnx_path.name})
             onnx_sha = export_onnx(network, config, onnx_path)
             config = RefinerConfig.from_dict({**config.to_dict(), "onnx_sha256": onnx_sha})
-        except ImportError as error:
+        except Exception as error:  # noqa: BLE001 - the trained weights must be written whatever the exporter does
             config = RefinerConfig.from_dict({**config.to_dict(), "onnx_file": ""})
-            log(f"no ONNX export ({error})")
+            (out / "refiner.onnx").unlink(missing_ok=True)
+            log(f"no ONNX export ({type(error).__name__}: {error})")
     config.save(out / "refiner.json")
     log(f"wrote {weights_path} and {out / 'refiner.json'} (thresholds {low:.2f}/{high:.2f})")
     return config
+
+
+def _scenario_weight(text: str) -> tuple[str, float]:
+    """``NAME`` or ``NAME=WEIGHT`` from the command line, as (name, weight)."""
+    name, _, weight = text.partition("=")
+    try:
+        return name, float(weight) if weight else 1.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the weight after '=' must be a number") from None
+
+
+def _check_scenarios(scenarios: dict) -> None:
+    """Known scenario names with finite, non-negative weights, not all zero."""
+    from .. import synthetic
+    from ..errors import ParameterError
+
+    unknown = sorted(set(scenarios) - set(synthetic.SCENARIOS))
+    if unknown:
+        raise ParameterError(
+            f"unknown training scenario(s) {unknown}; choose from {list(synthetic.SCENARIOS)}"
+        )
+    weights = np.array(list(scenarios.values()), dtype=float)
+    if not weights.size or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ParameterError(f"training scenario weights must be finite, >= 0 and not all 0, got {scenarios}")
+
+
+def _device_name(torch, device) -> str:
+    """The trainer's device in words, for the training record."""
+    if device.type == "cuda":
+        return f"trained on {torch.cuda.get_device_name(device)}"
+    return f"trained on {device.type}"
 
 
 def _loss(torch, logits, hair, centre):
@@ -500,8 +578,10 @@ def _command(args) -> str:
         f"--minutes {args.minutes:g}",
         f"--seed {args.seed}",
     ]
-    defaults = {"batch": 12, "lr": 3e-3, "threads": 1, "workers": 1, "version": "1.0.0"}
+    defaults = {"batch": 12, "lr": 3e-3, "threads": 1, "workers": 1, "device": "auto", "version": "1.0.0"}
     parts += [f"--{k} {getattr(args, k)}" for k, v in defaults.items() if getattr(args, k) != v]
+    if args.scenarios:
+        parts += ["--scenarios", *(f"{name}={weight:g}" for name, weight in args.scenarios)]
     parts += ["--no-onnx"] if args.no_onnx else []
     parts += ["--seams"] if args.seams else []
     parts += [f"--colour-detail-um {args.colour_detail_um:g}"] if args.colour_detail_um else []

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
         thick = any("check the calibration" in warning for warning in result.quality_warnings)
         print(
             f"{name:<8}{by_eye:>7}{result.hair_count:>7}{error:>+9.0f}{result.blue_weight:>8.2f}"
-            f"  {'shafts too thick for 7 µm/px' if thick else ''}"
+            f"  {f'shafts too thick for {ASSUMED_UM_PER_PX:g} µm/px' if thick else ''}"
         )
     print(
         f"median count error {np.median(errors):+.0f} %, median |error| {np.median(np.abs(errors)):.0f} % "

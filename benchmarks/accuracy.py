@@ -16,6 +16,10 @@ for densitometry and (count, diameter) for the naive frangi + Otsu + skeleton-co
 never uses. A last line pools all photos: median and mean |count error| % and mean |mean-diameter
 error| µm and hair-by-hair diameter error µm. A scenario's median over 8 photos moves by several points from one seed set to the next;
 the pooled figures, over 14 x 8 photos, are the ones to compare two versions by.
+
+A second table takes the count errors apart (`densitometry.validation.count_breakdown`), pooled per
+scenario as percent of the true hairs: found (once or more), merged with a neighbour, missed, and the
+extra pieces and false hairs counted on top; count error = extra + false - merged - missed.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def main(argv=None):
     if not args.no_naive:
         header += f"{'naive count%':>13}{'naive diam um':>14}"
     print(header)
-    pooled = []
+    pooled, reports = [], []
     for scenario in args.scenario:
         rows, report = evaluate(
             scenario,
@@ -95,6 +99,7 @@ def main(argv=None):
             first_seed=args.first_seed,
         )
         pooled += rows
+        reports.append(report)
         col = {k: np.array([r[k] for r in rows], float) for k in rows[0]}
         line = (
             f"{scenario:<18}{np.median(col['count_truth']):>6.0f}{np.median(col['count_err_pct']):>8.1f}"
@@ -119,7 +124,27 @@ def main(argv=None):
         f"{np.mean(count_errors):.1f} %; mean |diameter error| {np.nanmean(diameter_errors):.1f} µm, "
         f"hair by hair {np.nanmean(shaft_errors):.1f} µm"
     )
+    print_breakdown(reports)
     return 0
+
+
+def print_breakdown(reports):
+    """Per scenario and pooled: the parts of the count error, in percent of the true hairs."""
+    kinds = ("found", "merged", "missed", "extra_piece", "false")
+    print(f"\n{'% of true hairs':<18}" + "".join(f"{kind.replace('_piece', ''):>8}" for kind in kinds))
+    for report in reports:
+        summary = report.summary()
+        print(f"{report.scenario:<18}" + "".join(f"{summary[f'{kind}_percent']:>8.1f}" for kind in kinds))
+    photos = [report.photos for report in reports]
+    true_total = sum(float(p["true_hair_count"].sum()) for p in photos)
+    if true_total:
+        print(
+            f"{'all':<18}"
+            + "".join(
+                f"{100 * sum(float(p[f'{kind}_count'].sum()) for p in photos) / true_total:>8.1f}"
+                for kind in kinds
+            )
+        )
 
 
 if __name__ == "__main__":

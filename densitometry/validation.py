@@ -49,6 +49,11 @@ PHOTO_COLUMNS = (
     "dark_recall",
     "true_grey_white_count",
     "grey_white_recall",
+    "found_count",
+    "missed_count",
+    "merged_count",
+    "extra_piece_count",
+    "false_count",
     "seconds",
 )
 
@@ -79,6 +84,7 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
         (NaN when either side has no hairs), ``terminal_error_pp`` in percentage points.
         ``shaft_diameter_error_um`` is hair by hair: the median |measured - true diameter| of the detected
         shafts that run along one true hair (`shaft_diameter_errors`; NaN where none does).
+        ``found_count`` ... ``false_count`` say where the count error comes from (`count_breakdown`).
     """
     parameters = AnalysisParameters() if parameters is None else parameters
     truth = photo.truth(min_length_um=parameters.min_length_um)
@@ -96,6 +102,7 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
     true_mean_um = math.nan if truth["mean_diameter_um"] is None else truth["mean_diameter_um"]
     true_terminal = true_fraction(ThicknessClass.TERMINAL)
     recall = hair_recall(result.centerlines_px, truth)
+    breakdown = count_breakdown(result.centerlines_px, truth)
     shaft_errors = shaft_diameter_errors(result.hairs, result.centerlines_px, truth)
     return {
         "seed": int(photo.seed),
@@ -119,6 +126,7 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
         "dark_recall": recall["dark_recall"],
         "true_grey_white_count": recall["true_grey_white_count"],
         "grey_white_recall": recall["grey_white_recall"],
+        **breakdown,
         "seconds": seconds,
     }
 
@@ -147,6 +155,106 @@ def hair_recall(centerlines_px, truth: dict) -> dict:
         Hairs that run side by side closer than that (one follicular unit) cannot be told apart: one
         detected shaft finds both.
     """
+    counted = [hair for hair in truth["hairs"] if hair["counted"]]
+    covered, in_field = _covered(centerlines_px, counted, truth)
+    found = {"dark": [], "grey_white": []}
+    for hair, hit, seen in zip(counted, covered.tolist(), in_field.tolist(), strict=True):
+        if seen:
+            found["grey_white" if hair["colour"] in GREY_WHITE_COLOURS else "dark"].append(hit)
+    out = {}
+    for group, hits in found.items():
+        out[f"true_{group}_count"] = len(hits)
+        out[f"{group}_found"] = int(sum(hits))
+        out[f"{group}_recall"] = float(np.mean(hits)) if hits else math.nan
+    return out
+
+
+def count_breakdown(centerlines_px, truth: dict) -> dict:
+    """Where a count error comes from: true hairs found, missed or merged; detected hairs that are
+    extra pieces of a found hair or no hair at all.
+
+    Each traced centreline (the ``k`` hairs of a band split into touching hairs share one, see
+    ``bundle_size``) that runs on hair, at least `_RECALL_MIN_SHARE` of it within `RECALL_DISTANCE_UM`
+    (at least 3 px) of a true hair, is matched: each of those points votes for the nearest true hair,
+    and the (up to ``k``) true hairs with the most votes take its rows (a trace that turns from one
+    hair onto another at a crossing takes the one it follows longer). Then
+
+    - ``found_count``: counted true hairs that took at least one detected hair;
+    - ``extra_piece_count``: the detected hairs beyond the first that a true hair took (a hair broken
+      into pieces, or traced twice);
+    - ``merged_count``: counted true hairs that took none, yet lie along a detected centreline as
+      `hair_recall` finds them (traced together with a neighbour, or inside another hair's trace);
+    - ``missed_count``: counted true hairs that took none and lie along none;
+    - ``false_count``: detected hairs that took no counted true hair (traces off hair: skin,
+      artefacts; a true hair shorter than the counted length; a band split into more hairs than it
+      runs along).
+
+    So ``hair_count = found + extra pieces + false`` and ``true_hair_count = found + merged + missed``:
+    the count error is (extra pieces + false) - (merged + missed), and a small error can hide large
+    terms that cancel.
+
+    Parameters
+    ----------
+    centerlines_px : sequence of ndarray, shape (N, 2)
+        ``AnalysisResult.centerlines_px``, one per detected hair.
+    truth : dict
+        ``SyntheticPhoto.truth()``.
+
+    Returns
+    -------
+    dict of int
+        ``found_count``, ``missed_count``, ``merged_count``, ``extra_piece_count``, ``false_count``.
+    """
+    from scipy.spatial import cKDTree
+
+    from .compare import dense_polyline
+
+    true_hairs = [hair for hair in truth["hairs"] if len(hair["centerline_px"])]
+    counted = np.array([bool(hair["counted"]) for hair in true_hairs], bool)
+    taken = np.zeros(len(true_hairs), int)
+    false_count = 0
+    tree = owner = None
+    if true_hairs:
+        points = [dense_polyline(hair["centerline_px"], 1.0) for hair in true_hairs]
+        owner = np.repeat(np.arange(len(true_hairs)), [len(p) for p in points])
+        tree = cKDTree(np.concatenate(points))
+    near_px = _near_px(truth)
+    # The rows of a band split into touching hairs share one centreline: match each band once.
+    bands: dict[tuple, list] = {}
+    for line in centerlines_px:
+        line = np.asarray(line, float)
+        key = (len(line), *np.round(line[[0, -1]], 3).ravel().tolist()) if len(line) else (id(line),)
+        bands.setdefault(key, [line, 0])[1] += 1
+    for line, rows in bands.values():
+        matched = []
+        if tree is not None and len(line):
+            distance, nearest = tree.query(line)
+            on_hair = distance <= near_px
+            if np.mean(on_hair) >= _RECALL_MIN_SHARE:
+                ids, votes = np.unique(owner[nearest[on_hair]], return_counts=True)
+                matched = ids[np.argsort(-votes, kind="stable")][:rows].tolist()
+        for index in matched:
+            if counted[index]:
+                taken[index] += 1
+            else:
+                false_count += 1
+        false_count += rows - len(matched)
+    lines = [line for line, _ in bands.values()]
+    covered, _ = _covered(lines, [hair for hair, c in zip(true_hairs, counted, strict=True) if c], truth)
+    unmatched = taken[counted] == 0
+    return {
+        "found_count": int(np.sum(~unmatched)),
+        "missed_count": int(np.sum(unmatched & ~covered)),
+        "merged_count": int(np.sum(unmatched & covered)),
+        "extra_piece_count": int(np.sum(np.maximum(taken[counted] - 1, 0))),
+        "false_count": int(false_count),
+    }
+
+
+def _covered(centerlines_px, hairs, truth) -> tuple[np.ndarray, np.ndarray]:
+    """Whether at least `_RECALL_MIN_SHARE` of each true hair's centreline inside the field lies within
+    `RECALL_DISTANCE_UM` of a detected centreline, and whether any of it lies in the field; two bool
+    arrays of shape (len(hairs),)."""
     import cv2
     from scipy import ndimage as ndi
 
@@ -157,23 +265,15 @@ def hair_recall(centerlines_px, truth: dict) -> dict:
         cv2.polylines(drawn, lines, False, 1, 1)
     distance_px = ndi.distance_transform_edt(drawn == 0) if lines else np.full((height, width), np.inf)
     near_px = _near_px(truth)
-    found = {"dark": [], "grey_white": []}
-    for hair in truth["hairs"]:
-        if not hair["counted"]:
-            continue
+    found, in_field = np.zeros(len(hairs), bool), np.zeros(len(hairs), bool)
+    for k, hair in enumerate(hairs):
         points = np.round(np.asarray(hair["centerline_px"], float)).astype(int)
         inside = (points[:, 0] >= 0) & (points[:, 0] < height) & (points[:, 1] >= 0) & (points[:, 1] < width)
-        if not inside.any():
-            continue
-        rows, cols = points[inside].T
-        group = "grey_white" if hair["colour"] in GREY_WHITE_COLOURS else "dark"
-        found[group].append(bool(np.mean(distance_px[rows, cols] <= near_px) >= _RECALL_MIN_SHARE))
-    out = {}
-    for group, hits in found.items():
-        out[f"true_{group}_count"] = len(hits)
-        out[f"{group}_found"] = int(sum(hits))
-        out[f"{group}_recall"] = float(np.mean(hits)) if hits else math.nan
-    return out
+        if inside.any():
+            rows, cols = points[inside].T
+            in_field[k] = True
+            found[k] = np.mean(distance_px[rows, cols] <= near_px) >= _RECALL_MIN_SHARE
+    return found, in_field
 
 
 def _near_px(truth: dict) -> float:
@@ -277,7 +377,10 @@ class ValidationReport:
     def summary(self) -> dict:
         """Errors over the photos: medians for the count (robust to a photo with few hairs), means for
         the diameter and terminal share, each as absolute size and as signed bias, and the mean of the
-        photos' hair-by-hair diameter errors (``shaft_diameter_error_um``)."""
+        photos' hair-by-hair diameter errors (``shaft_diameter_error_um``), and where the count errors
+        come from (`count_breakdown`), pooled over the photos as percent of the true hairs
+        (``found_percent``, ``missed_percent``, ``merged_percent``, ``extra_piece_percent``,
+        ``false_percent``)."""
         photos = self.photos
 
         def stat(function, values):
@@ -287,6 +390,13 @@ class ValidationReport:
         count = photos["count_error_percent"].to_numpy(float)
         diameter = photos["diameter_error_um"].to_numpy(float)
         terminal = photos["terminal_error_pp"].to_numpy(float)
+        true_total = float(photos["true_hair_count"].sum())
+        breakdown = {
+            f"{kind}_percent": 100.0 * float(photos[f"{kind}_count"].sum()) / true_total
+            if true_total
+            else math.nan
+            for kind in ("found", "missed", "merged", "extra_piece", "false")
+        }
         return {
             "scenario": self.scenario,
             "photo_count": len(photos),
@@ -298,6 +408,7 @@ class ValidationReport:
             "mean_shaft_diameter_error_um": stat(np.mean, photos["shaft_diameter_error_um"].to_numpy(float)),
             "dark_recall": self._pooled_recall("dark"),
             "grey_white_recall": self._pooled_recall("grey_white"),
+            **breakdown,
             "mean_seconds_per_photo": stat(np.mean, photos["seconds"].to_numpy(float)),
         }
 
@@ -440,6 +551,12 @@ def run(args: argparse.Namespace) -> int:
         if math.isfinite(summary[key])
     ]
     print(f"true hairs found: {', '.join(found)}")
+    if math.isfinite(summary["found_percent"]):
+        print(
+            f"count error in parts (% of the true hairs): found once or more {summary['found_percent']:.0f}, "
+            f"merged with a neighbour {summary['merged_percent']:.0f}, missed {summary['missed_percent']:.0f}; "
+            f"extra pieces {summary['extra_piece_percent']:.0f}, false hairs {summary['false_percent']:.0f}"
+        )
     if args.csv:
         try:
             with atomic_writer(args.csv, newline="") as handle:

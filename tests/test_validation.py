@@ -9,7 +9,14 @@ import pytest
 import densitometry
 from densitometry import AnalysisParameters, synthetic
 from densitometry.cli import main
-from densitometry.validation import PHOTO_COLUMNS, check_photo, hair_recall, shaft_diameter_errors, validate
+from densitometry.validation import (
+    PHOTO_COLUMNS,
+    check_photo,
+    count_breakdown,
+    hair_recall,
+    shaft_diameter_errors,
+    validate,
+)
 
 SIZE = {"width_px": 480, "height_px": 360}
 
@@ -93,6 +100,64 @@ def test_shaft_diameter_errors_are_taken_hair_by_hair_along_the_true_hair():
     lines = [along_first, along_second, beside, along_first, along_first]
     np.testing.assert_allclose(shaft_diameter_errors(hairs, lines, truth), [5.0, -8.0])
     assert len(shaft_diameter_errors(hairs.iloc[:0], [], truth)) == 0
+
+
+def test_a_count_error_is_taken_apart_into_found_merged_missed_extra_and_false_hairs():
+    def line(start, stop):
+        return np.linspace(start, stop, 200)
+
+    def hair(start, stop, counted=True):
+        return {"centerline_px": line(start, stop).tolist(), "counted": counted, "colour": "black"}
+
+    truth = {  # 5 µm/px: detections within 12 px of a hair run along it
+        "um_per_px": 5.0,
+        "width_px": 200,
+        "height_px": 200,
+        "hairs": [
+            hair((50, 10), (50, 190)),  # A: found, in two pieces
+            hair((56, 10), (56, 190)),  # D: 30 µm beside A, inside A's trace: merged
+            hair((100, 150), (190, 150)),  # B: found
+            hair((150, 10), (150, 100)),  # C: nothing along it: missed
+            hair((70, 60), (140, 60)),  # F: found by one of a band split into two
+            hair((120, 20), (120, 40), counted=False),  # E: too short to count
+        ],
+    }
+    detections = [
+        line((50, 10), (50, 90)),
+        line((50, 100), (50, 190)),  # an extra piece of A
+        line((100, 150), (190, 150)),
+        line((120, 20), (120, 40)),  # along E, which is not counted: false
+        line((10, 100), (10, 190)),  # 200 µm from any hair: false
+        line((70, 60), (140, 60)),
+        line((70, 60), (140, 60)),  # the band's second hair runs along no other: false
+    ]
+    parts = count_breakdown(detections, truth)
+    assert parts == {
+        "found_count": 3,
+        "missed_count": 1,
+        "merged_count": 1,
+        "extra_piece_count": 1,
+        "false_count": 3,
+    }
+    assert parts["found_count"] + parts["extra_piece_count"] + parts["false_count"] == len(detections)
+    assert count_breakdown([], truth) == {
+        "found_count": 0,
+        "missed_count": 5,
+        "merged_count": 0,
+        "extra_piece_count": 0,
+        "false_count": 0,
+    }
+
+
+def test_the_parts_of_a_phantoms_count_error_add_up(photo):
+    row = check_photo(photo)
+    assert row["found_count"] + row["extra_piece_count"] + row["false_count"] == row["hair_count"]
+    assert row["found_count"] + row["merged_count"] + row["missed_count"] == row["true_hair_count"]
+    assert row["found_count"] >= 0.7 * row["true_hair_count"]  # a clean phantom
+    summary = validate("clean", 2, seed=5, **SIZE).summary()
+    assert summary["found_percent"] + summary["merged_percent"] + summary["missed_percent"] == pytest.approx(
+        100
+    )
 
 
 def test_a_photo_without_grey_hair_has_no_grey_white_recall(photo):

@@ -18,8 +18,9 @@ error| µm and hair-by-hair diameter error µm. A scenario's median over 8 photo
 the pooled figures, over 14 x 8 photos, are the ones to compare two versions by.
 
 A second table takes the count errors apart (`densitometry.validation.count_breakdown`), pooled per
-scenario as percent of the true hairs: found (once or more), merged with a neighbour, missed, and the
-extra pieces and false hairs counted on top; count error = extra + false - merged - missed.
+scenario as percent of the true hairs: found (once or more), merged (only along traces that went to
+other hairs), missed, and the extra pieces and false hairs counted on top; count error = extra + false
+- merged - missed.
 """
 
 from __future__ import annotations

@@ -554,7 +554,7 @@ def run(args: argparse.Namespace) -> int:
     if math.isfinite(summary["found_percent"]):
         print(
             f"count error in parts (% of the true hairs): found once or more {summary['found_percent']:.0f}, "
-            f"merged with a neighbour {summary['merged_percent']:.0f}, missed {summary['missed_percent']:.0f}; "
+            f"merged into other hairs' traces {summary['merged_percent']:.0f}, missed {summary['missed_percent']:.0f}; "
             f"extra pieces {summary['extra_piece_percent']:.0f}, false hairs {summary['false_percent']:.0f}"
         )
     if args.csv:

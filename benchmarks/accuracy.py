@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -133,19 +134,10 @@ def print_breakdown(reports):
     """Per scenario and pooled: the parts of the count error, in percent of the true hairs."""
     kinds = ("found", "merged", "missed", "extra_piece", "false")
     print(f"\n{'% of true hairs':<18}" + "".join(f"{kind.replace('_piece', ''):>8}" for kind in kinds))
-    for report in reports:
+    pooled = ValidationReport("all", reports[0].parameters, pd.concat([report.photos for report in reports]))
+    for report in [*reports, pooled]:
         summary = report.summary()
         print(f"{report.scenario:<18}" + "".join(f"{summary[f'{kind}_percent']:>8.1f}" for kind in kinds))
-    photos = [report.photos for report in reports]
-    true_total = sum(float(p["true_hair_count"].sum()) for p in photos)
-    if true_total:
-        print(
-            f"{'all':<18}"
-            + "".join(
-                f"{100 * sum(float(p[f'{kind}_count'].sum()) for p in photos) / true_total:>8.1f}"
-                for kind in kinds
-            )
-        )
 
 
 if __name__ == "__main__":

@@ -205,19 +205,11 @@ def count_breakdown(centerlines_px, truth: dict) -> dict:
     dict of int
         ``found_count``, ``missed_count``, ``merged_count``, ``extra_piece_count``, ``false_count``.
     """
-    from scipy.spatial import cKDTree
-
-    from .compare import dense_polyline
-
     true_hairs = [hair for hair in truth["hairs"] if len(hair["centerline_px"])]
     counted = np.array([bool(hair["counted"]) for hair in true_hairs], bool)
     taken = np.zeros(len(true_hairs), int)
     false_count = 0
-    tree = owner = None
-    if true_hairs:
-        points = [dense_polyline(hair["centerline_px"], 1.0) for hair in true_hairs]
-        owner = np.repeat(np.arange(len(true_hairs)), [len(p) for p in points])
-        tree = cKDTree(np.concatenate(points))
+    tree, owner = _point_tree(true_hairs) if true_hairs else (None, None)
     near_px = _near_px(truth)
     # The rows of a band split into touching hairs share one centreline: match each band once.
     bands: dict[tuple, list] = {}
@@ -256,14 +248,18 @@ def _covered(centerlines_px, hairs, truth) -> tuple[np.ndarray, np.ndarray]:
     `RECALL_DISTANCE_UM` of a detected centreline, and whether any of it lies in the field; two bool
     arrays of shape (len(hairs),)."""
     import cv2
-    from scipy import ndimage as ndi
 
     height, width = int(truth["height_px"]), int(truth["width_px"])
     drawn = np.zeros((height, width), np.uint8)
     lines = [np.round(np.asarray(c, float)[:, ::-1]).astype(np.int32) for c in centerlines_px if len(c)]
     if lines:
         cv2.polylines(drawn, lines, False, 1, 1)
-    distance_px = ndi.distance_transform_edt(drawn == 0) if lines else np.full((height, width), np.inf)
+    # The exact Euclidean distance (OpenCV's precise mask), as scipy's distance_transform_edt gives it.
+    distance_px = (
+        cv2.distanceTransform(1 - drawn, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        if lines
+        else np.full((height, width), np.inf)
+    )
     near_px = _near_px(truth)
     found, in_field = np.zeros(len(hairs), bool), np.zeros(len(hairs), bool)
     for k, hair in enumerate(hairs):
@@ -274,6 +270,17 @@ def _covered(centerlines_px, hairs, truth) -> tuple[np.ndarray, np.ndarray]:
             in_field[k] = True
             found[k] = np.mean(distance_px[rows, cols] <= near_px) >= _RECALL_MIN_SHARE
     return found, in_field
+
+
+def _point_tree(hairs):
+    """A KD-tree of the true hairs' centrelines resampled every pixel, and each point's hair index."""
+    from scipy.spatial import cKDTree
+
+    from .compare import dense_polyline
+
+    points = [dense_polyline(hair["centerline_px"], 1.0) for hair in hairs]
+    owner = np.repeat(np.arange(len(hairs)), [len(p) for p in points])
+    return cKDTree(np.concatenate(points)), owner
 
 
 def _near_px(truth: dict) -> float:
@@ -303,16 +310,10 @@ def shaft_diameter_errors(hairs: pd.DataFrame, centerlines_px, truth: dict) -> n
     -------
     ndarray of float, one error per matched shaft
     """
-    from scipy.spatial import cKDTree
-
-    from .compare import dense_polyline
-
     counted = [hair for hair in truth["hairs"] if hair["counted"]]
     if not counted or not len(hairs):
         return np.zeros(0)
-    points = [dense_polyline(hair["centerline_px"], 1.0) for hair in counted]
-    owner = np.repeat(np.arange(len(counted)), [len(p) for p in points])
-    tree = cKDTree(np.concatenate(points))
+    tree, owner = _point_tree(counted)
     near_px = _near_px(truth)
     errors = []
     rows = zip(hairs["diameter_um"], hairs["bundle_size"], centerlines_px, strict=True)

@@ -414,8 +414,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr * warm * 0.5 * (1.0 + math.cos(math.pi * fraction))
             x, hair, centre = (
-                torch.from_numpy(a).to(torch_device, non_blocking=True)
-                for a in _crops(pool, rng, batch, CROP_PX)
+                torch.from_numpy(a).to(torch_device) for a in _crops(pool, rng, batch, CROP_PX)
             )
             logits = network(x)
             loss = _loss(torch, logits, hair, centre)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter1d
 
-from . import __version__
+from . import __version__, grey_white
 from .calibration import Calibration, as_calibration
 from .errors import ParameterError
 from .hairs import may_be_touching, touching_hairs, trace_hairs, values_at
@@ -71,6 +71,9 @@ _MIN_COLOUR_HAIR_UM = 300.0
 _MAX_ALONGSIDE_SHARE = 0.2
 _ALONGSIDE_REACH = 0.25
 _ALONGSIDE_DEG = 30.0
+#: `_with_grey_white`: a bright shaft alongside a dark hair (as `_alongside` finds it) for more than this
+#: share of its length is that hair's bright rim.
+_GREY_WHITE_ALONGSIDE = 0.3
 #: Diameter of a typical terminal scalp hair (adults, 60-110 µm): the scale hinted at when a photo's
 #: shafts are thicker than any scalp hair (`_quality_warnings`).
 _TYPICAL_TERMINAL_UM = 75.0
@@ -149,6 +152,8 @@ def analyze(
         dark = _read(rgb, working_calibration, scale, field, parameters, Polarity.DARK, in_colour_only=True)
         if dark is not None and _pigmented_shafts(dark, reading):
             reading = dark
+    if _looks_for_grey_white(reading, parameters):
+        reading = _with_grey_white(reading, working_calibration, scale, field, parameters)
     prepared, mask, rows = reading.prepared, reading.mask, reading.rows
     hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
     if mask.shape != loaded.shape_px:
@@ -173,13 +178,16 @@ def analyze(
 
 
 class _Reading(NamedTuple):
-    """One reading of a photo (`_read`): its preprocessing, hair mask and counted hairs."""
+    """One reading of a photo (`_read`): its preprocessing, hair mask and counted hairs (rows and
+    centrelines in the photo's pixels; ``shafts``: the (row, traced hair) pairs they came from, in
+    working pixels)."""
 
     prepared: Preprocessed
     mask: np.ndarray
     rows: list
     centerlines: list
     colour_gain: float = 0.0
+    shafts: tuple = ()
 
 
 def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_only=False) -> _Reading | None:
@@ -219,8 +227,27 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
     if colour is not None:
         mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
+    if parameters.refine:
+        # The refiner reads shafts of both polarities in one mask: a grey or white one is brighter than
+        # the skin along its centreline.
+        brighter = [
+            np.median(values_at(prepared.opposite_contrast, hair.coords_px))
+            > np.median(values_at(prepared.contrast, hair.coords_px))
+            for _, hair in shafts
+        ]
+        grey_white = [bool(b) != (prepared.polarity is Polarity.BRIGHT) for b in brighter]
+    else:
+        grey_white = [prepared.polarity is Polarity.BRIGHT] * len(shafts)
+    rows, centerlines = _photo_rows(shafts, scale, parameters, grey_white)
+    return _Reading(prepared, mask, rows, centerlines, 0.0 if colour is None else colour.gain, tuple(shafts))
+
+
+def _photo_rows(shafts, scale, parameters, grey_white):
+    """Rows (with their ends) and centrelines in the photo's pixels of (row, traced hair) pairs in working
+    pixels, bands split into touching hairs (`_split_bundles`); ``grey_white``: each shaft's
+    ``grey_white`` column."""
     rows, centerlines = [], []
-    for row, hair in shafts:
+    for (row, hair), brighter in zip(shafts, grey_white, strict=True):
         coords = (hair.coords_px + 0.5) * scale - 0.5  # in the photo's pixels
         start, end = coords[0], coords[-1]
         rows.append(
@@ -230,11 +257,11 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
                 start_col_px=float(start[1]),
                 end_row_px=float(end[0]),
                 end_col_px=float(end[1]),
+                grey_white=bool(brighter),
             )
         )
         centerlines.append(coords)
-    rows, centerlines = _split_bundles(rows, centerlines, parameters)
-    return _Reading(prepared, mask, rows, centerlines, 0.0 if colour is None else colour.gain)
+    return _split_bundles(rows, centerlines, parameters)
 
 
 def _find_lines(contrast, prepared, calibration, parameters):
@@ -263,16 +290,23 @@ def _find_lines(contrast, prepared, calibration, parameters):
     return ridge, mask
 
 
-def _shafts(contrast, ridge, mask, calibration, field, parameters) -> list:
+def _shafts(
+    contrast, ridge, mask, calibration, field, parameters, *, bridge=None, diameter_level=0.5
+) -> list:
     """The counted shafts of a hair mask: (row, traced hair) pairs, rows without id and end points.
 
-    Measured on ``contrast``; centrelines (``hair.coords_px``) in working pixels."""
+    Measured on ``contrast``; centrelines (``hair.coords_px``) in working pixels. Pieces of one shaft
+    are joined across ``bridge`` (bool (H, W), optional: hairs of the other polarity lying over it) as
+    across the mask (`densitometry.hairs.join_collinear`); diameters at ``diameter_level`` of each
+    shaft's height (`densitometry.measure.measure_hairs`)."""
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
         calibration.px(parameters.max_diameter_um),
     )
+    if bridge is not None:
+        width_px_map[bridge & ~mask] = 1.0  # no width: only joins read it off the mask
     traced = trace_hairs(skeleton_branches(mask), width_px_map, max_turn_deg=parameters.max_turn_deg)
-    measured = measure_hairs(contrast, traced, ridge.sigma_px)
+    measured = measure_hairs(contrast, traced, ridge.sigma_px, diameter_level=diameter_level)
 
     min_length_px = calibration.px(parameters.min_length_um)
     # The refiner's mask is seeded by its own probability threshold, not by the ridge strength.
@@ -378,6 +412,105 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
         width_px = max(1, round(calibration.px(row["band_um"])))
         cv2.polylines(drawn, [points], False, 1, thickness=width_px + 2)
     return mask | (colour_mask & (drawn > 0)), shafts + added
+
+
+def _looks_for_grey_white(reading: _Reading, parameters) -> bool:
+    """Whether a classic reading as dark hair is looked at for grey and white shafts too: with
+    ``grey_white`` True, or None and the polarity decided automatically (a forced ``"dark"`` counts
+    dark hair only)."""
+    if parameters.refine or reading.prepared.polarity is not Polarity.DARK:
+        return False
+    if parameters.grey_white is None:
+        return Polarity(parameters.polarity) is Polarity.AUTO
+    return parameters.grey_white
+
+
+def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _Reading:
+    """A dark reading with the grey and white shafts among its hairs counted too
+    (`densitometry.grey_white`).
+
+    With ``parameters.grey_white`` None they are looked for where the dark hair is sparse
+    (`grey_white.SPARSE_COVERAGE`) and bright streaks stand apart from it (`grey_white.bright_streaks`),
+    and kept where at least `grey_white.MIN_SHAFTS` pass; with True, in every dark reading. The bright
+    lines are read against the skin level between the dark hairs and traced with their pieces joined
+    across dark hairs lying over them; a shaft is added where it is at least `grey_white.MIN_LENGTH_UM`
+    long, at most `grey_white.MAX_BAND_UM` wide, no blob (`grey_white.compact_shafts`) and runs alongside
+    no dark hair for more than `_GREY_WHITE_ALONGSIDE` of its length (the bright rims of dark hair). The
+    dark traces that are no darker than the skin between the hairs (`grey_white.darker_than_skin`: the
+    skin between grey shafts) are then dropped.
+    """
+    prepared, mask = dark.prepared, dark.mask
+    automatic = parameters.grey_white is None
+    if automatic and (
+        np.count_nonzero(mask)
+        > grey_white.SPARSE_COVERAGE * (mask.size if field is None else np.count_nonzero(field))
+        or grey_white.bright_streaks(
+            prepared.opposite_contrast, mask, calibration, level=parameters.high_contrast
+        )
+        < grey_white.MIN_BRIGHT_STREAKS
+    ):
+        return dark
+    skin = grey_white.skin_level(prepared.grey, mask, calibration, fallback=prepared.background)
+    bright = np.maximum(grey_white.relative_to_skin(prepared.grey, skin), np.float32(0.0))
+    ridge, bright_mask = grey_white.bright_lines(
+        bright,
+        prepared.contrast,
+        mask,
+        calibration,
+        min_diameter_um=parameters.min_diameter_um,
+        max_diameter_um=parameters.max_diameter_um,
+        low_contrast=parameters.low_contrast,
+        high_contrast=parameters.high_contrast,
+        max_line_contrast=_MAX_LINE_CONTRAST,
+    )
+    if field is not None:
+        bright_mask &= field
+    bridge = grey_white.bridge_mask(mask, calibration)
+    candidates = [
+        (row, hair)
+        for row, hair in _shafts(
+            bright,
+            ridge,
+            bright_mask,
+            calibration,
+            field,
+            parameters,
+            bridge=bridge,
+            diameter_level=grey_white.DIAMETER_LEVEL,
+        )
+        if row["length_um"] >= max(grey_white.MIN_LENGTH_UM, parameters.min_length_um)
+        and row["band_um"] <= grey_white.MAX_BAND_UM
+    ]
+    reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
+    beside = _alongside(dark.shafts, calibration, mask.shape, reach_px)
+    added = [
+        shaft
+        for shaft, compact in zip(
+            candidates, grey_white.compact_shafts(bright_mask, candidates, calibration), strict=True
+        )
+        if compact and np.mean(beside(shaft[1].coords_px)) <= _GREY_WHITE_ALONGSIDE
+    ]
+    if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
+        return dark
+    darkness = -grey_white.relative_to_skin(prepared.grey, prepared.background)
+    skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
+    against_skin = -grey_white.relative_to_skin(prepared.grey, skin)
+    kept = [
+        (row, hair)
+        for row, hair in dark.shafts
+        if grey_white.darker_than_skin(
+            hair.coords_px, darkness, against_skin, low_contrast=parameters.low_contrast
+        )
+    ]
+    rows, centerlines = _photo_rows(kept, scale, parameters, [False] * len(kept))
+    grey_rows, grey_centerlines = _photo_rows(added, scale, parameters, [True] * len(added))
+    rows = [dict(row, hair_id=index) for index, row in enumerate(rows + grey_rows)]
+    return dark._replace(
+        mask=mask | bright_mask,
+        rows=rows,
+        centerlines=centerlines + grey_centerlines,
+        shafts=tuple(kept + added),
+    )
 
 
 def _alongside(shafts, calibration, shape, reach_px):

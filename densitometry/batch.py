@@ -59,6 +59,10 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+#: ``--grey-white`` choices and their `AnalysisParameters.grey_white` values.
+_GREY_WHITE_CHOICES = {"auto": None, "on": True, "off": False}
+
+
 def add_analysis_arguments(parser) -> None:
     """Add the analysis options (shared by ``analyze`` and ``validate``) as an argument group."""
     from .preprocess import Polarity
@@ -79,8 +83,8 @@ def add_analysis_arguments(parser) -> None:
         "--polarity",
         choices=[polarity.value for polarity in Polarity],
         default=Polarity(defaults.polarity).value,
-        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo (one polarity per "
-        "photo: for grey/white hair mixed with dark use --refine)",
+        help="dark hair on lighter skin, bright (grey/white) hair, or decide per photo (auto; grey/white "
+        "hairs among sparse dark hair are counted too, see --grey-white; in dense mixed hair use --refine)",
     )
     analysis.add_argument(
         "--refine",
@@ -104,6 +108,13 @@ def add_analysis_arguments(parser) -> None:
         help="how much the colour contrast of blond and red hair (blue minus red) is raised for a second "
         "reading that adds the hairs only colour shows, 0 (none) to 6; default: decided per photo (0 "
         "where colour shows no hair-like lines of its own)",
+    )
+    analysis.add_argument(
+        "--grey-white",
+        choices=list(_GREY_WHITE_CHOICES),
+        default="auto",
+        help="in photos read as dark hair, also count the grey and white hairs among it: auto (where the "
+        "dark hair is sparse and bright shafts show), on (every such photo), off",
     )
     analysis.add_argument(
         "--field-of-view",
@@ -133,6 +144,7 @@ def analysis_parameters(args):
         blue_weight=args.blue_weight,
         colour_gain=args.colour_gain,
         field_of_view=args.field_of_view,
+        grey_white=_GREY_WHITE_CHOICES[args.grey_white],
     )
 
 

@@ -31,6 +31,7 @@ SUMMARY_COLUMNS = (
     "status",
     "error",
     "hair_count",
+    "grey_white_count",
     "density_per_cm2",
     "mean_diameter_um",
     "median_diameter_um",

@@ -40,7 +40,7 @@ from .errors import CalibrationError, ParameterError
 from .hairs import values_at
 from .io import load_image
 from .measure import profile_widths
-from .preprocess import colour_contrast, field_of_view, fill_outside, preprocess
+from .preprocess import Polarity, colour_contrast, field_of_view, fill_outside, preprocess
 from .registration import Registration, common_field, map_points, register
 from .results import AnalysisResult, ThicknessClass
 from .segment import ridge_filter
@@ -441,6 +441,20 @@ def compare(
             after_rgb,
             calibration=after_cal,
             parameters=dataclasses.replace(after_res.parameters, polarity=before_res.polarity),
+            name=after_img.name,
+        )
+    if (
+        before_res.parameters.grey_white is None
+        and not before_res.parameters.refine
+        and before_res.polarity is Polarity.DARK
+        and (after_res.grey_white_count > 0) != (before_res.grey_white_count > 0)
+    ):
+        # The baseline's choice for both photos: grey and white hairs counted at one visit only (its
+        # dark hair sparse enough, or not) would change the count by themselves.
+        after_res = analyze(
+            after_rgb,
+            calibration=after_cal,
+            parameters=dataclasses.replace(after_res.parameters, grey_white=before_res.grey_white_count > 0),
             name=after_img.name,
         )
     warnings = []

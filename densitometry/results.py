@@ -38,6 +38,7 @@ HAIR_COLUMNS = (
     "junction_count",
     "diameter_sample_count",
     "bundle_size",
+    "grey_white",
 )
 
 
@@ -92,6 +93,11 @@ class AnalysisParameters:
         ``"auto"`` (default): where a dark surround frames the scalp (the round field of a contact
         dermatoscope, dark corners), hairs are counted, and the density taken, inside the field only
         (`densitometry.preprocess.field_of_view`); ``"whole"``: the whole photo is the field.
+    grey_white : bool, optional
+        In a photo read as dark hair, also count the grey and white shafts among it
+        (`densitometry.grey_white`): None (default) with ``polarity="auto"``, where the dark hair is
+        sparse and bright shafts show; True in every photo read as dark (classic reading); False never.
+        Shared by the two photos of a comparison (the baseline's choice).
     """
 
     min_length_um: float = 150.0
@@ -108,6 +114,7 @@ class AnalysisParameters:
     blue_weight: float | None = None
     colour_gain: float | None = None
     field_of_view: str = "auto"
+    grey_white: bool | None = None
 
     def __post_init__(self):
         for name in (
@@ -159,6 +166,10 @@ class AnalysisParameters:
                     f"colour_gain must be None or 0-{MAX_COLOUR_GAIN:g}, got {self.colour_gain!r}"
                 )
             object.__setattr__(self, "colour_gain", gain)
+        if self.grey_white is not None and not isinstance(self.grey_white, (bool, np.bool_)):
+            raise ParameterError(f"grey_white must be None, True or False, got {self.grey_white!r}")
+        if self.grey_white is not None:
+            object.__setattr__(self, "grey_white", bool(self.grey_white))
         if self.field_of_view not in FIELDS_OF_VIEW:
             raise ParameterError(f"field_of_view must be one of {FIELDS_OF_VIEW}, got {self.field_of_view!r}")
 
@@ -247,6 +258,11 @@ class AnalysisResult:
     @property
     def hair_count(self) -> int:
         return int(len(self.hairs))
+
+    @property
+    def grey_white_count(self) -> int:
+        """Counted hairs brighter than the skin (grey or white; all hairs of a photo read as bright)."""
+        return int(self.hairs["grey_white"].sum()) if len(self.hairs) else 0
 
     @property
     def density_per_cm2(self) -> float:
@@ -340,6 +356,7 @@ class AnalysisResult:
         values = {
             "image": self.image_name,
             "hair_count": self.hair_count,
+            "grey_white_count": self.grey_white_count,
             "density_per_cm2": self.density_per_cm2,
             "field_area_cm2": self.field_area_cm2,
             "field_fraction": self.field_fraction,

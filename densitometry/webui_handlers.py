@@ -275,6 +275,7 @@ def _pct(fraction) -> str:
 #: (label, attribute, formatter) of the rows of the metrics table.
 _METRIC_ROWS = (
     ("Hairs counted", "hair_count", lambda v: f"{v:d}"),
+    ("of which grey or white", "grey_white_count", lambda v: f"{v:d}"),
     ("Density (hairs/cm²)", "density_per_cm2", lambda v: _fmt(v, 0)),
     ("Mean diameter (µm)", "mean_diameter_um", lambda v: _fmt(v, 1)),
     ("Median diameter (µm)", "median_diameter_um", lambda v: _fmt(v, 1)),

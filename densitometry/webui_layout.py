@@ -114,8 +114,8 @@ def _advanced_controls(refiner_ok: bool, refiner_reason: str):
             [p.value for p in Polarity],
             value=Polarity.AUTO.value,
             label="Hair polarity",
-            info="auto; dark hair on lighter skin; or bright (grey/white) hair. One polarity per photo: "
-            "for grey/white hair mixed with dark, use the CNN detector below",
+            info="auto; dark hair on lighter skin; or bright (grey/white) hair. With auto, grey and white "
+            "hairs among sparse dark hair are counted too; for dense mixed hair use the CNN detector below",
         )
         refine = gr.Checkbox(
             value=False,

@@ -323,17 +323,17 @@ def test_refine_finds_white_hairs_that_the_classic_dark_reading_misses():
     photo = _photo("clinical", seed=2, size=(720, 960))
     assert {"grey", "white", "black"} <= {hair.colour for hair in photo.hairs}
     truth = photo.truth()
-    classic, refined = (
-        hair_recall(
-            densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=r).centerlines_px, truth
-        )
-        for r in (False, True)
-    )
+    results = [densitometry.analyze(photo.image, um_per_px=photo.um_per_px, refine=r) for r in (False, True)]
+    classic, refined = (hair_recall(result.centerlines_px, truth) for result in results)
     assert classic["true_grey_white_count"] >= 20 and classic["true_dark_count"] >= 20
     assert classic["dark_recall"] > 0.8 and refined["dark_recall"] > 0.8
     assert classic["grey_white_recall"] < 0.5
     assert refined["grey_white_recall"] > 0.7
     assert refined["grey_white_recall"] > classic["grey_white_recall"] + 0.3
+    # The refined hairs brighter than the skin along their centreline are marked grey/white: grey ones.
+    lines = zip(results[1].centerlines_px, results[1].hairs.grey_white, strict=True)
+    marked = hair_recall([line for line, grey in lines if grey], truth)
+    assert marked["grey_white_recall"] > 0.3 and marked["dark_recall"] < 0.1
 
 
 def test_refined_reading_adds_the_blond_hairs_only_colour_shows():

@@ -1,0 +1,164 @@
+"""Grey and white shafts among sparse dark hair (salt-and-pepper hair): known answers."""
+
+import numpy as np
+import pytest
+from phantoms import grid_colour_photo, phantom, shaft_coverage
+
+import densitometry
+from densitometry import AnalysisParameters, ParameterError, grey_white, synthetic
+from densitometry.batch import add_analysis_arguments, analysis_parameters
+from densitometry.calibration import Calibration
+from densitometry.hairs import TracedHair
+from densitometry.validation import hair_recall
+
+UM_PER_PX = 5.0
+DARK_BROWN, WHITE = (60, 45, 35), (235, 235, 230)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_white_shafts_among_sparse_dark_ones_are_counted(seed):
+    """Six dark-brown and six white shafts lying apart on light skin: read as dark hair, the white ones
+    are counted too (and marked), and only they; without the grey/white reading only the dark ones."""
+    photo = grid_colour_photo([DARK_BROWN, WHITE], seed)
+    result = densitometry.analyze(photo, um_per_px=UM_PER_PX)
+    dark_only = densitometry.analyze(photo, um_per_px=UM_PER_PX, grey_white=False)
+    assert result.polarity is densitometry.Polarity.DARK
+    assert (result.hair_count, result.grey_white_count) == (12, 6)
+    assert (dark_only.hair_count, dark_only.grey_white_count) == (6, 0)
+    assert result.summary()["grey_white_count"] == 6
+    # The grey/white rows are the white shafts: bright against the skin at their ends' midpoint.
+    grey = photo.astype(float) @ [0.299, 0.587, 0.114]
+    for _, row in result.hairs.iterrows():
+        middle = np.round([(row.start_row_px + row.end_row_px) / 2, (row.start_col_px + row.end_col_px) / 2])
+        brighter = grey[int(middle[0]), int(middle[1])] > np.median(grey)
+        assert brighter == row.grey_white
+    white = result.hairs[result.hairs.grey_white]
+    assert ((white.diameter_um > 40) & (white.diameter_um < 90)).all()  # 50-80 µm drawn
+
+
+def test_forced_reading_on_counts_them_where_the_automatic_look_does_not():
+    """Seed 2 shows too few bright streaks for the automatic look; ``grey_white=True`` looks anyway, and a
+    forced ``polarity="dark"`` counts dark hair only."""
+    photo = grid_colour_photo([DARK_BROWN, WHITE], 2)
+    assert densitometry.analyze(photo, um_per_px=UM_PER_PX).grey_white_count == 0
+    forced = densitometry.analyze(photo, um_per_px=UM_PER_PX, grey_white=True)
+    assert (forced.hair_count, forced.grey_white_count) == (12, 6)
+    photo = grid_colour_photo([DARK_BROWN, WHITE], 0)
+    assert densitometry.analyze(photo, um_per_px=UM_PER_PX, polarity="dark").grey_white_count == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dark_hair_alone_gains_no_grey_white_hairs(seed):
+    photo = grid_colour_photo([DARK_BROWN], seed)
+    result = densitometry.analyze(photo, um_per_px=UM_PER_PX, grey_white=True)
+    assert (result.hair_count, result.grey_white_count) == (12, 0)
+
+
+def test_a_photo_read_bright_marks_every_hair_grey_white():
+    shafts = [
+        ((40, 40), (400, 120), 14, 0.25),
+        ((60, 500), (440, 380), 10, 0.25),
+        ((240, 20), (230, 620), 12, 0.25),
+    ]
+    result = densitometry.analyze(phantom(shafts, skin=0.55, bright=True), um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert result.grey_white_count == result.hair_count == 3
+
+
+def test_synthetic_salt_and_pepper_phototrichogram():
+    """A clipped phantom with 41 of its 106 counted hairs grey or white (seed 1015): read dark alone it
+    misses 30 % of the hairs; with the grey/white reading within 15 %, most grey hairs found."""
+    photo = synthetic.generate("clipped", seed=1015, width_px=1280, height_px=960)
+    truth = photo.truth()
+    grey_truth = sum(hair["counted"] and hair["colour"] in ("grey", "white") for hair in truth["hairs"])
+    assert (truth["hair_count"], grey_truth) == (106, 41)
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    dark_only = densitometry.analyze(photo.image, um_per_px=photo.um_per_px, grey_white=False)
+    assert dark_only.hair_count < 0.8 * truth["hair_count"]
+    assert abs(result.hair_count - truth["hair_count"]) <= 0.15 * truth["hair_count"]
+    assert 0.6 * grey_truth <= result.grey_white_count <= 1.2 * grey_truth
+    recall = hair_recall(result.centerlines_px, truth)
+    assert recall["grey_white_recall"] > 0.6
+    assert hair_recall(dark_only.centerlines_px, truth)["grey_white_recall"] < 0.2
+
+
+def test_skin_level_averages_the_skin_between_the_hairs():
+    """Skin at 0.8 with dark shafts at 0.3 and a white one at 0.95 masked out: the skin level is 0.8
+    everywhere, on the hairs too; the fallback where no skin lies within reach."""
+    calibration = Calibration(UM_PER_PX)
+    grey = np.full((300, 400), 0.8, np.float32)
+    hairs = np.zeros(grey.shape, bool)
+    for start, end, value in (
+        ((20, 30), (280, 90), 0.3),
+        ((40, 300), (260, 200), 0.3),
+        ((150, 0), (150, 399), 0.95),
+    ):
+        on = shaft_coverage(grey.shape, start, end, 14) > 0
+        grey[on] = value
+        hairs |= on
+    level = grey_white.skin_level(grey, hairs, calibration, fallback=np.zeros_like(grey))
+    np.testing.assert_allclose(level, 0.8, atol=2e-3)
+    covered = grey_white.skin_level(
+        grey, np.ones(grey.shape, bool), calibration, fallback=np.full_like(grey, 0.5)
+    )
+    np.testing.assert_allclose(covered, 0.5)
+    assert grey_white.relative_to_skin(np.float32([0.96]), np.float32([0.8]))[0] == pytest.approx(0.2)
+
+
+def test_bright_streaks_are_thin_long_and_apart_from_the_hair():
+    calibration = Calibration(UM_PER_PX)
+    contrast = np.zeros((300, 400), np.float32)
+    for row in (40, 90, 140):  # three streaks 300 px (1.5 mm) long, 6 px (30 µm) wide
+        contrast[row - 3 : row + 3, 50:350] = 0.3
+    contrast[200:260, 50:110] = 0.3  # a blob (a flake)
+    contrast[280:284, 50:350] = 0.3  # a streak along a dark hair's edge
+    hair = np.zeros(contrast.shape, bool)
+    hair[286:296, 40:360] = True
+    assert grey_white.bright_streaks(contrast, hair, calibration, level=0.12) == 3
+    assert grey_white.bright_streaks(contrast, hair, calibration, level=0.5) == 0
+
+
+def _trace(points):
+    coords = np.asarray(points, float)
+    return TracedHair(coords, float(np.hypot(*np.diff(coords, axis=0).T).sum()), (0,), np.zeros((0, 2)))
+
+
+def test_shafts_in_a_blob_are_not_compact():
+    calibration = Calibration(UM_PER_PX)
+    mask = np.zeros((200, 300), bool)
+    mask[20:30, 20:280] = True  # a shaft: 260 x 10 px
+    mask[80:180, 40:200] = True  # a blob with one trace across it
+    shafts = [
+        (
+            {"length_um": 260 * UM_PER_PX, "band_um": 10 * UM_PER_PX},
+            _trace([(25, 20 + k) for k in range(260)]),
+        ),
+        (
+            {"length_um": 160 * UM_PER_PX, "band_um": 10 * UM_PER_PX},
+            _trace([(130, 40 + k) for k in range(160)]),
+        ),
+    ]
+    assert grey_white.compact_shafts(mask, shafts, calibration) == [True, False]
+
+
+def test_a_dark_trace_no_darker_than_the_skin_is_skin_between_bright_shafts():
+    coords = np.array([(5.0, k) for k in range(10)])
+    darkness = np.full((10, 10), 0.15, np.float32)  # against the (raised) closing background
+    assert not grey_white.darker_than_skin(coords, darkness, np.full_like(darkness, 0.01), low_contrast=0.05)
+    assert grey_white.darker_than_skin(coords, darkness, np.full_like(darkness, 0.13), low_contrast=0.05)
+    faint = np.full((10, 10), 0.02, np.float32)  # faint in brightness (blond hair read in blue): kept
+    assert grey_white.darker_than_skin(coords, faint, np.full_like(faint, -0.05), low_contrast=0.05)
+
+
+def test_grey_white_parameter_is_checked_and_set_from_the_command_line():
+    assert AnalysisParameters().grey_white is None
+    assert AnalysisParameters(grey_white=np.bool_(True)).grey_white is True
+    with pytest.raises(ParameterError, match="grey_white"):
+        AnalysisParameters(grey_white="yes")
+    assert AnalysisParameters(grey_white=False).to_dict()["grey_white"] is False
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_analysis_arguments(parser)
+    for choice, value in (("auto", None), ("on", True), ("off", False)):
+        assert analysis_parameters(parser.parse_args(["--grey-white", choice])).grey_white is value

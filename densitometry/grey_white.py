@@ -28,8 +28,9 @@ from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, hysteresis, ridge_filter,
 #: of the field. Denser dark hair leaves the skin between the hairs too narrow to average, and shows
 #: that skin as bright lines of its own (phantoms of long dense hair: 0.2-0.6 covered).
 SPARSE_COVERAGE = 0.12
-#: ... and where at least this many bright streaks stand apart from the dark hair (`bright_streaks`);
-#: photos of dark hair alone show 0-3 (skin texture between hairs), those with grey hair 4-22.
+#: ... and where at least this many bright streaks stand apart from the dark hair (`bright_streaks`):
+#: 32 clipped and miniaturised phantoms of dark hair alone show 0-3 (skin texture between the hairs; one
+#: shows 5), the 9 with grey hair 4-17.
 MIN_BRIGHT_STREAKS = 4
 #: ... and at least this many grey or white shafts pass the tests of `densitometry.analyze`.
 MIN_SHAFTS = 3

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from phantoms import white_mesh
+from phantoms import grid_colour_photo, white_mesh
 
 import densitometry
 from densitometry import CalibrationError, synthetic
@@ -140,6 +140,20 @@ def test_unrelated_photos_are_not_registered():
         cmp.after_result.density_per_cm2 - cmp.before_result.density_per_cm2
     )
     assert cmp.matched_hairs == cmp.new_hairs == cmp.lost_hairs == 0
+
+
+def test_both_visits_take_the_baselines_grey_white_choice():
+    """Six dark and six white shafts at both visits: the baseline's grey/white reading (counted or not,
+    decided per photo) is applied to the after photo too, whichever way the after photo alone went."""
+    sparse = grid_colour_photo([(60, 45, 35), (235, 235, 230)], 0)  # its white shafts are read
+    unread = grid_colour_photo([(60, 45, 35), (235, 235, 230)], 2)  # too few bright streaks to look
+    assert densitometry.analyze(unread, um_per_px=5.0).grey_white_count == 0
+    cmp = compare(sparse, unread, um_per_px=5.0)
+    assert (cmp.before_result.grey_white_count, cmp.after_result.grey_white_count) == (6, 6)
+    assert cmp.after_result.parameters.grey_white is True
+    cmp = compare(unread, sparse, um_per_px=5.0)
+    assert (cmp.before_result.grey_white_count, cmp.after_result.grey_white_count) == (0, 0)
+    assert cmp.after_result.hair_count == 6 and cmp.after_result.parameters.grey_white is False
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from .preprocess import (
     field_of_view,
     fill_outside,
     preprocess,
+    relative_contrast,
 )
 from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
 from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, ridge_filter, segment
@@ -441,17 +442,20 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     """
     prepared, mask = dark.prepared, dark.mask
     automatic = parameters.grey_white is None
+    field_px = mask.size if field is None else np.count_nonzero(field)
+    if automatic and np.count_nonzero(mask) > grey_white.SPARSE_COVERAGE * field_px:
+        return dark
+    bridge = grey_white.bridge_mask(mask, calibration)
     if automatic and (
-        np.count_nonzero(mask)
-        > grey_white.SPARSE_COVERAGE * (mask.size if field is None else np.count_nonzero(field))
-        or grey_white.bright_streaks(
-            prepared.opposite_contrast, mask, calibration, level=parameters.high_contrast
+        grey_white.bright_streaks(
+            prepared.opposite_contrast, bridge, calibration, level=parameters.high_contrast
         )
         < grey_white.MIN_BRIGHT_STREAKS
     ):
         return dark
     skin = grey_white.skin_level(prepared.grey, mask, calibration, fallback=prepared.background)
-    bright = np.maximum(grey_white.relative_to_skin(prepared.grey, skin), np.float32(0.0))
+    bright = relative_contrast(prepared.grey, skin, Polarity.BRIGHT)
+    np.maximum(bright, 0.0, out=bright)
     ridge, bright_mask = grey_white.bright_lines(
         bright,
         prepared.contrast,
@@ -465,7 +469,6 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     )
     if field is not None:
         bright_mask &= field
-    bridge = grey_white.bridge_mask(mask, calibration)
     candidates = [
         (row, hair)
         for row, hair in _shafts(
@@ -492,9 +495,9 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     ]
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
-    darkness = -grey_white.relative_to_skin(prepared.grey, prepared.background)
+    darkness = relative_contrast(prepared.grey, prepared.background, Polarity.DARK)
     skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
-    against_skin = -grey_white.relative_to_skin(prepared.grey, skin)
+    against_skin = relative_contrast(prepared.grey, skin, Polarity.DARK)
     kept = [
         (row, hair)
         for row, hair in dark.shafts

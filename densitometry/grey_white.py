@@ -94,29 +94,24 @@ def skin_level(grey, hair_mask, calibration: Calibration, *, fallback) -> np.nda
     return cv2.resize(level.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def relative_to_skin(grey, skin) -> np.ndarray:
-    """Signed relative brightness against the skin level, ``(grey - skin) / skin`` (float32)."""
-    return np.divide(grey - skin, np.maximum(skin, np.float32(0.04)), dtype=np.float32)
+def bright_streaks(bright_contrast, near_hair, calibration: Calibration, *, level) -> int:
+    """How many bright streaks stand apart from the hair: a cheap first look for grey hair.
 
-
-def bright_streaks(bright_contrast, hair_mask, calibration: Calibration, *, level) -> int:
-    """How many bright streaks stand apart from the hair mask: a cheap first look for grey hair.
-
-    Connected regions where ``bright_contrast`` (lightly smoothed) reaches ``level``, more than a
-    `PEAK_RADIUS_UM` from the hair mask (a square that far around it), at least `MIN_LENGTH_UM` across
-    (their bounding box's diagonal) and on average at most `STREAK_WIDTH_UM` wide (area over that
-    diagonal).
+    Connected regions where ``bright_contrast`` (lightly smoothed) reaches ``level``, outside
+    ``near_hair``, at least `MIN_LENGTH_UM` across (their bounding box's diagonal) and on average at
+    most `STREAK_WIDTH_UM` wide (area over that diagonal).
 
     Parameters
     ----------
     bright_contrast : ndarray of float32, shape (H, W)
         Relative brightness above the skin (e.g. `Preprocessed.opposite_contrast` of a dark reading).
-    hair_mask : ndarray of bool, shape (H, W)
+    near_hair : ndarray of bool, shape (H, W)
+        The hair mask grown by `PEAK_RADIUS_UM` (`bridge_mask`).
     calibration : Calibration
     level : float
         Relative brightness of a streak (the seeding contrast of the hysteresis).
     """
-    streaks = (cv2.GaussianBlur(bright_contrast, (0, 0), 1.0) >= level) & ~bridge_mask(hair_mask, calibration)
+    streaks = (cv2.GaussianBlur(bright_contrast, (0, 0), 1.0) >= level) & ~near_hair
     # Grana's block-based labelling: a third of the time of OpenCV's default here.
     _, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
         streaks.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA

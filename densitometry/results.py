@@ -166,9 +166,9 @@ class AnalysisParameters:
                     f"colour_gain must be None or 0-{MAX_COLOUR_GAIN:g}, got {self.colour_gain!r}"
                 )
             object.__setattr__(self, "colour_gain", gain)
-        if self.grey_white is not None and not isinstance(self.grey_white, (bool, np.bool_)):
-            raise ParameterError(f"grey_white must be None, True or False, got {self.grey_white!r}")
         if self.grey_white is not None:
+            if not isinstance(self.grey_white, (bool, np.bool_)):
+                raise ParameterError(f"grey_white must be None, True or False, got {self.grey_white!r}")
             object.__setattr__(self, "grey_white", bool(self.grey_white))
         if self.field_of_view not in FIELDS_OF_VIEW:
             raise ParameterError(f"field_of_view must be one of {FIELDS_OF_VIEW}, got {self.field_of_view!r}")

@@ -9,6 +9,7 @@ from densitometry import AnalysisParameters, ParameterError, grey_white, synthet
 from densitometry.batch import add_analysis_arguments, analysis_parameters
 from densitometry.calibration import Calibration
 from densitometry.hairs import TracedHair
+from densitometry.preprocess import relative_contrast
 from densitometry.validation import hair_recall
 
 UM_PER_PX = 5.0
@@ -102,7 +103,8 @@ def test_skin_level_averages_the_skin_between_the_hairs():
         grey, np.ones(grey.shape, bool), calibration, fallback=np.full_like(grey, 0.5)
     )
     np.testing.assert_allclose(covered, 0.5)
-    assert grey_white.relative_to_skin(np.float32([0.96]), np.float32([0.8]))[0] == pytest.approx(0.2)
+    bright = relative_contrast(np.float32([0.96]), np.float32([0.8]), densitometry.Polarity.BRIGHT)
+    assert bright[0] == pytest.approx(0.2)
 
 
 def test_bright_streaks_are_thin_long_and_apart_from_the_hair():
@@ -114,8 +116,9 @@ def test_bright_streaks_are_thin_long_and_apart_from_the_hair():
     contrast[280:284, 50:350] = 0.3  # a streak along a dark hair's edge
     hair = np.zeros(contrast.shape, bool)
     hair[286:296, 40:360] = True
-    assert grey_white.bright_streaks(contrast, hair, calibration, level=0.12) == 3
-    assert grey_white.bright_streaks(contrast, hair, calibration, level=0.5) == 0
+    near_hair = grey_white.bridge_mask(hair, calibration)
+    assert grey_white.bright_streaks(contrast, near_hair, calibration, level=0.12) == 3
+    assert grey_white.bright_streaks(contrast, near_hair, calibration, level=0.5) == 0
 
 
 def _trace(points):

@@ -6,6 +6,7 @@ Every adapter (CLI, web UI, batch engine, before/after) calls `analyze`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import cv2
@@ -688,10 +689,11 @@ def _split_bundles(rows, centerlines, parameters):
     (`densitometry.measure.HairMeasurement.band_width_px`) exceeds ``max_single_diameter_um``, with
     sharp edges (`_SHARP_BUNDLE_EDGE`), is split into ``k = round(width / typical width)`` hairs (at
     most 4), each of a k-th of the band's diameter; those rows carry ``bundle_size = k``. The typical
-    width is the median band width of the photo's single shafts, or, where the median of all its traced shafts (at
-    least `_MEDIAN_MIN_SHAFTS`) is itself wider than a single hair, that median: the calibration
-    is then off or the hair unusually thick (real example photos at an assumed 7 µm/px hold whole
-    photos of 130-190 µm shafts), and the photo's own shafts, not scalp hair, say how wide one is. A
+    width is the median band width of the photo's single shafts, or, where the typical width of all its
+    traced shafts (at least `_MEDIAN_MIN_SHAFTS`; `_typical_width_um`) is itself wider than a single
+    hair, that width: the calibration is then off or the hair unusually thick (real example photos at
+    an assumed 7 µm/px hold whole photos of 130-250 µm shafts), and the photo's own shafts, not scalp
+    hair, say how wide one is. A
     band less than 1.5 typical widths across stays one hair. A wide band with soft edges is one
     defocused hair. A narrower band whose width steps along its length (``touching``, see
     `_find_touching`) is the hairs side by side in it, each with its share of the band's diameter.
@@ -700,7 +702,7 @@ def _split_bundles(rows, centerlines, parameters):
     singles = [row["band_um"] for row in rows if row["band_um"] <= limit]
     typical = float(np.median(singles)) if singles else limit / 2.0
     if len(rows) >= _MEDIAN_MIN_SHAFTS:
-        all_shafts = float(np.median([row["band_um"] for row in rows]))
+        all_shafts = _typical_width_um([row["band_um"] for row in rows], [row["length_um"] for row in rows])
         if all_shafts > limit:
             typical = all_shafts
     split_rows, split_centerlines = [], []
@@ -724,6 +726,28 @@ def _split_bundles(rows, centerlines, parameters):
             )
             split_centerlines.append(coords)
     return split_rows, split_centerlines
+
+
+def _typical_width_um(widths_um, lengths_um) -> float:
+    """The width of a photo's typical shaft: the larger of the median width of its traced shafts and
+    their median width by length.
+
+    By length, the long shafts that make up most of the hair in the photo outvote the short pieces a
+    tangle leaves (thin stubs between thick shafts, in real photos of thick hair taken at a finer scale
+    than given: 15 short pieces at 50 µm and 10 long shafts at 180 µm are a photo of 180 µm shafts);
+    by count, many short wide pieces (a blurred follicle with the hair's end in it) outvote one long
+    thin shaft. Either says the photo's hair is this wide.
+    """
+    widths = np.asarray(widths_um, dtype=float)
+    lengths = np.asarray(lengths_um, dtype=float)
+    measured = np.isfinite(widths) & np.isfinite(lengths)
+    widths, lengths = widths[measured], lengths[measured]
+    if not len(widths):
+        return math.nan
+    order = np.argsort(widths)
+    cumulative = np.cumsum(lengths[order])
+    by_length = widths[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+    return float(max(np.median(widths), by_length))
 
 
 def _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength=None) -> bool:
@@ -791,7 +815,7 @@ def _quality_warnings(prepared, hairs, parameters, um_per_px):
     if len(hairs) < _FEW_HAIRS:
         warnings.append(f"few hairs detected ({len(hairs)}): check focus, calibration and polarity")
     else:
-        typical_um = float(hairs["diameter_um"].median())
+        typical_um = _typical_width_um(hairs["diameter_um"], hairs["length_um"])
         if typical_um > parameters.max_single_diameter_um:
             hinted_um_per_px = um_per_px * _TYPICAL_TERMINAL_UM / typical_um
             warnings.append(

@@ -446,6 +446,22 @@ def test_band_is_split_by_the_photos_own_typical_width():
     assert hinted == pytest.approx(75 / 70 * UM_PER_PX, rel=0.1)
 
 
+def test_short_thin_stubs_do_not_make_long_thick_shafts_bundles():
+    # Four long 70 µm shafts and six short 30 µm ones (the stubs a tangle leaves), analysed at a scale
+    # 2.2x too coarse: the long shafts measure ~150 µm, wider than any single hair, and the stubs
+    # ~65 µm, the majority by count. Most of the photo's hair (by length) is the long shafts: they are
+    # its typical shaft, one hair each, and the user is told to check the calibration.
+    long = [((60 + 90 * k, 40), (70 + 90 * k, 600), 14, 0.7) for k in range(4)]
+    stubs = [((420, 60 + 90 * k), (450, 66 + 90 * k), 6, 0.7) for k in range(6)]
+    result = densitometry.analyze(phantom(long + stubs, blur_px=1.5), um_per_px=2.2 * UM_PER_PX)
+    assert result.hair_count == 10
+    assert list(result.hairs["bundle_size"]) == [1] * 10
+    assert result.median_diameter_um < result.parameters.max_single_diameter_um  # by count: the stubs
+    (warning,) = [warning for warning in result.quality_warnings if "check the calibration" in warning]
+    hinted = float(re.search(r"nearer ([0-9.]+) µm per pixel", warning).group(1))
+    assert hinted == pytest.approx(75 / 70 * UM_PER_PX, rel=0.1)
+
+
 @pytest.mark.parametrize("defocus_px", [10, 12])
 def test_one_defocused_hair_wider_than_any_hair_counts_once(defocus_px):
     # A 100 µm hair lying above the focal plane, blurred to a 135-150 µm wide band with soft edges,

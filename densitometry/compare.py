@@ -123,7 +123,11 @@ class Comparison:
         plus ``missed_in_*`` (the independent counts when not registered).
     present_diameters_before_um, present_diameters_after_um : tuple of float
         Diameter of each present hair at that visit; a missed hair's diameter in the photo that
-        missed it is its detected diameter plus the change of its profile width between the photos.
+        missed it is its detected diameter plus the change of its profile width between the photos. A
+        matched hair's two diameters are the mean of its two detected diameters less and plus half the
+        change of its profile width, read at the same scalp positions in both photos (along each
+        photo's centreline, averaged; each photo's own trace may cover another stretch of the shaft or
+        split a band into another number of touching hairs).
     paired_diameter_change_um : float
         Mean diameter change (after - before) of the hairs present at both visits.
     vellus_to_terminal : int
@@ -490,7 +494,15 @@ def compare(
     if registration.overlap_fraction < 0.5:
         warnings.append(f"the photos share only {registration.overlap_fraction:.0%} of the before field")
     joint = _joint_presence(
-        before_img.rgb, after_rgb, before_res, after_res, registration, after_lines, before_in, after_in
+        before_img.rgb,
+        after_rgb,
+        before_res,
+        after_res,
+        registration,
+        after_lines,
+        before_in,
+        after_in,
+        common,
     )
     pairs = joint.pairs
     classify = before_res.parameters.classify
@@ -552,7 +564,15 @@ class _Joint:
 
 
 def _joint_presence(
-    before_rgb, after_rgb, before_res, after_res, registration, after_lines_in_before, before_in, after_in
+    before_rgb,
+    after_rgb,
+    before_res,
+    after_res,
+    registration,
+    after_lines_in_before,
+    before_in,
+    after_in,
+    common,
 ):
     """Match the counted hairs across the photos and decide, for those counted in one only, why.
 
@@ -578,8 +598,8 @@ def _joint_presence(
     pairs = _match(before_res, after_res, after_lines_in_before, counted_before, counted_after)
     matched_before = {b for b, _ in pairs}
     matched_after = {a for _, a in pairs}
-    before_diam = before_res.hairs["diameter_um"].to_numpy(dtype=float)
-    after_diam = after_res.hairs["diameter_um"].to_numpy(dtype=float)
+    before_diam = np.array(before_res.hairs["diameter_um"], dtype=float)  # copies: adjusted below
+    after_diam = np.array(after_res.hairs["diameter_um"], dtype=float)
     missed_in_after, lost, remeasured_after = _shown_by_other(
         [b for b in counted_before if b not in matched_before],
         before_seen,
@@ -588,6 +608,8 @@ def _joint_presence(
         after_seen,
         inverse,
         tolerance_um=tolerance_um,
+        field=common,
+        field_in_other=False,
     )
     missed_in_before, new, remeasured_before = _shown_by_other(
         [a for a in counted_after if a not in matched_after],
@@ -597,7 +619,22 @@ def _joint_presence(
         before_seen,
         transform,
         tolerance_um=tolerance_um,
+        field=common,
+        field_in_other=True,
     )
+    before_sizes = before_res.hairs["bundle_size"].to_numpy()
+    after_sizes = after_res.hairs["bundle_size"].to_numpy()
+    for b, a in pairs:
+        # Its change as measured alike in both photos (see `Comparison.present_diameters_before_um`);
+        # a band's width change is shared by the touching hairs it was split into.
+        _, forward = _agreement(before_seen, before_lines[b], after_seen, inverse, tolerance_um=tolerance_um)
+        _, backward = _agreement(
+            after_seen, after_lines[a], before_seen, transform, tolerance_um=tolerance_um
+        )
+        changes = [c for c in (forward / before_sizes[b], -backward / after_sizes[a]) if math.isfinite(c)]
+        if changes and math.isfinite(before_diam[b]) and math.isfinite(after_diam[a]):
+            level, change = 0.5 * (before_diam[b] + after_diam[a]), float(np.mean(changes))
+            before_diam[b], after_diam[a] = level - 0.5 * change, level + 0.5 * change
     persisting = [(before_diam[b], after_diam[a]) for b, a in pairs]
     persisting += list(zip(before_diam[missed_in_after], remeasured_after, strict=True))
     persisting += list(zip(remeasured_before, after_diam[missed_in_before], strict=True))
@@ -619,8 +656,14 @@ def _joint_presence(
     )
 
 
-def _shown_by_other(hairs, seen, lines, diameters_um, other_seen, to_other, *, tolerance_um):
+def _shown_by_other(
+    hairs, seen, lines, diameters_um, other_seen, to_other, *, tolerance_um, field, field_in_other
+):
     """Split one photo's unmatched hairs into those the other photo shows too and those it does not.
+
+    Whether they look alike is judged inside the common ``field`` (bool, in the before photo's frame,
+    which is the other photo's where ``field_in_other``), where the hairs are counted: in its margin,
+    profiles across the hair run off the edge of one photo (reflected there) and do not compare alike.
 
     Returns
     -------
@@ -634,10 +677,18 @@ def _shown_by_other(hairs, seen, lines, diameters_um, other_seen, to_other, *, t
     """
     missed, absent, remeasured_um = [], [], []
     for hair in hairs:
-        share, change_um = _agreement(seen, lines[hair], other_seen, to_other, tolerance_um=tolerance_um)
+        share, change_um = _agreement(
+            seen,
+            lines[hair],
+            other_seen,
+            to_other,
+            tolerance_um=tolerance_um,
+            field=field,
+            field_in_other=field_in_other,
+        )
         if share >= PRESENCE_MIN_SHARE:
             missed.append(hair)
-            remeasured_um.append(diameters_um[hair] + change_um)
+            remeasured_um.append(diameters_um[hair] + (change_um if math.isfinite(change_um) else 0.0))
         else:
             absent.append(hair)
     return missed, absent, np.asarray(remeasured_um, dtype=float)
@@ -821,7 +872,9 @@ def _inner(seen, dense_rc) -> np.ndarray:
     return (arc >= trim_px) & (arc <= arc[-1] - trim_px)
 
 
-def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[float, float]:
+def _agreement(
+    own, own_line_rc, other, transform, *, tolerance_um, field=None, field_in_other=False
+) -> tuple[float, float]:
     """How alike two photos look along one hair's centreline, and how its width differs.
 
     ``own_line_rc`` is the centreline in the photo of ``own`` (the photo whose analysis counted the
@@ -832,21 +885,32 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
     within the other (a neighbour that thickened may now touch the shaft, and the two read as one
     wider shaft). A neighbour next to where a hair was lost covers only part of the lost shaft.
 
+    Given a ``field`` (bool, in the own photo's frame, or the other's where ``field_in_other``), only
+    the positions inside it are compared, if the centreline has any there.
+
     Returns
     -------
     share : float
-        Share of the positions inside the other photo where the profiles agree.
+        Share of the positions inside the other photo (and the field) where the profiles agree.
     change_um : float
         Median width change (other photo minus own) where both show the shaft with their centres
-        together: the same shaft, measured alike; 0 where they never do.
+        together: the same shaft, measured alike; NaN where they never do.
     """
     dense = dense_polyline(own_line_rc, 1.0)
     if len(dense) < 3:
         return 0.0, math.nan
+    mapped = map_points(transform, dense)
     own_shows, own_centre, own_width, own_step = own.profiles(dense)
-    other_shows, other_centre, other_width, other_step = other.profiles(map_points(transform, dense))
+    other_shows, other_centre, other_width, other_step = other.profiles(mapped)
     inside = _inner(own, dense) & np.isfinite(other_step)
-    inside &= _covered(map_points(transform, dense), other.contrast.shape)
+    inside &= _covered(mapped, other.contrast.shape)
+    if field is not None:
+        where = mapped if field_in_other else dense
+        in_field = _covered(where, field.shape)
+        rows, cols = np.rint(where[in_field]).astype(int).T
+        in_field[in_field] = field[rows, cols]
+        if (inside & in_field).any():
+            inside &= in_field
     if not inside.any():
         return 0.0, math.nan
     slack = tolerance_um + 0.5 * (own_step + other_step)
@@ -856,7 +920,7 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
     share = float(((~own_shows & ~other_shows) | same | within)[inside].mean())
     change = (other_width - own_width)[inside & same]
     change = change[np.isfinite(change)]
-    return share, float(np.median(change)) if len(change) else 0.0
+    return share, float(np.median(change)) if len(change) else math.nan
 
 
 def _covered(points_rc, shape) -> np.ndarray:

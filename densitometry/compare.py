@@ -494,15 +494,7 @@ def compare(
     if registration.overlap_fraction < 0.5:
         warnings.append(f"the photos share only {registration.overlap_fraction:.0%} of the before field")
     joint = _joint_presence(
-        before_img.rgb,
-        after_rgb,
-        before_res,
-        after_res,
-        registration,
-        after_lines,
-        before_in,
-        after_in,
-        common,
+        before_img.rgb, after_rgb, before_res, after_res, registration, after_lines, before_in, after_in
     )
     pairs = joint.pairs
     classify = before_res.parameters.classify
@@ -564,15 +556,7 @@ class _Joint:
 
 
 def _joint_presence(
-    before_rgb,
-    after_rgb,
-    before_res,
-    after_res,
-    registration,
-    after_lines_in_before,
-    before_in,
-    after_in,
-    common,
+    before_rgb, after_rgb, before_res, after_res, registration, after_lines_in_before, before_in, after_in
 ):
     """Match the counted hairs across the photos and decide, for those counted in one only, why.
 
@@ -608,8 +592,6 @@ def _joint_presence(
         after_seen,
         inverse,
         tolerance_um=tolerance_um,
-        field=common,
-        field_in_other=False,
     )
     missed_in_before, new, remeasured_before = _shown_by_other(
         [a for a in counted_after if a not in matched_after],
@@ -619,8 +601,6 @@ def _joint_presence(
         before_seen,
         transform,
         tolerance_um=tolerance_um,
-        field=common,
-        field_in_other=True,
     )
     before_sizes = before_res.hairs["bundle_size"].to_numpy()
     after_sizes = after_res.hairs["bundle_size"].to_numpy()
@@ -656,14 +636,8 @@ def _joint_presence(
     )
 
 
-def _shown_by_other(
-    hairs, seen, lines, diameters_um, other_seen, to_other, *, tolerance_um, field, field_in_other
-):
+def _shown_by_other(hairs, seen, lines, diameters_um, other_seen, to_other, *, tolerance_um):
     """Split one photo's unmatched hairs into those the other photo shows too and those it does not.
-
-    Whether they look alike is judged inside the common ``field`` (bool, in the before photo's frame,
-    which is the other photo's where ``field_in_other``), where the hairs are counted: in its margin,
-    profiles across the hair run off the edge of one photo (reflected there) and do not compare alike.
 
     Returns
     -------
@@ -677,15 +651,7 @@ def _shown_by_other(
     """
     missed, absent, remeasured_um = [], [], []
     for hair in hairs:
-        share, change_um = _agreement(
-            seen,
-            lines[hair],
-            other_seen,
-            to_other,
-            tolerance_um=tolerance_um,
-            field=field,
-            field_in_other=field_in_other,
-        )
+        share, change_um = _agreement(seen, lines[hair], other_seen, to_other, tolerance_um=tolerance_um)
         if share >= PRESENCE_MIN_SHARE:
             missed.append(hair)
             remeasured_um.append(diameters_um[hair] + (change_um if math.isfinite(change_um) else 0.0))
@@ -872,9 +838,7 @@ def _inner(seen, dense_rc) -> np.ndarray:
     return (arc >= trim_px) & (arc <= arc[-1] - trim_px)
 
 
-def _agreement(
-    own, own_line_rc, other, transform, *, tolerance_um, field=None, field_in_other=False
-) -> tuple[float, float]:
+def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[float, float]:
     """How alike two photos look along one hair's centreline, and how its width differs.
 
     ``own_line_rc`` is the centreline in the photo of ``own`` (the photo whose analysis counted the
@@ -885,13 +849,10 @@ def _agreement(
     within the other (a neighbour that thickened may now touch the shaft, and the two read as one
     wider shaft). A neighbour next to where a hair was lost covers only part of the lost shaft.
 
-    Given a ``field`` (bool, in the own photo's frame, or the other's where ``field_in_other``), only
-    the positions inside it are compared, if the centreline has any there.
-
     Returns
     -------
     share : float
-        Share of the positions inside the other photo (and the field) where the profiles agree.
+        Share of the positions inside the other photo where the profiles agree.
     change_um : float
         Median width change (other photo minus own) where both show the shaft with their centres
         together: the same shaft, measured alike; NaN where they never do.
@@ -899,18 +860,10 @@ def _agreement(
     dense = dense_polyline(own_line_rc, 1.0)
     if len(dense) < 3:
         return 0.0, math.nan
-    mapped = map_points(transform, dense)
     own_shows, own_centre, own_width, own_step = own.profiles(dense)
-    other_shows, other_centre, other_width, other_step = other.profiles(mapped)
+    other_shows, other_centre, other_width, other_step = other.profiles(map_points(transform, dense))
     inside = _inner(own, dense) & np.isfinite(other_step)
-    inside &= _covered(mapped, other.contrast.shape)
-    if field is not None:
-        where = mapped if field_in_other else dense
-        in_field = _covered(where, field.shape)
-        rows, cols = np.rint(where[in_field]).astype(int).T
-        in_field[in_field] = field[rows, cols]
-        if (inside & in_field).any():
-            inside &= in_field
+    inside &= _covered(map_points(transform, dense), other.contrast.shape)
     if not inside.any():
         return 0.0, math.nan
     slack = tolerance_um + 0.5 * (own_step + other_step)

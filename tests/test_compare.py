@@ -25,6 +25,16 @@ def _corner_error_px(found, true):
     return float(np.abs(corners @ np.asarray(found).T - corners @ np.asarray(true).T)[:, :2].max())
 
 
+def _compare_pair(before, after, truth):
+    """Compare a `make_pair` pair at its true pixel sizes."""
+    return compare(
+        before.image,
+        after,
+        before_um_per_px=truth["before_um_per_px"],
+        after_um_per_px=truth["after_um_per_px"],
+    )
+
+
 @pytest.fixture(scope="module")
 def shifted_pair():
     return make_pair(
@@ -42,12 +52,7 @@ def test_registration_recovers_known_similarity(shifted_pair):
 
 def test_compare_registers_and_reports_quality(shifted_pair):
     before, after, truth = shifted_pair
-    cmp = compare(
-        before.image,
-        after,
-        before_um_per_px=truth["before_um_per_px"],
-        after_um_per_px=truth["after_um_per_px"],
-    )
+    cmp = _compare_pair(before, after, truth)
     assert cmp.registered and cmp.inliers >= 20
     assert _corner_error_px(cmp.transform, truth["transform"]) < 2.0
     assert cmp.overlap_area_cm2 == pytest.approx(truth["common_field_area_cm2"], rel=0.02)
@@ -373,12 +378,7 @@ def test_reshot_photo_of_an_unchanged_site_gives_zero_change():
     before, after, truth = make_pair(
         "clean", seed=0, width_px=W, height_px=H, rotation_deg=-8, shift_px=(20, 30), scale=0.97
     )
-    cmp = compare(
-        before.image,
-        after,
-        before_um_per_px=truth["before_um_per_px"],
-        after_um_per_px=truth["after_um_per_px"],
-    )
+    cmp = _compare_pair(before, after, truth)
     assert cmp.registered
     assert cmp.new_hairs == cmp.lost_hairs == 0
     assert cmp.delta_density_per_cm2 == 0
@@ -402,12 +402,7 @@ def test_matched_hairs_change_as_measured_alike_in_both_photos():
         exposure=0.812,
         white_balance=(0.977, 0.981, 1.09),
     )
-    cmp = compare(
-        before.image,
-        after,
-        before_um_per_px=truth["before_um_per_px"],
-        after_um_per_px=truth["after_um_per_px"],
-    )
+    cmp = _compare_pair(before, after, truth)
     assert cmp.registered and cmp.matched_hairs >= 8
     own = [
         cmp.after_result.hairs["diameter_um"][a] - cmp.before_result.hairs["diameter_um"][b]

@@ -223,7 +223,7 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
 
         ridge, mask = refined_ridge_map(rgb, prepared, calibration, parameters)
     else:
-        ridge, mask = _find_lines(prepared.contrast, prepared, calibration, parameters)
+        ridge, mask = _find_lines(prepared.contrast, prepared.opposite_contrast, calibration, parameters)
     if field is not None:
         mask &= field  # hairs are cut at the field's edge as at the photo's border
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
@@ -266,8 +266,9 @@ def _photo_rows(shafts, scale, parameters, grey_white):
     return _split_bundles(rows, centerlines, parameters)
 
 
-def _find_lines(contrast, prepared, calibration, parameters):
-    """Ridge map and hair mask of a contrast image (classic reading)."""
+def _find_lines(contrast, opposite, calibration, parameters):
+    """Ridge map and hair mask of a contrast image (classic reading); ``opposite``: the contrast of the
+    other polarity against the same skin (see `densitometry.segment.segment`)."""
     # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and the
     # coarse scales' response to it then spills into the skin around it, where the skin's own texture
     # (as strong in relative terms as on any skin, and noisier) is grown into the mask as tails on the
@@ -287,7 +288,7 @@ def _find_lines(contrast, prepared, calibration, parameters):
         high_contrast=parameters.high_contrast,
         hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
         peak_radius_px=calibration.px(PEAK_RADIUS_UM),
-        opposite=prepared.opposite_contrast,
+        opposite=opposite,
     )
     return ridge, mask
 
@@ -384,7 +385,7 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
     colour fringe, or the same hair traced again; crossings stay). Diameters are measured on the
     colour contrast, the ``contrast`` column on the brightness-plus-blue contrast (as every row).
     """
-    ridge, colour_mask = _find_lines(colour, prepared, calibration, parameters)
+    ridge, colour_mask = _find_lines(colour, prepared.opposite_contrast, calibration, parameters)
     if field is not None:
         colour_mask &= field
     reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
@@ -457,16 +458,16 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     skin = grey_white.skin_level(prepared.grey, mask, calibration, fallback=prepared.background)
     bright = relative_contrast(prepared.grey, skin, Polarity.BRIGHT)
     np.maximum(bright, 0.0, out=bright)
-    ridge, bright_mask = grey_white.bright_lines(
-        bright,
-        prepared.contrast,
+    # Read as the dark reading reads its lines, with the dark contrast as the other polarity (the
+    # bright rims of dark hair drop out), then kept apart from the dark hair.
+    ridge, bright_mask = _find_lines(bright, prepared.contrast, calibration, parameters)
+    bright_mask = grey_white.apart_from_hair(
+        bright_mask,
+        ridge,
+        np.minimum(bright, np.float32(_MAX_LINE_CONTRAST)),
         mask,
-        calibration,
-        min_diameter_um=parameters.min_diameter_um,
-        max_diameter_um=parameters.max_diameter_um,
         low_contrast=parameters.low_contrast,
         high_contrast=parameters.high_contrast,
-        max_line_contrast=_MAX_LINE_CONTRAST,
     )
     if field is not None:
         bright_mask &= field

@@ -4,10 +4,11 @@ A photo is read with one polarity (`densitometry.preprocess.preprocess`): read a
 white hairs, brighter than the skin, are not counted, and the dark reading traces their dark rims and the
 skin between them instead. Where the dark hair is sparse (clipped for a phototrichogram, or thinned), the
 skin between the hairs shows its own brightness, so the grey and white shafts can be read against it as
-well: `skin_level` averages the skin outside the dark hair, `bright_lines` finds the lines brighter than
-that skin (the same ridge filter and hysteresis as the dark reading, less the bright rims of dark hair),
-and `darker_than_skin` tells the dark traces that are hair from those that were only darker than the
-closing background of the dark reading (skin between bright shafts). `densitometry.analyze` traces the
+well: `skin_level` averages the skin outside the dark hair, the lines brighter than that skin are found
+with the dark reading's own ridge filter and hysteresis (less the bright rims of dark hair) and kept
+apart from the dark hair (`apart_from_hair`), and `darker_than_skin` tells the dark traces that are
+hair from those that were only darker than the closing background of the dark reading (skin between
+bright shafts). `densitometry.analyze` traces the
 bright lines, keeps the shafts that `compact_shafts` passes and that run apart from the dark hair, and
 drops the dark traces that are no darker than the skin.
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .hairs import values_at
-from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, hysteresis, ridge_filter, segment
+from .segment import PEAK_RADIUS_UM, hysteresis
 
 #: Grey and white shafts are looked for (automatically) where the dark hair mask covers at most this share
 #: of the field. Denser dark hair leaves the skin between the hairs too narrow to average, and shows
@@ -122,45 +123,23 @@ def bright_streaks(bright_contrast, near_hair, calibration: Calibration, *, leve
     return int(np.count_nonzero((across >= calibration.px(MIN_LENGTH_UM)) & thin))
 
 
-def bright_lines(
-    bright_contrast,
-    dark_contrast,
-    hair_mask,
-    calibration: Calibration,
-    *,
-    min_diameter_um,
-    max_diameter_um,
-    low_contrast,
-    high_contrast,
-    max_line_contrast,
-):
-    """Ridge map and mask of the lines brighter than the skin, apart from the dark hair.
+def apart_from_hair(bright_mask, ridge, lines, hair_mask, *, low_contrast, high_contrast) -> np.ndarray:
+    """The mask of lines brighter than the skin (read as the dark reading reads its lines, with the dark
+    contrast as the other polarity, so the bright rims of dark hair drop out), kept apart from the
+    dark hair.
 
-    As the dark reading (`densitometry.segment.ridge_filter` on the contrast capped at
-    ``max_line_contrast``, `densitometry.segment.segment` with the dark contrast as the opposite
-    polarity, so the bright rims of dark hair drop out), and each pixel itself at least
-    ``low_contrast`` brighter than the skin (after a 1 px blur), not on the dark hair or its blurred
-    edge (one pixel), seeded at ``high_contrast``.
+    Each pixel must itself be at least ``low_contrast`` brighter than the skin in ``lines`` (the bright
+    contrast as the lines were found in it, after a 1 px blur) and lie off the dark ``hair_mask`` and
+    its blurred edge (one pixel); what is left is seeded again where ``ridge.strength`` reaches
+    ``high_contrast``.
 
     Returns
     -------
-    ridge : RidgeMap
-    mask : ndarray of bool, shape (H, W)
+    ndarray of bool, shape (H, W)
     """
-    lines = np.minimum(bright_contrast, np.float32(max_line_contrast))
-    ridge = ridge_filter(lines, calibration, min_diameter_um=min_diameter_um, max_diameter_um=max_diameter_um)
-    mask = segment(
-        ridge,
-        lines,
-        low_contrast=low_contrast,
-        high_contrast=high_contrast,
-        hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
-        peak_radius_px=calibration.px(PEAK_RADIUS_UM),
-        opposite=dark_contrast,
-    )
-    mask &= cv2.GaussianBlur(lines, (0, 0), 1.0) >= low_contrast
+    mask = bright_mask & (cv2.GaussianBlur(lines, (0, 0), 1.0) >= low_contrast)
     mask &= cv2.dilate(hair_mask.view(np.uint8), np.ones((3, 3), np.uint8)) == 0
-    return ridge, hysteresis(mask, ridge.strength >= high_contrast)
+    return hysteresis(mask, ridge.strength >= high_contrast)
 
 
 def bridge_mask(mask, calibration: Calibration) -> np.ndarray:

@@ -695,8 +695,9 @@ def _split_bundles(rows, centerlines, parameters):
     hair, that width: the calibration is then off or the hair unusually thick (real example photos at
     an assumed 7 µm/px hold whole photos of 130-250 µm shafts), and the photo's own shafts, not scalp
     hair, say how wide one is. A band less than 1.5 typical widths across stays one hair. A wide band
-    with soft edges is one defocused hair. A narrower band whose width steps along its length (``touching``, see
-    `_find_touching`) is the hairs side by side in it, each with its share of the band's diameter.
+    with soft edges is one defocused hair. A narrower band whose width steps along its length
+    (``touching``, see `_find_touching`) is the hairs side by side in it, each with its share of the
+    band's diameter.
     """
     limit = parameters.max_single_diameter_um
     singles = [row["band_um"] for row in rows if row["band_um"] <= limit]

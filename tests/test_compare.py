@@ -413,6 +413,32 @@ def test_matched_hairs_change_as_measured_alike_in_both_photos():
     assert abs(cmp.delta_mean_diameter_um) <= 1.0
 
 
+def test_matching_takes_a_hair_one_width_away_for_another_hair():
+    """The same shaft seen in two registered photos lies within a fraction of its width; the centreline
+    of a neighbour one width away is another hair, never a match (a hair gone at the second visit
+    would otherwise take the match of a neighbour)."""
+    from types import SimpleNamespace
+
+    from densitometry.calibration import Calibration
+    from densitometry.compare import _match
+
+    um_per_px, diameter_um = 5.0, 60.0  # a 12 px wide shaft
+    line = np.column_stack([np.full(60, 100.0), np.arange(60.0) + 50.0])
+
+    def result(*rows):
+        return SimpleNamespace(
+            calibration=Calibration(um_per_px),
+            centerlines_px=tuple(line + [row, 0.0] for row in rows),
+            hairs=pd.DataFrame({"diameter_um": [diameter_um] * len(rows)}),
+        )
+
+    before = result(0.0)
+    for offset_px, matched in ((3.0, True), (6.0, True), (12.0, False), (15.0, False)):
+        after = result(offset_px)
+        pairs = _match(before, after, list(after.centerlines_px), [0], [0])
+        assert (pairs == [(0, 0)]) is matched, offset_px
+
+
 def test_detection_beside_a_shaft_is_no_hair_in_the_joint_count(monkeypatch):
     """A path the analysis traces along the skin next to a shaft is left out of the joint count.
 

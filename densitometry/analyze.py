@@ -388,7 +388,6 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
     ridge, colour_mask = _find_lines(colour, prepared.opposite_contrast, calibration, parameters)
     if field is not None:
         colour_mask &= field
-    reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
     min_length_um = max(_MIN_COLOUR_HAIR_UM, parameters.min_length_um)
     classic = dataclasses.replace(parameters, refine=False)  # the colour reading is a classic one
     candidates = [
@@ -398,7 +397,7 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
     ]
     if not candidates:
         return mask, shafts
-    beside = _alongside(shafts, calibration, mask.shape, reach_px)
+    beside = _alongside(shafts, calibration, mask.shape, parameters)
     added = [
         (row, hair) for row, hair in candidates if np.mean(beside(hair.coords_px)) <= _MAX_ALONGSIDE_SHARE
     ]
@@ -486,8 +485,7 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
         if row["length_um"] >= max(grey_white.MIN_LENGTH_UM, parameters.min_length_um)
         and row["band_um"] <= grey_white.MAX_BAND_UM
     ]
-    reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
-    beside = _alongside(dark.shafts, calibration, mask.shape, reach_px)
+    beside = _alongside(dark.shafts, calibration, mask.shape, parameters)
     added = [
         shaft
         for shaft, compact in zip(
@@ -518,9 +516,11 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     )
 
 
-def _alongside(shafts, calibration, shape, reach_px):
-    """A test of centreline points (working pixels, (N, 2)): whether each lies within ``reach_px`` of
-    a counted shaft's edge and runs within `_ALONGSIDE_DEG` of its direction (`_colour_hairs`)."""
+def _alongside(shafts, calibration, shape, parameters):
+    """A test of centreline points (working pixels, (N, 2)): whether each lies within
+    `_ALONGSIDE_REACH` thickest-hair diameters (``parameters.max_diameter_um``) of a counted shaft's
+    edge and runs within `_ALONGSIDE_DEG` of its direction (`_colour_hairs`)."""
+    reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
     drawn = np.zeros(shape, np.uint8)
     # Direction as the doubled angle's unit vector: a line's direction has no sign.
     cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)

@@ -141,8 +141,8 @@ def render_sample(
     Without ``scenario`` one is drawn from ``scenarios`` (name -> sampling weight; default
     `TRAIN_SCENARIOS`). The photo's pixel size is the scenario's own half of the time and log-uniform
     in 2-10 µm/px otherwise; tone, noise and JPEG get an extra random perturbation before the features
-    are computed. With
-    ``seams`` the hair target leaves out the seams between touching parallel hairs (`_touching_seams`).
+    are computed. With ``seams`` the hair target leaves out the seams between touching parallel hairs
+    (`_touching_seams`).
     A share ``hairless_share`` of the photos shows the scenario's skin, camera and artefacts with no hair
     (`benchmarks/hairless.py` measures what a reading takes for hair there).
     """

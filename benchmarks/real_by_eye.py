@@ -2,14 +2,15 @@
 
     python benchmarks/real_by_eye.py            # classic
     python benchmarks/real_by_eye.py --refine   # with the CNN refiner
+    python benchmarks/real_by_eye.py --um-per-px 2.5   # at another assumed scale
 
 Ten of the unlabelled real example photos (``../shared/data/scalp-microscope-ccby``, hand-held USB scalp
-microscope, 640x640, no scale; analysed at an assumed 7 µm/px) were counted by eye by the developers:
-every visible shaft, sharp or out of focus, once. Such counts are rough (about +-20 %, worse in blurred
-tangles such as D_183) and are no substitute for expert labels, but they show the order of the error on
-real photos, which the phantoms cannot. Prints each photo's count and its error, and the median error;
-and which photos carry the warning that their shafts are too thick for the assumed scale (taken at a
-higher magnification than 7 µm/px).
+microscope, 640x640, no scale; analysed at an assumed 7 µm/px unless ``--um-per-px`` says otherwise)
+were counted by eye by the developers: every visible shaft, sharp or out of focus, once. Such counts are
+rough (about +-20 %, worse in blurred tangles such as D_183) and are no substitute for expert labels,
+but they show the order of the error on real photos, which the phantoms cannot. Prints each photo's
+count and its error, and the median error; and which photos carry the warning that their shafts are
+too thick for the assumed scale (taken at a higher magnification than assumed).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--photos", type=Path, default=REAL_PHOTOS, help="folder of the real photos")
     parser.add_argument("--refine", action="store_true", help="use the CNN refiner")
+    parser.add_argument(
+        "--um-per-px", type=float, default=ASSUMED_UM_PER_PX, help="assumed scale (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     if not args.photos.is_dir():
         print(f"real photos not found at {args.photos}", file=sys.stderr)
@@ -53,18 +57,18 @@ def main(argv=None) -> int:
     print(f"{'photo':<8}{'by eye':>7}{'found':>7}{'error %':>9}{'blue w':>8}  scale warning")
     for name, by_eye in COUNTS_BY_EYE.items():
         result = densitometry.analyze(
-            args.photos / f"{name}.jpg", um_per_px=ASSUMED_UM_PER_PX, refine=args.refine
+            args.photos / f"{name}.jpg", um_per_px=args.um_per_px, refine=args.refine
         )
         error = 100.0 * (result.hair_count - by_eye) / by_eye
         errors.append(error)
         thick = any("check the calibration" in warning for warning in result.quality_warnings)
         print(
             f"{name:<8}{by_eye:>7}{result.hair_count:>7}{error:>+9.0f}{result.blue_weight:>8.2f}"
-            f"  {f'shafts too thick for {ASSUMED_UM_PER_PX:g} µm/px' if thick else ''}"
+            f"  {f'shafts too thick for {args.um_per_px:g} µm/px' if thick else ''}"
         )
     print(
         f"median count error {np.median(errors):+.0f} %, median |error| {np.median(np.abs(errors)):.0f} % "
-        f"({'refined' if args.refine else 'classic'}, assumed {ASSUMED_UM_PER_PX:g} µm/px)"
+        f"({'refined' if args.refine else 'classic'}, assumed {args.um_per_px:g} µm/px)"
     )
     return 0
 

@@ -34,6 +34,13 @@ _JOIN_TURN_DEG = 20.0
 _JOIN_GAP_WIDTHS = 5.0
 #: The stretch of a piece's end, in shaft widths from the end, whose direction is the end's.
 _JOIN_DIRECTION_WIDTHS = (1.5, 4.0)
+#: Where a piece's last width veers (a hair lying over it cut its mask askew), two pieces are one
+#: shaft when their axes, taken at the start of that stretch, lie within this many shaft widths of
+#: each other ...
+_JOIN_AXIS_OFFSET_WIDTHS = 0.75
+#: ... and a gap up to this many shaft widths (+ 2 px) may run off the mask: the other hair's width,
+#: where it hides the shaft (a white hair lying over a dark one is neither bright nor dark there).
+_JOIN_BARE_GAP_WIDTHS = 1.5
 #: A traced band holds touching hairs where its width steps up along its length by at least this
 #: factor (90th over 10th percentile of the width, smoothed over one width; `touching_hairs`) ...
 _STEP_WIDTH_RATIO = 1.45
@@ -530,6 +537,18 @@ def may_be_touching(hairs, width_px_map) -> np.ndarray:
     return widest >= _STEP_WIDTH_RATIO / 1.15 * np.minimum(first, last)
 
 
+def _in_line(directions_a, directions_b, gaps, cos_limit) -> np.ndarray:
+    """Whether both ends of each pair point along the gap between them (from ``a`` to ``b``), within
+    the angle of ``cos_limit``."""
+    units = gaps / np.maximum(np.hypot(gaps[:, 0], gaps[:, 1]), 1e-9)[:, None]
+    return (np.vecdot(directions_a, units) >= cos_limit) & (-np.vecdot(directions_b, units) >= cos_limit)
+
+
+def _across(directions, vectors) -> np.ndarray:
+    """How far each vector reaches across its unit direction (the 2-D cross product's size)."""
+    return np.abs(directions[:, 0] * vectors[:, 1] - directions[:, 1] * vectors[:, 0])
+
+
 def _runs(flags) -> np.ndarray:
     """(start, stop) of each run of True in a 1-D bool array, shape (R, 2)."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
@@ -542,10 +561,14 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     Where several hairs cross in a small area, or the mask of a faint shaft breaks, one hair can leave
     the tracing as two pieces that stop facing each other. Two piece ends are joined when both point
     along the line between them (within ``max_turn_deg``), they face each other within the same angle,
-    the gap is at most ``max_gap_widths`` shaft widths (+ 6 px) and, when it is longer than half a
-    width, runs mostly (70 %) over the hair mask. Closest, straightest pairs are joined first and each
-    end at most once. An end points the way of its piece 1.5-4 shaft widths in (`_JOIN_DIRECTION_WIDTHS`),
-    not of its last width, which bends where a crossing hair cut the mask askew.
+    the gap is at most ``max_gap_widths`` shaft widths (+ 6 px) and, when it is longer than
+    `_JOIN_BARE_GAP_WIDTHS` widths, runs mostly (70 %) over the hair mask. Closest, straightest pairs
+    are joined first and each end at most once. An end points the way of its piece 1.5-4 shaft widths
+    in (`_JOIN_DIRECTION_WIDTHS`), not of its last width, which bends where a crossing hair cut the
+    mask askew; the end point itself then lies off the shaft's axis, to one side of it, so two ends
+    that do not line up are still joined where the points 1.5 widths in do, each within
+    `_JOIN_AXIS_OFFSET_WIDTHS` of the other's axis (a dark hair cut by the white hairs lying over it:
+    phantoms, pooled |count error| mean 16.5 -> 15.0 %).
 
     Parameters
     ----------
@@ -588,11 +611,15 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     facing = -np.vecdot(directions[a], directions[b])
     good = (a // 2 != b // 2) & (lengths <= max_gap_widths * shaft + 6.0) & (facing >= cos_limit)
     apart = good & (lengths > 0.5 * shaft + 2.0)
-    units = gaps[apart] / lengths[apart, None]
-    good[apart] = (np.vecdot(directions[a[apart]], units) >= cos_limit) & (
-        -np.vecdot(directions[b[apart]], units) >= cos_limit
-    )
-    for k in np.flatnonzero(good & apart):
+    ends_in_line = _in_line(directions[a[apart]], directions[b[apart]], gaps[apart], cos_limit)
+    # The same test between the points where each end's direction is taken, and their axes close.
+    inner = coords[trimmed]
+    spans = inner[b[apart]] - inner[a[apart]]
+    axes_in_line = _in_line(directions[a[apart]], directions[b[apart]], spans, cos_limit)
+    offsets = np.maximum(_across(directions[a[apart]], spans), _across(directions[b[apart]], spans))
+    axes_in_line &= offsets <= _JOIN_AXIS_OFFSET_WIDTHS * shaft[apart]
+    good[apart] = ends_in_line | axes_in_line
+    for k in np.flatnonzero(good & (lengths > _JOIN_BARE_GAP_WIDTHS * shaft + 2.0)):
         samples = points[a[k]] + np.linspace(0.0, 1.0, max(3, int(lengths[k])))[:, None] * gaps[k]
         good[k] = np.mean(values_at(width_px_map, samples) > 0) >= 0.7
     scores = lengths[good] / shaft[good] + 3.0 * (1.0 - facing[good])

@@ -59,6 +59,35 @@ def test_pieces_whose_ends_hook_are_joined():
     assert len(join_collinear(turned, widths(bands=[(96, 111, 20, 281)]))) == 2
 
 
+@pytest.mark.parametrize("angle_deg", [30, 45, 60])
+def test_a_hair_cut_askew_by_a_hair_lying_over_it_is_traced_whole(angle_deg):
+    # A white hair lying over a dark one hides it: the dark mask is cut askew, and the skeleton of
+    # each piece ends in the cut's far corner, 7 px (half a width) off the shaft's axis on opposite
+    # sides, so that the two ends do not point at each other; the axes 1.5 widths in do.
+    from densitometry.hairs import trace_hairs
+    from densitometry.skeleton import skeleton_branches
+
+    mask = np.zeros((200, 400), np.uint8)
+    cv2.line(mask, (20, 100), (380, 100), 1, 13)
+    reach = np.round(150 * np.array([np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))]))
+    centre = np.array([200, 100])
+    cv2.line(mask, (centre - reach).astype(int).tolist(), (centre + reach).astype(int).tolist(), 0, 12)
+    width_map = 2.0 * cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+    traced = trace_hairs(skeleton_branches(mask.astype(bool)), width_map)
+    assert len(traced) == 1
+    assert sorted(traced[0].coords_px[[0, -1], 1].tolist()) == [22.0, 378.0]
+
+
+def test_pieces_whose_axes_lie_apart_stay_apart():
+    # Two shafts side by side, 12 px (1.5 widths) apart, one ending where the other starts: their
+    # inner stretches line up within 20 degrees, but each lies off the other's axis.
+    band = widths(bands=[(96, 117, 20, 281)])
+    side_by_side = [piece((100, 20), (100, 130)), piece((112, 140), (112, 280))]
+    assert len(join_collinear(side_by_side, band)) == 2
+    in_line = [piece((100, 20), (100, 130)), piece((102, 140), (102, 280))]  # 2 px: one shaft
+    assert len(join_collinear(in_line, band)) == 1
+
+
 def test_pieces_across_a_wide_crossing_are_joined():
     # A hair as wide crosses at about 30 degrees (or two cross together): 40 px of mask between the
     # pieces, five of their 8 px widths; 60 px is too far.

@@ -300,7 +300,8 @@ def _shafts(
 
     Measured on ``contrast``; centrelines (``hair.coords_px``) in working pixels. Pieces of one shaft
     are joined across ``bridge`` (bool (H, W), optional: hairs of the other polarity lying over it) as
-    across the mask (`densitometry.hairs.join_collinear`); diameters at ``diameter_level`` of each
+    across the mask (`densitometry.hairs.join_collinear`; a classic mask, of one polarity, is also
+    joined across the askew cuts of hairs of the other); diameters at ``diameter_level`` of each
     shaft's height (`densitometry.measure.measure_hairs`)."""
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
@@ -308,7 +309,12 @@ def _shafts(
     )
     if bridge is not None:
         width_px_map[bridge & ~mask] = 1.0  # no width: only joins read it off the mask
-    traced = trace_hairs(skeleton_branches(mask), width_px_map, max_turn_deg=parameters.max_turn_deg)
+    traced = trace_hairs(
+        skeleton_branches(mask),
+        width_px_map,
+        max_turn_deg=parameters.max_turn_deg,
+        askew_cuts=not parameters.refine,
+    )
     measured = measure_hairs(contrast, traced, ridge.sigma_px, diameter_level=diameter_level)
 
     min_length_px = calibration.px(parameters.min_length_um)

@@ -188,7 +188,7 @@ class _Branches:
         return directions
 
 
-def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair]:
+def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0, askew_cuts=True) -> list[TracedHair]:
     """Resolve junctions and return one centreline per hair.
 
     Parameters
@@ -199,6 +199,9 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         Local shaft width in pixels (e.g. twice the mask's distance transform).
     max_turn_deg : float
         Largest change of direction accepted when a hair is continued across a junction.
+    askew_cuts : bool
+        Whether the mask is of one polarity, so that hairs of the other lying over a shaft cut it
+        (`join_collinear`).
 
     Returns
     -------
@@ -327,7 +330,7 @@ def trace_hairs(branches, width_px_map, *, max_turn_deg=35.0) -> list[TracedHair
         if index not in visited_branches:
             order, entries, junctions = walk(index, 0)
             add_hair(order, entries, junctions, [(index, 0), ("loop", min(order))])
-    return join_collinear(_traced_hairs(arrays, walks), width_px_map)
+    return join_collinear(_traced_hairs(arrays, walks), width_px_map, askew_cuts=askew_cuts)
 
 
 def _traced_hairs(arrays, walks):
@@ -555,20 +558,25 @@ def _runs(flags) -> np.ndarray:
     return edges.reshape(-1, 2)
 
 
-def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_widths=_JOIN_GAP_WIDTHS):
+def join_collinear(
+    hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_widths=_JOIN_GAP_WIDTHS, askew_cuts=True
+):
     """Join pieces of one shaft that the junction pairing left apart.
 
     Where several hairs cross in a small area, or the mask of a faint shaft breaks, one hair can leave
     the tracing as two pieces that stop facing each other. Two piece ends are joined when both point
     along the line between them (within ``max_turn_deg``), they face each other within the same angle,
-    the gap is at most ``max_gap_widths`` shaft widths (+ 6 px) and, when it is longer than
-    `_JOIN_BARE_GAP_WIDTHS` widths, runs mostly (70 %) over the hair mask. Closest, straightest pairs
-    are joined first and each end at most once. An end points the way of its piece 1.5-4 shaft widths
-    in (`_JOIN_DIRECTION_WIDTHS`), not of its last width, which bends where a crossing hair cut the
-    mask askew; the end point itself then lies off the shaft's axis, to one side of it, so two ends
-    that do not line up are still joined where the points 1.5 widths in do, each within
-    `_JOIN_AXIS_OFFSET_WIDTHS` of the other's axis (a dark hair cut by the white hairs lying over it:
-    phantoms, pooled |count error| mean 16.5 -> 15.0 %).
+    the gap is at most ``max_gap_widths`` shaft widths (+ 6 px) and, when it is longer than half a
+    width, runs mostly (70 %) over the hair mask. Closest, straightest pairs are joined first and each
+    end at most once. An end points the way of its piece 1.5-4 shaft widths in (`_JOIN_DIRECTION_WIDTHS`),
+    not of its last width, which bends where a crossing hair cut the mask askew.
+
+    With ``askew_cuts`` (a mask of one polarity: hairs of the other, lying over a shaft, cut it), the
+    end point itself may lie off the shaft's axis, to one side of it: two ends that do not line up are
+    still joined where the points 1.5 widths in do, each within `_JOIN_AXIS_OFFSET_WIDTHS` of the
+    other's axis, and a gap up to `_JOIN_BARE_GAP_WIDTHS` may run off the mask (a dark hair cut by
+    the white hairs lying over it; phantoms, pooled |count error| mean 16.5 -> 15.1 %). The
+    refiner's mask holds hairs of both polarities, and is not cut so.
 
     Parameters
     ----------
@@ -618,8 +626,9 @@ def join_collinear(hairs, width_px_map, *, max_turn_deg=_JOIN_TURN_DEG, max_gap_
     axes_in_line = _in_line(directions[a[apart]], directions[b[apart]], spans, cos_limit)
     offsets = np.maximum(_across(directions[a[apart]], spans), _across(directions[b[apart]], spans))
     axes_in_line &= offsets <= _JOIN_AXIS_OFFSET_WIDTHS * shaft[apart]
-    good[apart] = ends_in_line | axes_in_line
-    for k in np.flatnonzero(good & (lengths > _JOIN_BARE_GAP_WIDTHS * shaft + 2.0)):
+    good[apart] = ends_in_line | (axes_in_line & askew_cuts)
+    bare_widths = _JOIN_BARE_GAP_WIDTHS if askew_cuts else 0.5
+    for k in np.flatnonzero(good & (lengths > bare_widths * shaft + 2.0)):
         samples = points[a[k]] + np.linspace(0.0, 1.0, max(3, int(lengths[k])))[:, None] * gaps[k]
         good[k] = np.mean(values_at(width_px_map, samples) > 0) >= 0.7
     scores = lengths[good] / shaft[good] + 3.0 * (1.0 - facing[good])

@@ -76,6 +76,8 @@ def test_a_hair_cut_askew_by_a_hair_lying_over_it_is_traced_whole(angle_deg):
     traced = trace_hairs(skeleton_branches(mask.astype(bool)), width_map)
     assert len(traced) == 1
     assert sorted(traced[0].coords_px[[0, -1], 1].tolist()) == [22.0, 378.0]
+    # The refiner's mask holds both polarities: a cut there is no hair lying over the shaft.
+    assert len(trace_hairs(skeleton_branches(mask.astype(bool)), width_map, askew_cuts=False)) == 2
 
 
 def test_pieces_whose_axes_lie_apart_stay_apart():

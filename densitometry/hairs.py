@@ -619,16 +619,20 @@ def join_collinear(
     facing = -np.vecdot(directions[a], directions[b])
     good = (a // 2 != b // 2) & (lengths <= max_gap_widths * shaft + 6.0) & (facing >= cos_limit)
     apart = good & (lengths > 0.5 * shaft + 2.0)
-    ends_in_line = _in_line(directions[a[apart]], directions[b[apart]], gaps[apart], cos_limit)
-    # The same test between the points where each end's direction is taken, and their axes close.
-    inner = coords[trimmed]
-    spans = inner[b[apart]] - inner[a[apart]]
-    axes_in_line = _in_line(directions[a[apart]], directions[b[apart]], spans, cos_limit)
-    offsets = np.maximum(_across(directions[a[apart]], spans), _across(directions[b[apart]], spans))
-    axes_in_line &= offsets <= _JOIN_AXIS_OFFSET_WIDTHS * shaft[apart]
-    good[apart] = ends_in_line | (axes_in_line & askew_cuts)
-    bare_widths = _JOIN_BARE_GAP_WIDTHS if askew_cuts else 0.5
-    for k in np.flatnonzero(good & (lengths > bare_widths * shaft + 2.0)):
+    direction_a, direction_b = directions[a[apart]], directions[b[apart]]
+    in_line = _in_line(direction_a, direction_b, gaps[apart], cos_limit)
+    off_mask = apart  # gaps that must run mostly over the mask
+    if askew_cuts:
+        # The same test between the points where each end's direction is taken, and their axes close.
+        inner = coords[trimmed]
+        spans = inner[b[apart]] - inner[a[apart]]
+        offsets = np.maximum(_across(direction_a, spans), _across(direction_b, spans))
+        in_line |= _in_line(direction_a, direction_b, spans, cos_limit) & (
+            offsets <= _JOIN_AXIS_OFFSET_WIDTHS * shaft[apart]
+        )
+        off_mask = lengths > _JOIN_BARE_GAP_WIDTHS * shaft + 2.0
+    good[apart] = in_line
+    for k in np.flatnonzero(good & off_mask):
         samples = points[a[k]] + np.linspace(0.0, 1.0, max(3, int(lengths[k])))[:, None] * gaps[k]
         good[k] = np.mean(values_at(width_px_map, samples) > 0) >= 0.7
     scores = lengths[good] / shaft[good] + 3.0 * (1.0 - facing[good])

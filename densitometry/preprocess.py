@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .calibration import Calibration
+from .compiled import jit
 
 #: Rec. 601 luma weights (R, G, B).
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -200,19 +201,18 @@ def preprocess(
     blue_background = skin_background(
         blue, calibration, polarity=polarity, max_hair_diameter_um=max_hair_diameter_um
     )
-    luma_signed = relative_contrast(grey, background, polarity)
-    blue_signed = relative_contrast(blue, blue_background, polarity)
-    luma = np.maximum(luma_signed, 0.0)
-    blue_extra = np.maximum(blue_signed - luma, 0.0)
+    luma, blue_extra, opposite_luma, opposite_extra = _contrasts(
+        grey, background, blue, blue_background, polarity
+    )
     blue_ratio = np.nan
     if blue_weight is None:
         blue_ratio = blue_evidence_ratio(luma, luma + blue_extra, calibration)
         blue_weight = blue_channel_weight(blue_ratio)
     weight = np.float32(blue_weight)
-    contrast = luma + weight * blue_extra
-    # The other polarity's contrasts are the exact negatives of the signed ones.
-    opposite_luma = np.maximum(-luma_signed, 0.0)
-    opposite = opposite_luma + weight * np.maximum(-blue_signed - opposite_luma, 0.0)
+    contrast, opposite = luma, opposite_luma  # blue adds nothing at weight 0 (most dark hair)
+    if weight > 0.0:
+        contrast = luma + weight * blue_extra
+        opposite = opposite_luma + weight * opposite_extra
     return Preprocessed(
         contrast,
         grey,
@@ -224,6 +224,37 @@ def preprocess(
         bright_plausible,
         float(blue_ratio),
     )
+
+
+def _contrasts(grey, background, blue, blue_background, polarity: Polarity):
+    """The parts of `preprocess`'s contrasts, in one pass over the photo: the brightness contrast
+    ``luma`` (`relative_contrast`, clipped at 0), what blue adds to it (``max(blue - luma, 0)``, blue's
+    relative contrast against its own background), and both for the other polarity, whose signed
+    contrasts are the exact negatives (four float32 (H, W) arrays)."""
+    outputs = [np.empty(grey.shape, np.float32) for _ in range(4)]
+    sign = np.float32(1.0 if polarity is Polarity.DARK else -1.0)
+    jit(_contrast_kernel)(
+        grey.ravel(),
+        background.ravel(),
+        blue.ravel(),
+        blue_background.ravel(),
+        sign,
+        *(out.ravel() for out in outputs),
+    )
+    return outputs
+
+
+def _contrast_kernel(
+    grey, background, blue, blue_background, sign, luma, extra, opposite_luma, opposite_extra
+):
+    floor, zero = np.float32(_MIN_BACKGROUND), np.float32(0.0)
+    for index in range(grey.size):
+        luma_signed = sign * (background[index] - grey[index]) / max(background[index], floor)
+        blue_signed = sign * (blue_background[index] - blue[index]) / max(blue_background[index], floor)
+        luma[index] = max(luma_signed, zero)
+        extra[index] = max(blue_signed - luma[index], zero)
+        opposite_luma[index] = max(-luma_signed, zero)
+        opposite_extra[index] = max(-blue_signed - opposite_luma[index], zero)
 
 
 def blue_evidence_ratio(luma_contrast, colour_contrast, calibration: Calibration) -> float:

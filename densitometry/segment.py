@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .calibration import Calibration
+from .compiled import jit
 
 #: Neighbourhood radius of the half-maximum (gap) test of the mask: half a typical terminal shaft.
 PEAK_RADIUS_UM = 40.0
@@ -56,45 +57,53 @@ def scales_px(calibration: Calibration, *, min_diameter_um: float, max_diameter_
 def _line_response(image, sigma, *, both_signs=False):
     """Scale-normalised line strength of bright ridges at one scale, in contrast units.
 
-    With ``both_signs``, a pair: that and the strength of the dark ridges (those of the negated image,
-    bit for bit), from the same derivatives.
+    With ``both_signs``, a pair: that and the strength of the dark ridges (those of the negated image),
+    from the same derivatives.
     """
     smooth = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    dxx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
-    dyy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
-    dxy = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
-    # Eigenvalues of the Hessian, half_trace -/+ radius. In place: each full-size temporary costs as
-    # much as the arithmetic (the rounding of every step is the same as in the plain expressions).
-    half_trace = np.add(dxx, dyy, out=smooth)
-    half_trace *= 0.5
-    radius = np.subtract(dxx, dyy, out=dxx)
-    radius *= radius
-    radius *= 0.25
-    dxy *= dxy
-    radius += dxy
-    cv2.sqrt(radius, dst=radius)
-    if both_signs:
-        # The negated image has the negated Hessian: the same radius, the negated half trace.
-        dark = _ridge_strength(np.negative(half_trace), radius, dxy, np.empty_like(radius), sigma)
-        return _ridge_strength(half_trace, radius, dyy, radius, sigma), dark
-    return _ridge_strength(half_trace, radius, dyy, radius, sigma)
+    padded = cv2.copyMakeBorder(smooth, 1, 1, 1, 1, cv2.BORDER_REFLECT)
+    bright = np.empty_like(smooth)
+    dark = np.empty_like(smooth) if both_signs else np.empty((0, 0), np.float32)
+    jit(_hessian_lines)(padded, sigma * sigma / _BAR_RESPONSE, bright, dark)
+    return (bright, dark) if both_signs else bright
 
 
-def _ridge_strength(half_trace, radius, along_out, out, sigma):
-    """Bright-ridge strength from the Hessian's half trace and eigenvalue radius (``out`` may be
-    ``radius``; ``along_out`` is scratch)."""
-    # across = half_trace - radius: most negative eigenvalue, the curvature across a bright line;
-    # along = half_trace + radius: ~0 on a line, < 0 on a blob. Penalise blob-like spots (both
-    # curvatures negative) by half, which still keeps crossings:
-    # strength = -across - 0.5 * max(-along, 0) = (radius - half_trace) + 0.5 * min(along, 0).
-    along = np.add(half_trace, radius, out=along_out)
-    np.minimum(along, 0.0, out=along)
-    along *= 0.5
-    strength = np.subtract(radius, half_trace, out=out)
-    strength += along
-    np.maximum(strength, 0.0, out=strength)
-    strength *= sigma * sigma / _BAR_RESPONSE
-    return strength
+def _hessian_lines(padded, weight, bright, dark):
+    """Bright-ridge strength (and, where ``dark`` has the image's shape, dark-ridge strength) of a
+    smoothed float32 image, times ``weight``, written into ``bright`` (and ``dark``); ``padded``: the
+    image with one mirrored pixel added on every side (OpenCV's ``BORDER_REFLECT``).
+
+    The Hessian is taken with 3x3 Sobel kernels (scale 1/4), all in one pass over the image: the chain
+    of whole-image OpenCV and numpy steps it replaces (three derivatives, then ten arithmetic passes)
+    cost ~2x more, all in memory traffic. Per pixel, with the eigenvalues ``half_trace -/+ radius``:
+    ``across = half_trace - radius`` is the most negative curvature, across a bright line; ``along =
+    half_trace + radius`` is ~0 on a line and < 0 on a blob. Blob-like spots (both curvatures
+    negative) are penalised by half, which still keeps crossings: ``strength = max(-across - 0.5 *
+    max(-along, 0), 0)``. The negated image has the negated Hessian: the same radius, the negated half
+    trace.
+    """
+    height, width = bright.shape
+    both = dark.shape[0] == height
+    weight = np.float32(weight)
+    quarter, half, two, zero = np.float32(0.25), np.float32(0.5), np.float32(2.0), np.float32(0.0)
+    for row in range(height):
+        above, here, below = padded[row], padded[row + 1], padded[row + 2]
+        out_bright, out_dark = bright[row], dark[row] if both else bright[row]
+        for col in range(width):
+            a, b, c = above[col], above[col + 1], above[col + 2]
+            d, e, f = here[col], here[col + 1], here[col + 2]
+            g, h, i = below[col], below[col + 1], below[col + 2]
+            dxx = quarter * ((a - two * b + c) + two * (d - two * e + f) + (g - two * h + i))
+            dyy = quarter * ((a - two * d + g) + two * (b - two * e + h) + (c - two * f + i))
+            dxy = quarter * ((a - c) - (g - i))
+            half_trace = half * (dxx + dyy)
+            difference = half * (dxx - dyy)
+            radius = np.sqrt(difference * difference + dxy * dxy)
+            out_bright[col] = weight * max(radius - half_trace + half * min(half_trace + radius, zero), zero)
+            if both:
+                out_dark[col] = weight * max(
+                    radius + half_trace + half * min(radius - half_trace, zero), zero
+                )
 
 
 def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, max_diameter_um=150.0):
@@ -255,9 +264,28 @@ def hysteresis(grow, seed) -> np.ndarray:
     """The 8-connected regions of ``grow`` that hold a ``seed`` pixel (both bool (H, W))."""
     count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
-    seeded[labels[grow & seed]] = True
+    jit(_mark_labels)(labels.ravel(), (grow & seed).ravel(), seeded)
     seeded[0] = False
-    return seeded[labels]
+    return _look_up(seeded, labels)
+
+
+def _mark_labels(labels, where, marked):
+    """Set ``marked[label]`` for the label of every pixel ``where`` is true (all 1-D)."""
+    for index in range(labels.size):
+        if where[index]:
+            marked[labels[index]] = True
+
+
+def _look_up(table, labels) -> np.ndarray:
+    """``table[labels]`` (bool): a numba loop, 2-3x faster than numpy's indexing by an int32 image."""
+    out = np.empty(labels.shape, np.bool_)
+    jit(_gather)(table, labels.ravel(), out.ravel())
+    return out
+
+
+def _gather(table, labels, out):
+    for index in range(labels.size):
+        out[index] = table[labels[index]]
 
 
 def fill_pinholes(mask, max_width_px) -> np.ndarray:
@@ -285,8 +313,8 @@ def fill_pinholes(mask, max_width_px) -> np.ndarray:
     # reaches the image border is not enclosed: not a hole.
     distance = cv2.distanceTransform(background, cv2.DIST_L2, 3)
     kept = np.zeros(count, bool)
-    kept[holes[distance >= 0.5 * max_width_px]] = True  # as 2 * distance >= max_width_px, exactly
+    # As 2 * distance >= max_width_px, exactly.
+    jit(_mark_labels)(holes.ravel(), (distance >= 0.5 * max_width_px).ravel(), kept)
     kept[holes[[0, -1], :]] = True
     kept[holes[:, [0, -1]]] = True
-    narrow = ~kept
-    return mask | narrow[holes]
+    return mask | _look_up(~kept, holes)

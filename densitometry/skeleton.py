@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
+
+from .compiled import jit
 
 #: Lowest skeleton degree of a junction pixel.
 JUNCTION_DEGREE = 3
@@ -133,7 +134,7 @@ def skeleton_branches(mask) -> list[Branch]:
         return []
     graph, coords = pixel_graph(skeleton)
     degrees = np.diff(graph.indptr)
-    indptr, nodes, lengths = _jit(_trace_paths)(graph.indptr, graph.indices, graph.data, degrees)
+    indptr, nodes, lengths = jit(_trace_paths)(graph.indptr, graph.indices, graph.data, degrees)
     if len(indptr) < 2:
         return []
     starts, ends = nodes[indptr[:-1]], nodes[indptr[1:] - 1]
@@ -181,16 +182,8 @@ def skeletonize(mask):
     """
     padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
     padded[1:-1, 1:-1] = mask != 0
-    _jit(_thin)(padded, _ZHANG_SUEN_LUT)
+    jit(_thin)(padded, _ZHANG_SUEN_LUT)
     return padded[1:-1, 1:-1].astype(bool)
-
-
-@cache
-def _jit(function):
-    """``function`` compiled by numba (cached on disk): the first call in a process loads it."""
-    import numba  # imported here: a dependency of skan, but slow to import
-
-    return numba.njit(cache=True, nogil=True)(function)
 
 
 def _thin(image, lut):

@@ -10,7 +10,8 @@ from skimage.morphology import skeletonize
 from densitometry import skeleton as fast
 from densitometry.hairs import group_medians
 from densitometry.measure import _resample
-from densitometry.segment import _line_response
+from densitometry.preprocess import Polarity, _contrasts, relative_contrast
+from densitometry.segment import _BAR_RESPONSE, _line_response, fill_pinholes, hysteresis
 from densitometry.skeleton import pixel_graph, skeleton_branches
 
 
@@ -177,3 +178,71 @@ def test_line_response_pair_matches_the_negated_image():
         assert np.array_equal(bright, _line_response(image, sigma))
         assert np.array_equal(dark, _line_response(-image, sigma))
         assert dark.max() > 0.0 and bright.max() > 0.0
+
+
+def _reference_line_response(image, sigma):
+    """The bright-ridge strength as whole-image OpenCV derivatives and numpy arithmetic."""
+    smooth = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    dxx, dyy, dxy = (
+        cv2.Sobel(smooth, cv2.CV_32F, dx, dy, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
+        for dx, dy in ((2, 0), (0, 2), (1, 1))
+    )
+    half_trace = 0.5 * (dxx + dyy)
+    radius = np.sqrt(0.25 * (dxx - dyy) ** 2 + dxy**2)
+    strength = np.maximum(radius - half_trace + 0.5 * np.minimum(half_trace + radius, 0.0), 0.0)
+    return strength * sigma**2 / _BAR_RESPONSE
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 1), (2, 3), (90, 120)])
+def test_line_response_matches_opencv_derivatives(shape):
+    """The one-pass Hessian kernel gives what OpenCV's Sobel derivatives give, edges included."""
+    rng = np.random.default_rng(6)
+    image = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 1.5)
+    for sigma in (0.8, 2.0, 4.5):
+        expected = _reference_line_response(image, sigma)
+        # float32 rounding of the image's values, scaled by the filter's weight
+        rounding = 1e-5 * sigma**2 / _BAR_RESPONSE * np.abs(image).max()
+        np.testing.assert_allclose(_line_response(image, sigma), expected, rtol=1e-4, atol=rounding)
+
+
+def test_contrasts_match_relative_contrast():
+    """`preprocess`'s one-pass contrasts: bit for bit the whole-image formulas."""
+    rng = np.random.default_rng(7)
+    grey, blue = (rng.uniform(0.0, 1.0, (40, 50)).astype(np.float32) for _ in range(2))
+    background, blue_background = (rng.uniform(0.0, 1.0, (40, 50)).astype(np.float32) for _ in range(2))
+    for polarity in (Polarity.DARK, Polarity.BRIGHT):
+        luma_signed = relative_contrast(grey, background, polarity)
+        blue_signed = relative_contrast(blue, blue_background, polarity)
+        luma = np.maximum(luma_signed, 0.0)
+        opposite_luma = np.maximum(-luma_signed, 0.0)
+        expected = (
+            luma,
+            np.maximum(blue_signed - luma, 0.0),
+            opposite_luma,
+            np.maximum(-blue_signed - opposite_luma, 0.0),
+        )
+        for found, wanted in zip(
+            _contrasts(grey, background, blue, blue_background, polarity), expected, strict=True
+        ):
+            np.testing.assert_array_equal(found, wanted)
+
+
+def test_mask_labelling_matches_numpy_indexing():
+    """Hysteresis and pinhole filling, whose label look-ups are numba loops, against numpy indexing."""
+    for mask in [*_masks(), *_thick_masks()]:
+        seed = np.zeros(mask.shape, bool)
+        seed[::7, ::5] = True
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        seeded = np.zeros(count, bool)
+        seeded[labels[mask & seed]] = True
+        seeded[0] = False
+        np.testing.assert_array_equal(hysteresis(mask, seed), seeded[labels])
+
+        background = (~mask).astype(np.uint8)
+        count, holes = cv2.connectedComponents(background, connectivity=4)
+        distance = cv2.distanceTransform(background, cv2.DIST_L2, 3)
+        kept = np.zeros(count, bool)
+        kept[holes[distance >= 0.5 * 6.0]] = True
+        kept[holes[[0, -1], :]] = True
+        kept[holes[:, [0, -1]]] = True
+        np.testing.assert_array_equal(fill_pinholes(mask, 6.0), mask | ~kept[holes])

@@ -57,8 +57,8 @@ def scales_px(calibration: Calibration, *, min_diameter_um: float, max_diameter_
 def _line_response(image, sigma, *, both_signs=False):
     """Scale-normalised line strength of bright ridges at one scale, in contrast units.
 
-    With ``both_signs``, a pair: that and the strength of the dark ridges (those of the negated image),
-    from the same derivatives.
+    With ``both_signs``, a pair: that and the strength of the dark ridges (those of the negated image,
+    bit for bit), from the same derivatives.
     """
     smooth = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     padded = cv2.copyMakeBorder(smooth, 1, 1, 1, 1, cv2.BORDER_REFLECT)

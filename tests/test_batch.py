@@ -456,6 +456,21 @@ def test_installed_entry_point(tmp_path):
     assert row["hair_count"] == "0" and "few hairs" in row["quality_warnings"]
 
 
+def test_python_dash_m_runs_the_same_command_line(tmp_path):
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "densitometry", *args], capture_output=True, text=True, timeout=120
+        )
+
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"densitometry {densitometry.__version__}"
+    missing = run(
+        "analyze", str(tmp_path / "nowhere.jpg"), "--um-per-px", "5", "--out", str(tmp_path / "out")
+    )
+    assert missing.returncode == 2  # a usage error, as from the script
+    assert "nowhere.jpg: no such file or folder" in missing.stderr
+
+
 def test_colour_gain_option_reaches_the_analysis_parameters():
     parser = argparse.ArgumentParser()
     add_analysis_arguments(parser)

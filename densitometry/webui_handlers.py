@@ -263,7 +263,12 @@ def _caption(result: AnalysisResult) -> str:
 def _fmt(value, digits: int = 1, suffix: str = "") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return f"{value:,.{digits}f}{suffix}"
+    return f"{_no_minus_zero(value, digits):,.{digits}f}{suffix}"
+
+
+def _no_minus_zero(value, digits: int):
+    """``value`` rounded as it will be shown, so that -0.3 shown without decimals reads 0, not -0."""
+    return round(float(value), digits) + 0.0
 
 
 def _pct(fraction) -> str:
@@ -647,7 +652,7 @@ def _delta(after, before):
 def _signed(value, digits: int = 1, suffix: str = "") -> str:
     if value is None or not math.isfinite(value):
         return "–"
-    text = f"{value:+,.{digits}f}".replace("-", "−")
+    text = f"{_no_minus_zero(value, digits):+,.{digits}f}".replace("-", "−")
     return f"{text}{suffix}"
 
 

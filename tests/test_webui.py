@@ -258,6 +258,12 @@ def test_change_table_uses_the_joint_counts_of_an_aligned_comparison(tmp_path):
     assert h.change_sentence(before, after, joint).startswith(
         "Density rose 2% (+100 hairs/cm²); mean diameter +3 µm"
     )
+    # Figures that round to zero read 0, never -0.
+    joint.growth_um_per_day_median, joint.anagen_fraction = -0.3, 0.0
+    joint.after_mean_diameter_um = 59.97
+    rows = {m: (b, a, c) for m, b, a, c in h.change_table(before, after, joint).itertuples(index=False)}
+    assert rows["Median growth (µm/day)"][2] == "0"
+    assert rows["Mean diameter (µm)"][2] == "+0.0 µm"
     joint.present_diameters_before_um, joint.present_diameters_after_um = (50.0,) * 40, (55.0,) * 41
     figure = h.comparison_histogram_figure(before, after, comparison=joint)
     labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]

@@ -174,6 +174,8 @@ def analyze(
         quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters, calibration.um_per_px)),
         version=__version__,
         blue_weight=prepared.blue_weight,
+        red_weight=prepared.red_weight,
+        green_weight=prepared.green_weight,
         colour_gain=reading.colour_gain,
         field_mask=field,
     )
@@ -207,6 +209,8 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
         polarity=polarity,
         max_hair_diameter_um=parameters.max_diameter_um,
         blue_weight=parameters.blue_weight,
+        red_weight=parameters.red_weight,
+        green_weight=parameters.green_weight,
     )
     colour = colour_contrast(
         rgb,

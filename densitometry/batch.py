@@ -96,10 +96,20 @@ def add_analysis_arguments(parser) -> None:
         type=float,
         default=None,
         metavar="W",
-        help="how much the blue channel adds to the brightness contrast, 0 (brightness only) to 1 (blond "
-        "and red hair stand out in blue); default: decided per photo (0 on dark hair, where blue adds "
-        "only the camera's colour noise)",
+        help="how much the blue channel adds to the brightness contrast, 0 (nothing) to 1 (blond and red "
+        "hair stand out in blue); default: decided per photo (0 on dark hair, where blue adds only the "
+        "camera's colour noise)",
     )
+    for channel in ("red", "green"):
+        analysis.add_argument(
+            f"--{channel}-weight",
+            type=float,
+            default=None,
+            metavar="W",
+            help=f"the same for the {channel} channel, in readings of dark hair (hair whose colour differs "
+            "from the skin's mostly in red or green: ash-blond hair on pink skin); default: decided per "
+            "photo (0 on most hair)",
+        )
     analysis.add_argument(
         "--colour-gain",
         type=float,
@@ -142,6 +152,8 @@ def analysis_parameters(args):
         polarity=args.polarity,
         refine=args.refine,
         blue_weight=args.blue_weight,
+        red_weight=args.red_weight,
+        green_weight=args.green_weight,
         colour_gain=args.colour_gain,
         field_of_view=args.field_of_view,
         grey_white=_GREY_WHITE_CHOICES[args.grey_white],

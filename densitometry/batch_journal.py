@@ -51,6 +51,8 @@ SUMMARY_COLUMNS = (
     "quality_warnings",
     "polarity",
     "blue_weight",
+    "red_weight",
+    "green_weight",
     "colour_gain",
     "image_width_px",
     "image_height_px",

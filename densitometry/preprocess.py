@@ -5,7 +5,8 @@ The contrast image is the relative difference between a pixel and the local skin
 white hair, so a value of 0.3 means "30 % darker (or brighter) than the surrounding skin" in every photo:
 exposure, vignetting and skin tone change the background, not the contrast. No per-image maximum is used,
 which keeps photos comparable (before/after depends on it). The blue channel adds to the brightness
-contrast where it shows blond or red hair (see `preprocess`).
+contrast where it shows blond or red hair, and red or green where they show hair that neither
+brightness nor blue shows (see `preprocess`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,20 @@ _SECOND_LOOK_BLUE = 3.0
 #: `blue_channel_weight`: the blue channel starts to count where it shows this much more line structure
 #: than brightness alone, and counts fully this much further on.
 _BLUE_FROM, _BLUE_SPAN = 1.3, 0.5
+#: `_red_green_weight`: red or green counts as blue does (`blue_channel_weight`), from this much more
+#: line structure than the contrast in use to this much further on. Later than blue's ramp: on the 61
+#: real example photos (dark hair, 7 µm/px) red shows 1.47 times at most (median 1.09; green 1.01 at
+#: most), dark hair being dark in every channel; on eight photos each of the generator's colour_noise,
+#: oily_speckle, clinical and low_contrast scenarios 1.04 at most. Ash-blond hair on pink skin drawn
+#: by a second renderer (`benchmarks/second_renderer.py --blond-hair`, seed 6): 3-4.
+_RED_GREEN_FROM, _RED_GREEN_SPAN = 1.6, 0.5
 #: `colour_contrast` (blond or red hair shown by colour alone): looked for only where blue shows this
 #: much more line structure than brightness (the ratio of `blue_channel_weight`; real example photos
 #: of dark hair 0.94-1.37, median 1.06, and most of them stop at the next test).
 _COLOUR_PRESCREEN = 1.12
+#: ... or where a cheaper look at the colour lines (`_reduced_colour_ratio`) finds them one-sided
+#: (`_ONE_SIDED_FROM`): on those 61 photos 0.99 at most but for one (1.39, whose colour gain is then
+#: 0 all the same); on the phantoms above that stop at `_COLOUR_PRESCREEN`, 0.94 at most.
 #: ... the colour contrast is raised by a gain of up to `MAX_COLOUR_GAIN` as its lines are one-sided:
 #: the strongest lines where blue is absorbed more than red outweigh those of the opposite sign by a
 #: ratio from `_ONE_SIDED_FROM` (gain 0) to `_ONE_SIDED_FROM + _ONE_SIDED_SPAN` (full gain). Hair
@@ -90,8 +101,8 @@ class Preprocessed:
     opposite_contrast : ndarray of float32, shape (H, W), optional
         Contrast of the other polarity against the same skin (e.g. white hair in a dark-hair reading),
         used to recognise the rims that camera sharpening draws along such hairs.
-    blue_weight : float
-        Share of the blue channel's extra contrast in ``contrast`` (see `preprocess`).
+    blue_weight, red_weight, green_weight : float
+        Share of each colour channel's extra contrast in ``contrast`` (see `preprocess`).
     background : ndarray of float32, shape (H, W)
         Estimated skin brightness.
     polarity : Polarity
@@ -106,6 +117,9 @@ class Preprocessed:
         `_SECOND_LOOK_BLUE` times in blue: a bright reading may be the right one.
     blue_ratio : float
         The photo's `blue_evidence_ratio` (NaN where ``blue_weight`` was given).
+    colour_ratio : float
+        How one-sided the photo's colour lines are on a reduced copy (`_reduced_colour_ratio`), where
+        ``blue_ratio`` is below `_COLOUR_PRESCREEN` (else NaN, as where ``blue_weight`` was given).
     """
 
     contrast: np.ndarray
@@ -114,9 +128,12 @@ class Preprocessed:
     polarity: Polarity
     opposite_contrast: np.ndarray | None = None
     blue_weight: float = 0.0
+    red_weight: float = 0.0
+    green_weight: float = 0.0
     bright_lines: bool = False
     bright_plausible: bool = False
     blue_ratio: float = np.nan
+    colour_ratio: float = np.nan
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -162,7 +179,14 @@ def relative_contrast(grey, background, polarity: Polarity) -> np.ndarray:
 
 
 def preprocess(
-    rgb, calibration: Calibration, *, polarity=Polarity.AUTO, max_hair_diameter_um=150.0, blue_weight=None
+    rgb,
+    calibration: Calibration,
+    *,
+    polarity=Polarity.AUTO,
+    max_hair_diameter_um=150.0,
+    blue_weight=None,
+    red_weight=None,
+    green_weight=None,
 ):
     """Grey conversion, illumination flattening and polarity.
 
@@ -171,7 +195,9 @@ def preprocess(
     absorbs blue most, so blond and red hair, which can be as bright as pale skin, stand out in blue;
     but blue is also the noisiest channel of consumer cameras (JPEG keeps colour at half resolution and
     quantises it coarsely), and on dark hair it adds that noise and nothing else. See
-    `blue_channel_weight` for the automatic weight.
+    `blue_channel_weight` for the automatic weight. In a reading of dark hair, red and green count
+    likewise where they show clearly more line structure than that contrast (`_red_green_weight`):
+    the contrast is then the highest of it and ``luma + weight * max(channel - luma, 0)`` for each.
 
     Parameters
     ----------
@@ -182,8 +208,9 @@ def preprocess(
         ``"auto"`` decides from the photo (see `detect_polarity`), ``"dark"`` or ``"bright"`` forces it.
     max_hair_diameter_um : float
         Thickest hair expected; sets the background filter size.
-    blue_weight : float, optional
-        0 (brightness only) to 1; default: decided from the photo (`blue_channel_weight`).
+    blue_weight, red_weight, green_weight : float, optional
+        0 (the channel adds nothing) to 1; default: decided from the photo (`blue_channel_weight`,
+        `_red_green_weight`). Red and green count in readings of dark hair only (else 0).
 
     Returns
     -------
@@ -204,7 +231,7 @@ def preprocess(
     luma, blue_extra, opposite_luma, opposite_extra = _contrasts(
         grey, background, blue, blue_background, polarity
     )
-    blue_ratio = np.nan
+    blue_ratio = colour_ratio = np.nan
     if blue_weight is None:
         blue_ratio = blue_evidence_ratio(luma, luma + blue_extra, calibration)
         blue_weight = blue_channel_weight(blue_ratio)
@@ -213,6 +240,25 @@ def preprocess(
     if weight > 0.0:
         contrast = luma + weight * blue_extra
         opposite = opposite_luma + weight * opposite_extra
+    red_green = [0.0, 0.0]
+    if polarity is Polarity.DARK:
+        red_green = [red_weight, green_weight]
+        reduced = None
+        if None in red_green or blue_ratio < _COLOUR_PRESCREEN:
+            reduced = _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um)
+        for channel in (0, 1):
+            if red_green[channel] is None:  # weighed against the contrast in use: brightness and blue
+                red_green[channel] = _red_green_weight(reduced, channel, max_hair_diameter_um)
+            if red_green[channel] > 0.0:
+                extra, opposite_extra = _channel_extras(
+                    rgb[..., channel], luma, opposite_luma, calibration, max_hair_diameter_um
+                )
+                weight = np.float32(red_green[channel])
+                # The darkest channel counts: a hair shows in the channel where its colour differs most.
+                contrast = np.maximum(contrast, luma + weight * extra)
+                opposite = np.maximum(opposite, opposite_luma + weight * opposite_extra)
+        if blue_ratio < _COLOUR_PRESCREEN:  # else `colour_contrast` looks at the colour lines anyway
+            colour_ratio = _reduced_colour_ratio(reduced)
     return Preprocessed(
         contrast,
         grey,
@@ -220,9 +266,11 @@ def preprocess(
         polarity,
         opposite,
         float(blue_weight),
+        *(float(value) for value in red_green),
         bright_lines,
         bright_plausible,
         float(blue_ratio),
+        float(colour_ratio),
     )
 
 
@@ -255,6 +303,128 @@ def _contrast_kernel(
         extra[index] = max(blue_signed - luma[index], zero)
         opposite_luma[index] = max(-luma_signed, zero)
         opposite_extra[index] = max(-blue_signed - opposite_luma[index], zero)
+
+
+#: `_reduce`: the colour channels are weighed on a copy reduced to about this many pixels per typical
+#: shaft's scale (the line filter's sigma): coarser than `densitometry.segment.line_evidence`'s ~1.5-3,
+#: which would cost more than the rest of `preprocess` where the photo is taken at ~8 µm/px.
+_COLOUR_LOOK_PX_PER_SCALE = 1.0
+
+
+class _Reduced(NamedTuple):
+    """A photo's contrasts on a copy reduced to ~`_COLOUR_LOOK_PX_PER_SCALE` px per typical shaft's
+    scale (`_reduce`)."""
+
+    calibration: Calibration
+    luma: np.ndarray  #: brightness contrast, clipped at 0
+    contrast: np.ndarray  #: the contrast in use (brightness, plus blue where it counts)
+    channels: np.ndarray  #: (h, w, 3) signed relative contrast of R, G, B, dark positive
+
+
+def _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um) -> _Reduced:
+    """`_Reduced` of one photo from its brightness contrast and contrast in use: each colour channel
+    against its own skin background (`skin_background` on a copy reduced further)."""
+    factor = max(1, int(calibration.px(_TYPICAL_SHAFT_UM) / 2.0 // _COLOUR_LOOK_PX_PER_SCALE))
+    height, width = (max(8, length // factor) for length in luma.shape)
+    # Cut to a whole number of reduced pixels (at most factor - 1 px of the border): an area reduction
+    # by a whole factor costs a fraction of any other.
+    cut = (slice(0, height * factor), slice(0, width * factor))
+    rgb = rgb[cut]
+    small = Calibration(calibration.um_per_px * rgb.shape[1] / width)
+    channels = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    # The skin background at ~2 px per thickest hair: the closing still removes it, and the background is
+    # smooth anyway.
+    coarser = max(1, round(small.px(max_hair_diameter_um) / 2.0))
+    coarse_size = (max(4, width // coarser), max(4, height // coarser))
+    background = skin_background(
+        cv2.resize(channels, coarse_size, interpolation=cv2.INTER_AREA),
+        Calibration(small.um_per_px * width / coarse_size[0]),
+        polarity=Polarity.DARK,
+        max_hair_diameter_um=max_hair_diameter_um,
+        size=(width, height),
+    )
+    return _Reduced(
+        small,
+        cv2.resize(luma[cut], (width, height), interpolation=cv2.INTER_AREA),
+        cv2.resize(contrast[cut], (width, height), interpolation=cv2.INTER_AREA),
+        relative_contrast(channels, background, Polarity.DARK),
+    )
+
+
+def _red_green_weight(reduced: _Reduced, channel, max_hair_diameter_um) -> float:
+    """How much of the red (``channel`` 0) or green (1) channel's extra contrast to use in a dark
+    reading of one photo (0-1), decided on its `_reduce` copy.
+
+    Hair whose colour differs from the skin's mostly in red or green (ash-blond or grey-brown hair on
+    pink skin is less red than the skin, and little darker in blue or in brightness) shows in that
+    channel alone. The weight is decided as blue's is (`blue_channel_weight`), from the channel's line
+    evidence (`densitometry.segment.line_evidence`) over that of the contrast in use (brightness, plus
+    blue where it counts), with a later ramp (`_RED_GREEN_FROM`): on dark hair red shows a little more
+    than brightness too. A channel whose dark lines are mostly hair brighter than the skin, in that
+    channel or in blue, does not count (`_own_dark_lines`).
+    """
+    from .segment import line_evidence
+
+    evidence = line_evidence(reduced.contrast, reduced.calibration)
+    own = np.maximum(reduced.channels[..., channel], reduced.contrast)
+    ratio = line_evidence(own, reduced.calibration) / evidence if evidence > 0.0 else np.inf
+    weight = float(np.clip((ratio - _RED_GREEN_FROM) / _RED_GREEN_SPAN, 0.0, 1.0))
+    if weight > 0.0 and not _own_dark_lines(
+        np.ascontiguousarray(reduced.channels[..., channel]),
+        np.ascontiguousarray(reduced.channels[..., 2]),
+        reduced.calibration,
+    ):
+        return 0.0
+    return weight
+
+
+def _reduced_colour_ratio(reduced: _Reduced) -> float:
+    """How one-sided the colour lines (`colour_contrast`) of a reduced copy are (`_one_sidedness`).
+
+    A cheaper look than `colour_contrast`'s own (coarser, with a coarser skin background, without the
+    wide median's correction of skin-colour patches, and over the whole photo, not the field of view
+    alone), to find the photos worth that look whose blue channel shows no more lines than
+    brightness: where blond hair is brighter than the skin in red, brightness shows the skin along
+    its flanks as dark lines, as many as blue shows hairs.
+    """
+    colour = reduced.channels[..., 2] - reduced.channels[..., 0]
+    _clear_near_visible_hair(colour, reduced.luma, reduced.calibration)
+    return _one_sidedness(colour, reduced.calibration)[0]
+
+
+def _own_dark_lines(channel, blue, calibration) -> bool:
+    """Whether one colour channel's dark lines are mostly hair darker than the skin.
+
+    Its line evidence (response above 0.05 at one typical shaft width, as
+    `densitometry.segment.line_evidence`) counts as its own where the line is no flank of a stronger
+    bright line in that channel (as `densitometry.segment.polarity_evidence` tells them apart), and no
+    line brighter than the skin in blue lies beside it: hair brighter than the skin in the channel
+    shows a fainter dark line along each flank, and hair darker than the skin in red but brighter in
+    blue has little pigment (which absorbs blue most): grey or white hair on pink skin, which the bright
+    reading counts. ``channel``, ``blue``: their signed relative contrast against the skin (as
+    `_reduce` gives them), dark positive.
+    """
+    from .segment import typical_line_response
+
+    (dark, bright), sigma = typical_line_response(channel, calibration, _TYPICAL_SHAFT_UM, both_signs=True)
+    (blue_dark, blue_bright), _ = typical_line_response(blue, calibration, _TYPICAL_SHAFT_UM, both_signs=True)
+    side = 2 * int(np.ceil(2.0 * sigma)) + 1
+    kernel = np.ones((side, side), np.uint8)
+    blue_own_bright = np.where(blue_bright >= cv2.dilate(blue_dark, kernel), blue_bright, 0.0)
+    evidence = np.maximum(dark - 0.05, 0.0)
+    own = (dark >= cv2.dilate(bright, kernel)) & (cv2.dilate(blue_own_bright, kernel) <= 0.05)
+    return float(np.sum(evidence[own])) > 0.5 * float(np.sum(evidence))
+
+
+def _channel_extras(channel, luma, opposite_luma, calibration, max_hair_diameter_um):
+    """What one colour channel adds to the dark reading's contrasts, as blue does in `_contrasts`:
+    ``max(own - luma, 0)`` and ``max(-own - opposite_luma, 0)``, ``own`` its signed relative contrast
+    against its own skin background (two float32 (H, W) arrays)."""
+    own = _channel_contrast(channel, calibration, max_hair_diameter_um, luma.shape[::-1])
+    extra = np.maximum(own - luma, 0.0)
+    np.negative(own, out=own)
+    own -= opposite_luma
+    return extra, np.maximum(own, 0.0, out=own)
 
 
 def blue_evidence_ratio(luma_contrast, colour_contrast, calibration: Calibration) -> float:
@@ -331,7 +501,11 @@ def colour_contrast(
     """
     if prepared.polarity is not Polarity.DARK or gain == 0.0:
         return None
-    if gain is None and prepared.blue_ratio < _COLOUR_PRESCREEN:
+    if (
+        gain is None
+        and prepared.blue_ratio < _COLOUR_PRESCREEN
+        and not prepared.colour_ratio >= _ONE_SIDED_FROM
+    ):
         return None
     luma = np.maximum(relative_contrast(prepared.grey, prepared.background, Polarity.DARK), 0.0)
     if gain is None:
@@ -367,19 +541,40 @@ def _colour(rgb, luma, calibration, max_hair_diameter_um):
     colour -= _channel_contrast(rgb[..., 0], calibration, max_hair_diameter_um, size)
     calibration = Calibration(calibration.um_per_px * rgb.shape[1] / size[0])
     colour -= _wide_median(colour, calibration, max_hair_diameter_um)
+    _clear_near_visible_hair(colour, luma, calibration)
+    return colour
+
+
+def _clear_near_visible_hair(colour, luma, calibration):
+    """Clear the positive part of ``colour`` near clearly visible hair (`colour_contrast`), in place."""
     reach = max(1, int(round(calibration.px(_VISIBLE_HAIR_REACH_UM))))
     near_hair = cv2.dilate(
         (luma >= np.float32(_VISIBLE_HAIR)).view(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)
     )
     # Only the positive part: bluish-black hair stays evidence of colour lines of the other sign.
     colour[(near_hair > 0) & (colour > 0.0)] = 0.0
-    return colour
 
 
 def _colour_gain(colour, calibration, inside=None) -> float:
     """The gain of one photo's colour contrast (`colour_contrast`), decided at one typical shaft width
     from the pixels ``inside`` (default all): `MAX_COLOUR_GAIN` times the ramp of one-sidedness
     (`_ONE_SIDED_FROM`), capped by the skin's colour noise at hair scale (`_COLOUR_NOISE_CONTRAST`)."""
+    ratio, sigma, shape, inside = _one_sidedness(colour, calibration, inside)
+    gain = MAX_COLOUR_GAIN * float(np.clip((ratio - _ONE_SIDED_FROM) / _ONE_SIDED_SPAN, 0.0, 1.0))
+    if gain <= 0.0:
+        return 0.0
+    every_other = (slice(None, None, 2), slice(None, None, 2))  # as in `_one_sidedness`
+    small = cv2.resize(colour, shape[::-1], interpolation=cv2.INTER_AREA)
+    smooth = cv2.GaussianBlur(small, (0, 0), max(0.7, sigma / 2.0))
+    low, middle = np.quantile(smooth[every_other][inside], [0.16, 0.5])
+    return min(gain, _COLOUR_NOISE_CONTRAST / max(float(middle - low), 1e-4))
+
+
+def _one_sidedness(colour, calibration, inside=None):
+    """How much the strongest colour lines of the sign of hair pigment outweigh those of the other sign
+    (99th percentiles of the line response at one typical shaft width over the pixels ``inside``,
+    default all; see `_colour_gain`). Returns that ratio, the line filter's scale, the shape of the
+    reduced copy it was taken on and the sampled ``inside`` (every other pixel of that copy)."""
     from .segment import typical_line_response
 
     positive, sigma = typical_line_response(np.maximum(colour, 0.0), calibration, _TYPICAL_SHAFT_UM)
@@ -392,13 +587,7 @@ def _colour_gain(colour, calibration, inside=None) -> float:
     inside = inside[every_other]
     strongest = float(np.quantile(positive[every_other][inside], 0.99))
     ratio = strongest / max(float(np.quantile(negative[every_other][inside], 0.99)), 1e-4)
-    gain = MAX_COLOUR_GAIN * float(np.clip((ratio - _ONE_SIDED_FROM) / _ONE_SIDED_SPAN, 0.0, 1.0))
-    if gain <= 0.0:
-        return 0.0
-    small = cv2.resize(colour, positive.shape[::-1], interpolation=cv2.INTER_AREA)
-    smooth = cv2.GaussianBlur(small, (0, 0), max(0.7, sigma / 2.0))
-    low, middle = np.quantile(smooth[every_other][inside], [0.16, 0.5])
-    return min(gain, _COLOUR_NOISE_CONTRAST / max(float(middle - low), 1e-4))
+    return ratio, sigma, positive.shape, inside
 
 
 def _channel_contrast(channel, calibration, max_hair_diameter_um, size):

@@ -49,6 +49,9 @@ def hair_ends_px(hairs) -> np.ndarray:
     return hairs[columns].to_numpy(dtype=float).reshape(-1, 2, 2)
 
 
+#: The colour channels' weights, decided per photo unless set (`AnalysisParameters`, `AnalysisResult`).
+CHANNEL_WEIGHTS = ("blue_weight", "red_weight", "green_weight")
+
 #: Values of `AnalysisParameters.field_of_view`.
 FIELDS_OF_VIEW = ("auto", "whole")
 
@@ -81,9 +84,14 @@ class AnalysisParameters:
     refine : bool
         Use the CNN refiner's hair probability map instead of the ridge threshold.
     blue_weight : float, optional
-        How much the blue channel adds to the brightness contrast, 0 (brightness only) to 1 (blond and
-        red hair stand out in blue); default None: decided per photo
+        How much the blue channel adds to the brightness contrast, 0 (nothing) to 1 (blond and red hair
+        stand out in blue); default None: decided per photo
         (`densitometry.preprocess.blue_channel_weight`), and shared by the two photos of a comparison.
+    red_weight, green_weight : float, optional
+        The same for the red and the green channel in a reading of dark hair (hair whose colour differs
+        from the skin's mostly in red or green, such as ash-blond hair on pink skin); default None:
+        decided per photo (`densitometry.preprocess.red_green_weight`), and shared by the two photos of
+        a comparison.
     colour_gain : float, optional
         How much the colour contrast of blond and red hair (blue minus red) is raised for a second
         reading that adds the hairs only colour shows, 0 (no colour reading) to 6; default None:
@@ -112,6 +120,8 @@ class AnalysisParameters:
     max_single_diameter_um: float = 130.0
     refine: bool = False
     blue_weight: float | None = None
+    red_weight: float | None = None
+    green_weight: float | None = None
     colour_gain: float | None = None
     field_of_view: str = "auto"
     grey_white: bool | None = None
@@ -148,14 +158,15 @@ class AnalysisParameters:
         if self.high_contrast < self.low_contrast:
             raise ParameterError("high_contrast must be >= low_contrast")
         object.__setattr__(self, "refine", bool(self.refine))
-        if self.blue_weight is not None:
-            try:
-                weight = float(self.blue_weight)
-            except (TypeError, ValueError):
-                weight = math.nan
-            if not 0.0 <= weight <= 1.0:  # also rejects NaN
-                raise ParameterError(f"blue_weight must be None or 0-1, got {self.blue_weight!r}")
-            object.__setattr__(self, "blue_weight", weight)
+        for name in CHANNEL_WEIGHTS:
+            if getattr(self, name) is not None:
+                try:
+                    weight = float(getattr(self, name))
+                except (TypeError, ValueError):
+                    weight = math.nan
+                if not 0.0 <= weight <= 1.0:  # also rejects NaN
+                    raise ParameterError(f"{name} must be None or 0-1, got {getattr(self, name)!r}")
+                object.__setattr__(self, name, weight)
         if self.colour_gain is not None:
             try:
                 gain = float(self.colour_gain)
@@ -213,8 +224,9 @@ class AnalysisResult:
         Problems with the photo that may make the numbers less reliable.
     version : str
         Package version that produced the result.
-    blue_weight : float
-        Share of the blue channel's extra contrast used (decided per photo unless set).
+    blue_weight, red_weight, green_weight : float
+        Share of each colour channel's extra contrast used (decided per photo unless set; red and green
+        0 in a reading of grey or white hair).
     colour_gain : float
         Gain of the colour reading that added the hairs only colour shows (0: none was made).
     field_mask : ndarray of bool, shape (H, W), optional
@@ -234,6 +246,8 @@ class AnalysisResult:
     quality_warnings: tuple = ()
     version: str = ""
     blue_weight: float = math.nan
+    red_weight: float = math.nan
+    green_weight: float = math.nan
     colour_gain: float = 0.0
     field_mask: np.ndarray | None = field(default=None, repr=False)
 
@@ -375,6 +389,8 @@ class AnalysisResult:
             "um_per_px": self.um_per_px,
             "polarity": Polarity(self.polarity).value,
             "blue_weight": self.blue_weight,
+            "red_weight": self.red_weight,
+            "green_weight": self.green_weight,
             "colour_gain": self.colour_gain,
             "image_height_px": int(self.image_shape_px[0]),
             "image_width_px": int(self.image_shape_px[1]),

@@ -5,6 +5,7 @@ import re
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from phantoms import clipped_shafts, grid_colour_photo, mottled, phantom, shaft_coverage, white_mesh
 
@@ -312,6 +313,59 @@ def test_blond_hair_as_bright_as_the_skin_is_found_in_the_blue_channel():
     assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=0, colour_gain=0).hair_count == 0
 
 
+def test_hair_less_red_than_the_skin_is_found_in_the_red_channel():
+    # Ash-blond on pink skin: 16 % darker than the skin in red, 7 % in brightness, 2 % in blue. Only
+    # red shows these hairs (`densitometry.preprocess._red_green_weight`); brightness alone finds none.
+    image = colour_phantom((180, 195, 186))
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    assert result.blue_weight == result.green_weight == 0.0
+    assert result.red_weight == 1.0
+    assert result.hair_count == 3
+    np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=4)
+    brightness_only = dict(blue_weight=0, red_weight=0, green_weight=0, colour_gain=0)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, **brightness_only).hair_count == 0
+
+
+def test_red_and_green_weights_are_reported_and_can_be_fixed():
+    """The red and green weights decided per photo are in the result and its summary; given as
+    parameters they are used as given, and giving the ones decided changes nothing."""
+    image = colour_phantom((180, 195, 186))
+    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
+    summary = result.to_dict(include_hairs=False)["summary"]
+    assert (summary["red_weight"], summary["green_weight"]) == (result.red_weight, result.green_weight)
+    assert result.parameters.red_weight is result.parameters.green_weight is None
+    same = densitometry.analyze(
+        image, um_per_px=UM_PER_PX, red_weight=result.red_weight, green_weight=result.green_weight
+    )
+    assert same.parameters.red_weight == result.red_weight
+    pd.testing.assert_frame_equal(same.hairs, result.hairs)
+    half = densitometry.analyze(image, um_per_px=UM_PER_PX, red_weight=0.5, green_weight=0.25)
+    assert (half.red_weight, half.green_weight) == (0.5, 0.25)
+    bright = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="bright", red_weight=0.5)
+    assert bright.red_weight == bright.green_weight == 0.0  # red and green count in dark readings only
+
+
+def test_dark_lines_of_hair_brighter_than_the_skin_do_not_let_a_channel_count():
+    # Hair 20 % brighter than the skin in red shows there fainter dark lines along its flanks; hair
+    # 15 % darker in red but 15 % brighter in blue is grey or white hair on pink skin. Neither lets red
+    # count (`densitometry.preprocess._own_dark_lines`); hair darker in red and no brighter in blue does.
+    from densitometry.preprocess import Polarity, _own_dark_lines, relative_contrast, skin_background
+
+    calibration = densitometry.Calibration(20.0)  # as on a reduced copy: ~1.75 px per shaft scale
+    coverage = np.zeros((240, 320))
+    for start, end, _ in COLOUR_SHAFTS:
+        shaft = shaft_coverage(coverage.shape, np.divide(start, 2), np.divide(end, 2), 3.5)
+        coverage = np.maximum(coverage, shaft)
+    noise = np.random.default_rng(0).normal(0, 0.01, (*coverage.shape, 2))
+    for red, blue, own in ((1.2, 1.0, False), (0.85, 1.15, False), (0.8, 1.0, True), (0.8, 0.9, True)):
+        hair = 0.7 * np.array([red, blue])
+        rgb = (0.7 * (1 - coverage[..., None]) + hair * coverage[..., None] + noise).astype(np.float32)
+        skin = skin_background(rgb, calibration, polarity=Polarity.DARK, max_hair_diameter_um=150.0)
+        signed = relative_contrast(rgb, skin, Polarity.DARK)  # as `_reduce` gives it
+        red_signed, blue_signed = (np.ascontiguousarray(signed[..., index]) for index in (0, 1))
+        assert _own_dark_lines(red_signed, blue_signed, calibration) is own
+
+
 BLOND = (206, 183, 166)  # 6 % darker than the skin in brightness, 10 % in blue, 4 % in red
 
 
@@ -527,6 +581,8 @@ def test_calibration_from_field_of_view():
         ({"blue_weight": 1.5}, "blue_weight"),
         ({"blue_weight": float("nan")}, "blue_weight"),
         ({"blue_weight": "lots"}, "blue_weight"),
+        ({"red_weight": -0.1}, "red_weight"),
+        ({"green_weight": 2}, "green_weight"),
         ({"colour_gain": -1}, "colour_gain"),
         ({"colour_gain": 7}, "colour_gain"),
         ({"colour_gain": float("inf")}, "colour_gain"),

@@ -42,7 +42,7 @@ from .io import load_image
 from .measure import profile_widths
 from .preprocess import Polarity, colour_contrast, field_of_view, fill_outside, preprocess
 from .registration import Registration, common_field, map_points, register
-from .results import AnalysisResult, ThicknessClass
+from .results import CHANNEL_WEIGHTS, AnalysisResult, ThicknessClass
 from .segment import ridge_filter
 
 #: Default margin (µm) between the common field where hairs are counted and the photos' edges.
@@ -436,15 +436,16 @@ def compare(
     after_res = analyze(
         after_rgb, calibration=after_cal, parameters=before_res.parameters, name=after_img.name
     )
-    overrides = {}
-    for name in ("blue_weight", "colour_gain"):
-        # One blue-channel weight and one colour gain for both photos, so that a visit with more
-        # colour noise does not change what counts as a hair: the mean of the two photos' own.
-        own = getattr(before_res, name), getattr(after_res, name)
-        if getattr(before_res.parameters, name) is None and own[0] != own[1]:
-            overrides[name] = 0.5 * (own[0] + own[1])
-    if overrides:
-        shared = dataclasses.replace(before_res.parameters, **overrides)
+    # One weight per colour channel and one colour gain for both photos, so that a visit with more
+    # colour noise does not change what counts as a hair: the mean of the two photos' own. Where any
+    # differ, every one decided per photo is fixed: one left to be decided again would be decided
+    # against the other, now shared, settings, each photo on its own.
+    decided = [
+        name for name in (*CHANNEL_WEIGHTS, "colour_gain") if getattr(before_res.parameters, name) is None
+    ]
+    if any(getattr(before_res, name) != getattr(after_res, name) for name in decided):
+        means = {name: 0.5 * (getattr(before_res, name) + getattr(after_res, name)) for name in decided}
+        shared = dataclasses.replace(before_res.parameters, **means)
         before_res = analyze(before_img.rgb, calibration=before_cal, parameters=shared, name=before_img.name)
         after_res = analyze(after_rgb, calibration=after_cal, parameters=shared, name=after_img.name)
     if after_res.polarity is not before_res.polarity:
@@ -755,6 +756,8 @@ class _ShaftEvidence:
             polarity=result.polarity,
             max_hair_diameter_um=parameters.max_diameter_um,
             blue_weight=result.blue_weight,
+            red_weight=result.red_weight,
+            green_weight=result.green_weight,
         )
         contrast = prepared.contrast
         colour = colour_contrast(

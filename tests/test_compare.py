@@ -306,6 +306,28 @@ def test_both_photos_are_read_with_one_blue_channel_weight_and_colour_gain():
     assert fixed.before_result.blue_weight == fixed.after_result.blue_weight == 0.0
 
 
+def test_both_photos_are_read_with_one_red_and_green_weight():
+    """A follow-up whose camera renders red with three times the detail: red counts in it alone
+    (`densitometry.preprocess._red_green_weight`). Both photos are analysed with the mean red and
+    green weights, and with every other colour setting fixed too (each its mean)."""
+    photo = synthetic.generate("low_contrast", seed=1, width_px=480, height_px=360)
+    after = photo.image.astype(np.float32)
+    smooth = cv2.GaussianBlur(after[..., 0], (0, 0), 15.0)
+    after[..., 0] = smooth + 3.0 * (after[..., 0] - smooth)
+    after = np.clip(after, 0, 255).astype(np.uint8)
+    own = [densitometry.analyze(image, um_per_px=photo.um_per_px) for image in (photo.image, after)]
+    assert own[0].red_weight == 0.0 < own[1].red_weight
+    cmp = compare(photo.image, after, um_per_px=photo.um_per_px)
+    assert cmp.registered
+    for name in ("blue_weight", "red_weight", "green_weight", "colour_gain"):
+        shared = getattr(cmp.before_result.parameters, name)
+        assert getattr(cmp.before_result, name) == getattr(cmp.after_result, name) == shared
+        # The follow-up's own, in the comparison, is that of its photo matched in exposure to the
+        # baseline's: close to that of the photo as given.
+        assert shared == pytest.approx(np.mean([getattr(result, name) for result in own]), rel=0.05)
+    assert cmp.before_result.red_weight > 0.1
+
+
 def test_both_photos_are_read_with_the_baselines_polarity():
     """A baseline of white hair (read bright) and a follow-up that alone would be read as dark hair: the
     follow-up is read bright too, so that both visits count the same kind of line as hair."""

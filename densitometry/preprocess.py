@@ -118,8 +118,8 @@ class Preprocessed:
     blue_ratio : float
         The photo's `blue_evidence_ratio` (NaN where ``blue_weight`` was given).
     colour_ratio : float
-        How one-sided the photo's colour lines are on a reduced copy (`_reduced_colour_ratio`), where
-        ``blue_ratio`` is below `_COLOUR_PRESCREEN` (else NaN, as where ``blue_weight`` was given).
+        How one-sided the photo's colour lines are on a reduced copy (`_reduced_colour_ratio`), in a
+        dark reading whose ``blue_ratio`` is below `_COLOUR_PRESCREEN` (else NaN).
     """
 
     contrast: np.ndarray
@@ -250,13 +250,16 @@ def preprocess(
             if red_green[channel] is None:  # weighed against the contrast in use: brightness and blue
                 red_green[channel] = _red_green_weight(reduced, channel, max_hair_diameter_um)
             if red_green[channel] > 0.0:
-                extra, opposite_extra = _channel_extras(
-                    rgb[..., channel], luma, opposite_luma, calibration, max_hair_diameter_um
+                # As blue adds (`_contrasts`), the channel against its own skin background; the darkest
+                # channel counts: a hair shows in the channel where its colour differs most.
+                own = _channel_contrast(
+                    rgb[..., channel], calibration, max_hair_diameter_um, luma.shape[::-1]
                 )
                 weight = np.float32(red_green[channel])
-                # The darkest channel counts: a hair shows in the channel where its colour differs most.
-                contrast = np.maximum(contrast, luma + weight * extra)
-                opposite = np.maximum(opposite, opposite_luma + weight * opposite_extra)
+                contrast = np.maximum(contrast, luma + weight * np.maximum(own - luma, 0.0))
+                opposite = np.maximum(
+                    opposite, opposite_luma + weight * np.maximum(-own - opposite_luma, 0.0)
+                )
         if blue_ratio < _COLOUR_PRESCREEN:  # else `colour_contrast` looks at the colour lines anyway
             colour_ratio = _reduced_colour_ratio(reduced)
     return Preprocessed(
@@ -414,17 +417,6 @@ def _own_dark_lines(channel, blue, calibration) -> bool:
     evidence = np.maximum(dark - 0.05, 0.0)
     own = (dark >= cv2.dilate(bright, kernel)) & (cv2.dilate(blue_own_bright, kernel) <= 0.05)
     return float(np.sum(evidence[own])) > 0.5 * float(np.sum(evidence))
-
-
-def _channel_extras(channel, luma, opposite_luma, calibration, max_hair_diameter_um):
-    """What one colour channel adds to the dark reading's contrasts, as blue does in `_contrasts`:
-    ``max(own - luma, 0)`` and ``max(-own - opposite_luma, 0)``, ``own`` its signed relative contrast
-    against its own skin background (two float32 (H, W) arrays)."""
-    own = _channel_contrast(channel, calibration, max_hair_diameter_um, luma.shape[::-1])
-    extra = np.maximum(own - luma, 0.0)
-    np.negative(own, out=own)
-    own -= opposite_luma
-    return extra, np.maximum(own, 0.0, out=own)
 
 
 def blue_evidence_ratio(luma_contrast, colour_contrast, calibration: Calibration) -> float:

@@ -321,12 +321,15 @@ class _Reduced(NamedTuple):
     calibration: Calibration
     luma: np.ndarray  #: brightness contrast, clipped at 0
     contrast: np.ndarray  #: the contrast in use (brightness, plus blue where it counts)
+    evidence: float  #: the contrast in use's `densitometry.segment.line_evidence`
     channels: np.ndarray  #: (h, w, 3) signed relative contrast of R, G, B, dark positive
 
 
 def _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um) -> _Reduced:
     """`_Reduced` of one photo from its brightness contrast and contrast in use: each colour channel
     against its own skin background (`skin_background` on a copy reduced further)."""
+    from .segment import line_evidence
+
     factor = max(1, int(calibration.px(_TYPICAL_SHAFT_UM) / 2.0 // _COLOUR_LOOK_PX_PER_SCALE))
     height, width = (max(8, length // factor) for length in luma.shape)
     # Cut to a whole number of reduced pixels (at most factor - 1 px of the border): an area reduction
@@ -346,10 +349,12 @@ def _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um) -> _Reduced:
         max_hair_diameter_um=max_hair_diameter_um,
         size=(width, height),
     )
+    contrast = cv2.resize(contrast[cut], (width, height), interpolation=cv2.INTER_AREA)
     return _Reduced(
         small,
         cv2.resize(luma[cut], (width, height), interpolation=cv2.INTER_AREA),
-        cv2.resize(contrast[cut], (width, height), interpolation=cv2.INTER_AREA),
+        contrast,
+        line_evidence(contrast, small),
         relative_contrast(channels, background, Polarity.DARK),
     )
 
@@ -368,8 +373,8 @@ def _red_green_weight(reduced: _Reduced, channel, max_hair_diameter_um) -> float
     """
     from .segment import line_evidence
 
-    evidence = line_evidence(reduced.contrast, reduced.calibration)
     own = np.maximum(reduced.channels[..., channel], reduced.contrast)
+    evidence = reduced.evidence
     ratio = line_evidence(own, reduced.calibration) / evidence if evidence > 0.0 else np.inf
     weight = float(np.clip((ratio - _RED_GREEN_FROM) / _RED_GREEN_SPAN, 0.0, 1.0))
     if weight > 0.0 and not _own_dark_lines(

@@ -12,8 +12,14 @@ bright shafts). `densitometry.analyze` traces the
 bright lines, keeps the shafts that `compact_shafts` passes and that run apart from the dark hair, and
 drops the dark traces that are no darker than the skin.
 
-In dense dark hair the skin shows too little to be averaged and the skin between dark hairs is itself a
-bright line: there the photo keeps its one reading (see `bright_streaks` and `SPARSE_COVERAGE`).
+Where the dark mask is dense (`SPARSE_COVERAGE`), the skin shows too little to be averaged. It is dense
+either because the dark hair is, and then the skin between the dark hairs is itself a bright line, or
+because it traces the skin between grey shafts. The skin is then read as the middle brightness
+(`neutral_skin`), and the dark reading is revised only where much of its mask is no darker than that
+(`mostly_skin`) and the bright shafts run as long as the dark traces they turn into skin
+(`may_follow_whole_shafts` first, cheaply, then `follows_whole_shafts`). Those grey and white shafts
+are read by their bodies, not by the glint along them (`body_contrast`), and joined across the
+stretches where they fade (`faint_stretches`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import cv2
 import numpy as np
 
 from .calibration import Calibration
-from .hairs import values_at
+from .hairs import group_medians, values_at
+from .preprocess import Polarity, relative_contrast
 from .segment import PEAK_RADIUS_UM, hysteresis
 
 #: Grey and white shafts are looked for (automatically) where the dark hair mask covers at most this share
@@ -47,6 +54,21 @@ MAX_BAND_UM = 110.0
 #: its chord, rounded across the shaft, not flat like an opaque dark shaft's (phantoms: median diameter
 #: error -18 µm at half height, -7 µm at a quarter).
 DIAMETER_LEVEL = 0.25
+#: Where the dark hair mask is denser than `SPARSE_COVERAGE`, the skin is read as the photo's middle
+#: brightness (`neutral_skin`): a median over this many thickest-hair widths, the window of the wide
+#: median against which the polarity is decided (`densitometry.preprocess.detect_polarity`).
+NEUTRAL_SKIN_WIDTHS = 3.0
+#: Where the dark hair mask is dense, the grey and white reading revises it only where at least this share
+#: of its traces' length is no darker than the middle brightness (`mostly_skin`): the mask is then dense
+#: because it traces the skin between grey shafts (grey_hair phantoms: 0.45-0.81 of the length), not
+#: because the dark hair is (phantoms of dense dark hair with a few grey hairs among it: 0.00-0.03; but
+#: 41 of 56 real photos of dense dark hair pass, and `follows_whole_shafts` declines them).
+MIN_SKIN_SHARE = 0.25
+#: A grey or white shaft's body is read up to this multiple of the seeding contrast (`body_contrast`).
+BODY_CONTRAST_SEEDS = 1.0
+#: Bright streaks (`streak_lengths_um`), thresholded at the seeding contrast and cut at every hair that
+#: crosses, run up to this many times shorter than the shafts they are pieces of (`may_follow_whole_shafts`).
+STREAK_SHORTFALL = 2.0
 #: A bright streak (`bright_streaks`) is at least `MIN_LENGTH_UM` long and, on average, at most this wide.
 STREAK_WIDTH_UM = 55.0
 #: A connected bright region is a blob (flake, glare, skin), not shafts, where its area exceeds this many
@@ -95,6 +117,102 @@ def skin_level(grey, hair_mask, calibration: Calibration, *, fallback) -> np.nda
     return cv2.resize(level.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def neutral_skin(grey, calibration: Calibration, *, max_hair_diameter_um: float) -> np.ndarray:
+    """The skin as the middle brightness: a wide median of the luma.
+
+    Dark hair is darker than the skin and grey or white hair brighter, so where hairs of either
+    polarity cover less than half of the window the median is skin, whatever the mix (grey_hair
+    phantoms: median error 0-2 % of the skin's brightness, against +2-23 % for `skin_level` outside
+    the dark reading's mask, which holds the skin between grey shafts, and +2-19 % for the dark
+    reading's closing). Where one polarity covers more than half, the median is that hair: callers
+    must tell (see `densitometry.analyze._with_grey_white_among_dense`). Computed at a resolution where
+    the thickest hair (``max_hair_diameter_um``) is about 4 px wide, over `NEUTRAL_SKIN_WIDTHS` of
+    its widths, in 1/255 steps, and smoothed.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+    """
+    height, width = grey.shape
+    diameter_px = calibration.px(max_hair_diameter_um)
+    factor = max(1, int(diameter_px // 4))
+    small = cv2.resize(
+        grey, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    )
+    window = min(255, 2 * int(np.ceil(NEUTRAL_SKIN_WIDTHS * diameter_px / factor)) + 1)
+    median = cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), window)
+    median = cv2.GaussianBlur(median.astype(np.float32) / np.float32(255.0), (0, 0), 2.0)
+    return cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def drawn_shafts(shafts, shape, calibration: Calibration) -> np.ndarray:
+    """Where traced shafts lie: each centreline drawn as wide as its band (``band_um``) and a pixel
+    more on each side (the blurred edge), bool of ``shape``."""
+    drawn = np.zeros(shape, np.uint8)
+    for row, hair in shafts:
+        points = np.round(hair.coords_px[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(drawn, [points], False, 1, thickness=max(1, round(calibration.px(row["band_um"]))) + 2)
+    return drawn > 0
+
+
+def follows_whole_shafts(added_lengths_um, dropped_lengths_um) -> bool:
+    """Whether grey and white shafts read against the middle brightness are hair, not skin.
+
+    Read against a middle brightness that is the skin, the grey shafts run whole, and the dark traces
+    that turn out no darker than it are the skin between them, cut short at every shaft that crosses;
+    read against one that is dense dark hair, it is the other way round (the polarity test of
+    `densitometry.analyze._follows_whole_shafts`). So the bright reading stands where its shafts are at
+    least as long (median) as the dark traces it turns into skin (phantoms: 1.2-2.3 times as long in
+    grey_hair photos but one, 0.2-0.7 in dense dark hair).
+    """
+    if not len(dropped_lengths_um):
+        return True
+    return float(np.median(added_lengths_um)) >= float(np.median(dropped_lengths_um))
+
+
+def mostly_skin(skin_lengths_um, hair_lengths_um) -> bool:
+    """Whether a dense dark mask traces the skin between grey shafts: at least `MIN_SKIN_SHARE` of its
+    traces' length (``skin_lengths_um``: the traces no darker than the middle brightness, against
+    ``hair_lengths_um``: those darker) is skin."""
+    skin, hair = float(np.sum(skin_lengths_um)), float(np.sum(hair_lengths_um))
+    return skin > 0 and skin >= MIN_SKIN_SHARE * (skin + hair)
+
+
+def body_contrast(bright_contrast, *, level) -> np.ndarray:
+    """A glossy shaft's contrast read by its body: ``bright_contrast`` taken as at most
+    `BODY_CONTRAST_SEEDS` times ``level`` (the seeding contrast).
+
+    A grey or white shaft is translucent, and the specular glint of its cuticle is a narrow streak along
+    it, often several times brighter than its body (phantoms: body 0.1-0.3 above the skin, glint
+    0.4-0.9). Held against that glint, the body falls below the half maximum that separates close
+    shafts (`densitometry.segment.segment`), so the mask and the measured diameter follow the glint (a
+    third of the true diameter) and the shaft breaks where the glint fades. A shaft's body is as much
+    hair as its glint once it is bright enough to seed a line, so its contrast is capped there.
+    """
+    return np.minimum(bright_contrast, np.float32(BODY_CONTRAST_SEEDS * level))
+
+
+def faint_stretches(bright_contrast, *, low_contrast) -> np.ndarray:
+    """Where a grey or white shaft may fade between its pieces: ``bright_contrast`` (lightly smoothed) at
+    least half of ``low_contrast``, the growing contrast. A translucent shaft's brightness follows
+    its chord and the skin under it, so it fades where it crosses lighter skin or thins; pieces that
+    face each other across such a stretch are joined (`densitometry.hairs.join_collinear`)."""
+    return cv2.GaussianBlur(bright_contrast, (0, 0), 1.0) >= 0.5 * low_contrast
+
+
+def may_follow_whole_shafts(streak_lengths_um, dropped_lengths_um) -> bool:
+    """A cheap first look at `follows_whole_shafts`, before the grey and white shafts are traced: whether
+    the bright streaks' upper quartile, `STREAK_SHORTFALL` times over, is at least as long as the
+    median dark trace that would be turned into skin (phantoms: 1.5-1.9 times in grey_hair photos,
+    0.6-1.0 where the dark traces are dense dark hair)."""
+    if not len(dropped_lengths_um):
+        return True
+    longest = (
+        STREAK_SHORTFALL * float(np.percentile(streak_lengths_um, 75)) if len(streak_lengths_um) else 0.0
+    )
+    return longest >= float(np.median(dropped_lengths_um))
+
+
 def bright_streaks(bright_contrast, near_hair, calibration: Calibration, *, level) -> int:
     """How many bright streaks stand apart from the hair: a cheap first look for grey hair.
 
@@ -112,6 +230,12 @@ def bright_streaks(bright_contrast, near_hair, calibration: Calibration, *, leve
     level : float
         Relative brightness of a streak (the seeding contrast of the hysteresis).
     """
+    return len(streak_lengths_um(bright_contrast, near_hair, calibration, level=level))
+
+
+def streak_lengths_um(bright_contrast, near_hair, calibration: Calibration, *, level) -> np.ndarray:
+    """The lengths (µm, each region's bounding-box diagonal) of the bright streaks that `bright_streaks`
+    counts, float array (N,)."""
     streaks = (cv2.GaussianBlur(bright_contrast, (0, 0), 1.0) >= level) & ~near_hair
     # Grana's block-based labelling: a third of the time of OpenCV's default here.
     _, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
@@ -120,7 +244,7 @@ def bright_streaks(bright_contrast, near_hair, calibration: Calibration, *, leve
     stats = stats[1:]
     across = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     thin = stats[:, cv2.CC_STAT_AREA] <= across * calibration.px(STREAK_WIDTH_UM)
-    return int(np.count_nonzero((across >= calibration.px(MIN_LENGTH_UM)) & thin))
+    return calibration.um_per_px * across[(across >= calibration.px(MIN_LENGTH_UM)) & thin]
 
 
 def apart_from_hair(bright_mask, ridge, lines, hair_mask, *, low_contrast, high_contrast) -> np.ndarray:
@@ -216,6 +340,31 @@ def darker_than_skin(coords_px, darkness, darkness_against_skin, *, low_contrast
     """
     against_background = float(np.median(values_at(darkness, coords_px)))
     against_skin = float(np.median(values_at(darkness_against_skin, coords_px)))
-    if against_background < low_contrast:
-        return True  # faint in brightness (blond hair, read in blue or colour): nothing to judge by
-    return against_skin >= 0.5 * against_background and against_background - against_skin <= low_contrast
+    return bool(_keeps_darkness(against_background, against_skin, low_contrast))
+
+
+def darker_than_skin_each(traces_px, grey, background, skin, *, low_contrast) -> np.ndarray:
+    """`darker_than_skin` of each centreline of ``traces_px`` (a sequence of (N, 2) arrays) at once, the
+    relative darkness against ``background`` and against ``skin`` (float32 (H, W), as ``grey``)
+    taken at the centrelines only; bool array of its length."""
+    if not len(traces_px):
+        return np.zeros(0, bool)
+    coords = np.concatenate(traces_px)
+    owner = np.repeat(np.arange(len(traces_px)), [len(trace) for trace in traces_px])
+    luma = values_at(grey, coords)
+    against_background = group_medians(
+        relative_contrast(luma, values_at(background, coords), Polarity.DARK), owner, len(traces_px)
+    )
+    against_skin = group_medians(
+        relative_contrast(luma, values_at(skin, coords), Polarity.DARK), owner, len(traces_px)
+    )
+    return _keeps_darkness(against_background, against_skin, low_contrast)
+
+
+def _keeps_darkness(against_background, against_skin, low_contrast):
+    """The rule of `darker_than_skin` (scalars or arrays)."""
+    # Faint in brightness (blond hair, read in blue or colour): nothing to judge by.
+    faint = against_background < low_contrast
+    return faint | (
+        (against_skin >= 0.5 * against_background) & (against_background - against_skin <= low_contrast)
+    )

@@ -165,3 +165,49 @@ def test_grey_white_parameter_is_checked_and_set_from_the_command_line():
     add_analysis_arguments(parser)
     for choice, value in (("auto", None), ("on", True), ("off", False)):
         assert analysis_parameters(parser.parse_args(["--grey-white", choice])).grey_white is value
+
+
+def test_neutral_skin_is_the_middle_brightness_between_dark_and_bright_shafts():
+    """Skin at 0.6 under dark shafts at 0.2 and grey ones at 0.8, a third of the field each way at most:
+    the wide median is the skin everywhere, where the mean outside the dark shafts is raised."""
+    calibration = Calibration(UM_PER_PX)
+    grey = np.full((300, 400), 0.6, np.float32)
+    for column in range(20, 400, 60):
+        grey[:, column : column + 12] = 0.2  # dark shafts 60 µm wide
+        grey[:, column + 30 : column + 42] = 0.8  # grey shafts between them
+    skin = grey_white.neutral_skin(grey, calibration, max_hair_diameter_um=150.0)
+    np.testing.assert_allclose(skin[20:-20, 20:-20], 0.6, atol=0.01)
+
+
+def test_body_contrast_caps_a_glint_at_the_seeding_contrast():
+    contrast = np.float32([0.02, 0.1, 0.2, 0.8])
+    np.testing.assert_allclose(grey_white.body_contrast(contrast, level=0.12), [0.02, 0.1, 0.12, 0.12])
+
+
+def test_a_dense_mask_is_revised_only_where_much_of_it_is_skin():
+    assert grey_white.mostly_skin([600.0, 700.0], [900.0])
+    assert not grey_white.mostly_skin([300.0], [2000.0, 1500.0])
+    assert not grey_white.mostly_skin([], [2000.0])
+
+
+def test_grey_shafts_stand_only_where_they_run_as_long_as_the_traces_they_drop():
+    assert grey_white.follows_whole_shafts([900.0, 1200.0, 800.0], [600.0, 700.0])
+    assert not grey_white.follows_whole_shafts([300.0, 250.0, 400.0], [1500.0, 1800.0])
+    # The cheap first look allows for streaks cut at every crossing, up to twice as short.
+    assert grey_white.may_follow_whole_shafts([300.0, 350.0, 400.0], [700.0])
+    assert not grey_white.may_follow_whole_shafts([250.0, 300.0, 320.0], [1500.0])
+    assert not grey_white.may_follow_whole_shafts([], [700.0])
+
+
+def test_darker_than_skin_each_agrees_with_darker_than_skin():
+    rng = np.random.default_rng(0)
+    grey = rng.uniform(0.2, 0.8, (40, 40)).astype(np.float32)
+    background = np.full_like(grey, 0.8)
+    skin = rng.uniform(0.3, 0.8, grey.shape).astype(np.float32)
+    traces = [np.array([(row, k) for k in range(5, 35)], float) for row in range(2, 40, 4)]
+    each = grey_white.darker_than_skin_each(traces, grey, background, skin, low_contrast=0.05)
+    darkness = relative_contrast(grey, background, densitometry.Polarity.DARK)
+    against_skin = relative_contrast(grey, skin, densitometry.Polarity.DARK)
+    one_by_one = [grey_white.darker_than_skin(t, darkness, against_skin, low_contrast=0.05) for t in traces]
+    assert each.tolist() == one_by_one
+    assert grey_white.darker_than_skin_each([], grey, background, skin, low_contrast=0.05).shape == (0,)

@@ -441,21 +441,22 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     """A dark reading with the grey and white shafts among its hairs counted too
     (`densitometry.grey_white`).
 
-    With ``parameters.grey_white`` None they are looked for where the dark hair is sparse
-    (`grey_white.SPARSE_COVERAGE`) and bright streaks stand apart from it (`grey_white.bright_streaks`),
-    and kept where at least `grey_white.MIN_SHAFTS` pass; with True, in every dark reading. The bright
-    lines are read against the skin level between the dark hairs and traced with their pieces joined
-    across dark hairs lying over them; a shaft is added where it is at least `grey_white.MIN_LENGTH_UM`
-    long, at most `grey_white.MAX_BAND_UM` wide, no blob (`grey_white.compact_shafts`) and runs alongside
-    no dark hair for more than `_GREY_WHITE_ALONGSIDE` of its length (the bright rims of dark hair). The
-    dark traces that are no darker than the skin between the hairs (`grey_white.darker_than_skin`: the
-    skin between grey shafts) are then dropped.
+    With ``parameters.grey_white`` None they are looked for where bright streaks stand apart from the
+    dark hair (`grey_white.bright_streaks`), and kept where at least `grey_white.MIN_SHAFTS` pass; with
+    True, in every dark reading. Where the dark hair is sparse (`grey_white.SPARSE_COVERAGE`, and
+    always with True) the bright lines are read against the skin level between the dark hairs; where
+    its mask is dense (`_with_grey_white_among_dense`), against the middle brightness of the photo.
+    They are traced with their pieces joined across dark hairs lying over them; a shaft is added where
+    it is at least `grey_white.MIN_LENGTH_UM` long, at most `grey_white.MAX_BAND_UM` wide, no blob
+    (`grey_white.compact_shafts`) and runs alongside no dark hair for more than `_GREY_WHITE_ALONGSIDE`
+    of its length (the bright rims of dark hair). The dark traces that are no darker than the skin
+    between the hairs (`grey_white.darker_than_skin`: the skin between grey shafts) are then dropped.
     """
     prepared, mask = dark.prepared, dark.mask
     automatic = parameters.grey_white is None
     field_px = mask.size if field is None else np.count_nonzero(field)
     if automatic and np.count_nonzero(mask) > grey_white.SPARSE_COVERAGE * field_px:
-        return dark
+        return _with_grey_white_among_dense(dark, calibration, scale, field, parameters)
     bridge = grey_white.bridge_mask(mask, calibration)
     if automatic and (
         grey_white.bright_streaks(
@@ -469,12 +470,125 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     np.maximum(bright, 0.0, out=bright)
     # Read as the dark reading reads its lines, with the dark contrast as the other polarity (the
     # bright rims of dark hair drop out), then kept apart from the dark hair.
-    ridge, bright_mask = _find_lines(bright, prepared.contrast, calibration, parameters)
+    added, bright_mask = _grey_white_shafts(
+        bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters
+    )
+    if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
+        return dark
+    darkness = relative_contrast(prepared.grey, prepared.background, Polarity.DARK)
+    skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
+    against_skin = relative_contrast(prepared.grey, skin, Polarity.DARK)
+    kept = [
+        (row, hair)
+        for row, hair in dark.shafts
+        if grey_white.darker_than_skin(
+            hair.coords_px, darkness, against_skin, low_contrast=parameters.low_contrast
+        )
+    ]
+    return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
+
+
+def _with_grey_white_among_dense(dark: _Reading, calibration, scale, field, parameters) -> _Reading:
+    """`_with_grey_white` where the dark reading's mask is dense: read against the middle brightness.
+
+    The dark reading's background is the skin's closing, which grey and white shafts raise to their
+    own level, so the skin between them is traced as dark hair (grey_hair phantoms: 13-39 % of the field
+    covered) and no skin shows between the traces to be averaged. The skin is the middle brightness,
+    dark hair below it and grey hair above (`grey_white.neutral_skin`): the dark traces no darker than
+    it (`grey_white.darker_than_skin`) are that skin, and the grey and white shafts are read against it,
+    apart from the dark traces that remain. A mask dense with dark hair keeps most of its length darker
+    than the middle, and is left as it is (`grey_white.mostly_skin`). Where dark hair covers most of the
+    field, that middle is dark hair itself, and the dark traces it turns into skin are the real hairs
+    while the "bright shafts" are the skin between them, cut short at every crossing: so the grey and
+    white reading is kept only where its shafts follow whole shafts (`grey_white.follows_whole_shafts`),
+    at least as long as the dark traces it turns into skin, and made only where the bright streaks
+    suggest they may (`grey_white.may_follow_whole_shafts`: the bright pass costs as much as the dark
+    one). The shafts are read by their bodies, not their glints (`_grey_white_shafts` with ``glossy``).
+    """
+    prepared, mask = dark.prepared, dark.mask
+    skin = grey_white.neutral_skin(
+        prepared.grey, calibration, max_hair_diameter_um=parameters.max_diameter_um
+    )
+    on_hair = grey_white.darker_than_skin_each(
+        [hair.coords_px for _, hair in dark.shafts],
+        prepared.grey,
+        prepared.background,
+        skin,
+        low_contrast=parameters.low_contrast,
+    )
+    kept = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if hair]
+    dropped = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if not hair]
+    dropped_um = [row["length_um"] for row, _ in dropped]
+    if not grey_white.mostly_skin(dropped_um, [row["length_um"] for row, _ in kept]):
+        return dark  # the dense mask is dark hair (or, all of it no darker than the middle, is the middle)
+    hair_mask = mask & grey_white.drawn_shafts(kept, mask.shape, calibration)
+    bridge = grey_white.bridge_mask(hair_mask, calibration)
+    bright = relative_contrast(prepared.grey, skin, Polarity.BRIGHT)
+    streaks_um = grey_white.streak_lengths_um(bright, bridge, calibration, level=parameters.high_contrast)
+    if len(streaks_um) < grey_white.MIN_BRIGHT_STREAKS or not grey_white.may_follow_whole_shafts(
+        streaks_um, dropped_um
+    ):
+        return dark
+    np.maximum(bright, 0.0, out=bright)
+    # The other polarity is the darkness against the same middle: dark hair, not the skin between
+    # grey shafts.
+    against_skin = np.maximum(relative_contrast(prepared.grey, skin, Polarity.DARK), 0.0)
+    added, bright_mask = _grey_white_shafts(
+        bright,
+        against_skin,
+        hair_mask,
+        bridge,
+        kept,
+        calibration,
+        field,
+        parameters,
+        glossy=True,
+    )
+    if len(added) < grey_white.MIN_SHAFTS or not grey_white.follows_whole_shafts(
+        [row["length_um"] for row, _ in added], dropped_um
+    ):
+        return dark
+    return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
+
+
+def _grey_white_shafts(
+    bright, opposite, hair_mask, bridge, dark_shafts, calibration, field, parameters, *, glossy=False
+):
+    """The grey and white shafts of ``bright`` (relative brightness above the skin) that `_with_grey_white`
+    adds, and their mask: lines found against ``opposite`` (darkness against the same skin), kept apart
+    from ``hair_mask`` (`grey_white.apart_from_hair`), pieces joined across ``bridge``, and shafts long,
+    narrow and compact enough that run alongside none of ``dark_shafts``.
+
+    With ``glossy``, each shaft is read by its body, not by its glint (`grey_white.body_contrast`):
+    lines are found and seeded on the full contrast but grown and measured on the body contrast, and
+    pieces are also joined across the stretches where a shaft fades (`grey_white.faint_stretches`).
+    """
+    line_contrast = np.minimum(bright, np.float32(_MAX_LINE_CONTRAST))
+    if glossy:
+        ridge = ridge_filter(
+            line_contrast,
+            calibration,
+            min_diameter_um=parameters.min_diameter_um,
+            max_diameter_um=parameters.max_diameter_um,
+        )
+        bright = grey_white.body_contrast(bright, level=parameters.high_contrast)
+        bright_mask = segment(
+            ridge,
+            bright,
+            low_contrast=parameters.low_contrast,
+            high_contrast=parameters.high_contrast,
+            hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
+            peak_radius_px=calibration.px(PEAK_RADIUS_UM),
+            opposite=opposite,
+        )
+        bridge = bridge | grey_white.faint_stretches(line_contrast, low_contrast=parameters.low_contrast)
+    else:
+        ridge, bright_mask = _find_lines(bright, opposite, calibration, parameters)
     bright_mask = grey_white.apart_from_hair(
         bright_mask,
         ridge,
-        np.minimum(bright, np.float32(_MAX_LINE_CONTRAST)),
-        mask,
+        line_contrast,
+        hair_mask,
         low_contrast=parameters.low_contrast,
         high_contrast=parameters.high_contrast,
     )
@@ -495,7 +609,7 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
         if row["length_um"] >= max(grey_white.MIN_LENGTH_UM, parameters.min_length_um)
         and row["band_um"] <= grey_white.MAX_BAND_UM
     ]
-    beside = _alongside(dark.shafts, calibration, mask.shape, parameters)
+    beside = _alongside(dark_shafts, calibration, hair_mask.shape, parameters)
     added = [
         shaft
         for shaft, compact in zip(
@@ -503,23 +617,16 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
         )
         if compact and np.mean(beside(shaft[1].coords_px)) <= _GREY_WHITE_ALONGSIDE
     ]
-    if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
-        return dark
-    darkness = relative_contrast(prepared.grey, prepared.background, Polarity.DARK)
-    skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
-    against_skin = relative_contrast(prepared.grey, skin, Polarity.DARK)
-    kept = [
-        (row, hair)
-        for row, hair in dark.shafts
-        if grey_white.darker_than_skin(
-            hair.coords_px, darkness, against_skin, low_contrast=parameters.low_contrast
-        )
-    ]
+    return added, bright_mask
+
+
+def _grey_white_reading(dark: _Reading, kept, added, bright_mask, scale, parameters) -> _Reading:
+    """``dark`` with its shafts ``kept`` and the grey and white shafts ``added`` (marked so)."""
     rows, centerlines = _photo_rows(kept, scale, parameters, [False] * len(kept))
     grey_rows, grey_centerlines = _photo_rows(added, scale, parameters, [True] * len(added))
     rows = [dict(row, hair_id=index) for index, row in enumerate(rows + grey_rows)]
     return dark._replace(
-        mask=mask | bright_mask,
+        mask=dark.mask | bright_mask,
         rows=rows,
         centerlines=centerlines + grey_centerlines,
         shafts=tuple(kept + added),

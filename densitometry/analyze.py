@@ -270,9 +270,11 @@ def _photo_rows(shafts, scale, parameters, grey_white):
     return _split_bundles(rows, centerlines, parameters)
 
 
-def _find_lines(contrast, opposite, calibration, parameters):
+def _find_lines(contrast, opposite, calibration, parameters, *, grow_contrast=None):
     """Ridge map and hair mask of a contrast image (classic reading); ``opposite``: the contrast of the
-    other polarity against the same skin (see `densitometry.segment.segment`)."""
+    other polarity against the same skin (see `densitometry.segment.segment`); ``grow_contrast``: the
+    contrast the mask is grown on, where not the one its lines are found on (a glossy shaft's body,
+    `densitometry.grey_white.body_contrast`)."""
     # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and the
     # coarse scales' response to it then spills into the skin around it, where the skin's own texture
     # (as strong in relative terms as on any skin, and noisier) is grown into the mask as tails on the
@@ -287,7 +289,7 @@ def _find_lines(contrast, opposite, calibration, parameters):
     )
     mask = segment(
         ridge,
-        line_contrast,
+        line_contrast if grow_contrast is None else grow_contrast,
         low_contrast=parameters.low_contrast,
         high_contrast=parameters.high_contrast,
         hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
@@ -565,21 +567,9 @@ def _grey_white_shafts(
     """
     line_contrast = np.minimum(bright, np.float32(_MAX_LINE_CONTRAST))
     if glossy:
-        ridge = ridge_filter(
-            line_contrast,
-            calibration,
-            min_diameter_um=parameters.min_diameter_um,
-            max_diameter_um=parameters.max_diameter_um,
-        )
         bright = grey_white.body_contrast(bright, level=parameters.high_contrast)
-        bright_mask = segment(
-            ridge,
-            bright,
-            low_contrast=parameters.low_contrast,
-            high_contrast=parameters.high_contrast,
-            hole_width_px=calibration.px(PINHOLE_WIDTH_UM),
-            peak_radius_px=calibration.px(PEAK_RADIUS_UM),
-            opposite=opposite,
+        ridge, bright_mask = _find_lines(
+            line_contrast, opposite, calibration, parameters, grow_contrast=bright
         )
         bridge = bridge | grey_white.faint_stretches(line_contrast, low_contrast=parameters.low_contrast)
     else:

@@ -246,3 +246,22 @@ def test_mask_labelling_matches_numpy_indexing():
         kept[holes[[0, -1], :]] = True
         kept[holes[:, [0, -1]]] = True
         np.testing.assert_array_equal(fill_pinholes(mask, 6.0), mask | ~kept[holes])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_group_medians_of_contiguous_groups_match_numpy(dtype):
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(0, 9, 300)  # empty groups, odd and even sizes
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    values = rng.normal(size=len(groups)).astype(dtype)
+    values[rng.random(len(values)) < 0.2] = 0.5  # ties
+    values[rng.integers(0, len(values), 5)] = np.nan
+    expected = np.array(
+        [np.median(values[groups == g]) if size else np.nan for g, size in enumerate(sizes)], dtype=dtype
+    )
+    contiguous = group_medians(values, groups, len(sizes))
+    shuffled = rng.permutation(len(values))  # the same groups, not lying together
+    scattered = group_medians(values[shuffled], groups[shuffled], len(sizes))
+    for found in (contiguous, scattered):
+        assert found.dtype == dtype
+        np.testing.assert_array_equal(found, expected)  # bit for bit, NaN where numpy gives NaN

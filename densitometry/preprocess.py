@@ -248,7 +248,7 @@ def preprocess(
             reduced = _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um)
         for channel in (0, 1):
             if red_green[channel] is None:  # weighed against the contrast in use: brightness and blue
-                red_green[channel] = _red_green_weight(reduced, channel, max_hair_diameter_um)
+                red_green[channel] = _red_green_weight(reduced, channel)
             if red_green[channel] > 0.0:
                 # As blue adds (`_contrasts`), the channel against its own skin background; the darkest
                 # channel counts: a hair shows in the channel where its colour differs most.
@@ -359,7 +359,7 @@ def _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um) -> _Reduced:
     )
 
 
-def _red_green_weight(reduced: _Reduced, channel, max_hair_diameter_um) -> float:
+def _red_green_weight(reduced: _Reduced, channel) -> float:
     """How much of the red (``channel`` 0) or green (1) channel's extra contrast to use in a dark
     reading of one photo (0-1), decided on its `_reduce` copy.
 

@@ -90,7 +90,7 @@ class AnalysisParameters:
     red_weight, green_weight : float, optional
         The same for the red and the green channel in a reading of dark hair (hair whose colour differs
         from the skin's mostly in red or green, such as ash-blond hair on pink skin); default None:
-        decided per photo (`densitometry.preprocess.red_green_weight`), and shared by the two photos of
+        decided per photo (`densitometry.preprocess._red_green_weight`), and shared by the two photos of
         a comparison.
     colour_gain : float, optional
         How much the colour contrast of blond and red hair (blue minus red) is raised for a second

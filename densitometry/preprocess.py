@@ -337,17 +337,45 @@ def _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um) -> _Reduced:
     against its own skin background (`skin_background` on a copy reduced further)."""
     from .segment import line_evidence
 
-    factor = max(1, int(calibration.px(_TYPICAL_SHAFT_UM) / 2.0 // _COLOUR_LOOK_PX_PER_SCALE))
-    height, width = (max(8, length // factor) for length in luma.shape)
-    # Cut to a whole number of reduced pixels (at most factor - 1 px of the border): an area reduction
-    # by a whole factor costs a fraction of any other.
+    # The skin background at ~2 px per thickest hair: the closing still removes it, and the background is
+    # smooth anyway.
+    cut, small, channels = _reduced_channels(
+        rgb, calibration, _COLOUR_LOOK_PX_PER_SCALE, max_hair_diameter_um, background_px_per_hair=2.0
+    )
+    size = channels.shape[1::-1]
+    contrast = cv2.resize(contrast[cut], size, interpolation=cv2.INTER_AREA)
+    return _Reduced(
+        small,
+        cv2.resize(luma[cut], size, interpolation=cv2.INTER_AREA),
+        contrast,
+        line_evidence(contrast, small),
+        channels,
+    )
+
+
+def _reduced_channels(rgb, calibration, px_per_scale, max_hair_diameter_um, *, background_px_per_hair):
+    """The photo reduced to ~``px_per_scale`` px per typical shaft's scale, each colour channel against
+    its own skin background (`skin_background` on a copy reduced further, to ~``background_px_per_hair``
+    px per thickest hair).
+
+    Reduced by a whole factor, the photo cut to a whole number of reduced pixels (at most factor - 1 px
+    of its border): an area reduction by a whole factor costs a fraction of any other.
+
+    Returns
+    -------
+    cut : tuple of slice
+        The part of the photo reduced (index the photo's other images with it before reducing them).
+    calibration : Calibration of the reduced copy
+    channels : ndarray of float32, shape (h, w, 3)
+        Signed relative contrast of R, G and B, dark positive.
+    """
+    factor = max(1, int(calibration.px(_TYPICAL_SHAFT_UM) / 2.0 // px_per_scale))
+    height, width = (max(8, length // factor) for length in rgb.shape[:2])
     cut = (slice(0, height * factor), slice(0, width * factor))
     rgb = rgb[cut]
     small = Calibration(calibration.um_per_px * rgb.shape[1] / width)
     channels = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-    # The skin background at ~2 px per thickest hair: the closing still removes it, and the background is
-    # smooth anyway.
-    coarser = max(1, round(small.px(max_hair_diameter_um) / 2.0))
+    coarser = max(1, round(small.px(max_hair_diameter_um) / background_px_per_hair))
     coarse_size = (max(4, width // coarser), max(4, height // coarser))
     background = skin_background(
         cv2.resize(channels, coarse_size, interpolation=cv2.INTER_AREA),
@@ -356,14 +384,7 @@ def _reduce(rgb, luma, contrast, calibration, max_hair_diameter_um) -> _Reduced:
         max_hair_diameter_um=max_hair_diameter_um,
         size=(width, height),
     )
-    contrast = cv2.resize(contrast[cut], (width, height), interpolation=cv2.INTER_AREA)
-    return _Reduced(
-        small,
-        cv2.resize(luma[cut], (width, height), interpolation=cv2.INTER_AREA),
-        contrast,
-        line_evidence(contrast, small),
-        relative_contrast(channels, background, Polarity.DARK),
-    )
+    return cut, small, relative_contrast(channels, background, Polarity.DARK)
 
 
 def _red_green_weight(reduced: _Reduced, channel) -> float:
@@ -514,20 +535,23 @@ def colour_contrast(
         return None
     luma = np.maximum(relative_contrast(prepared.grey, prepared.background, Polarity.DARK), 0.0)
     if gain is None:
-        # Decided on copies reduced to ~1.5 px per typical shaft's scale, as `line_evidence` works.
-        height, width = luma.shape
-        factor = max(1, int(calibration.px(_TYPICAL_SHAFT_UM) / 2.0 // 1.5))
-        size = (max(8, width // factor), max(8, height // factor))
-        small = Calibration(calibration.um_per_px * width / size[0])
-        small_luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+        # Decided on copies reduced to ~1.5 px per typical shaft's scale, as `line_evidence` works, the
+        # skin background at ~4 px per thickest hair, as `skin_background` takes it (coarser, it leaves
+        # more of the skin's colour patches, whose spread lowers the gain: low_contrast phantoms miss
+        # 2 % more hairs at 2 px).
+        cut, small, channels = _reduced_channels(
+            rgb, calibration, 1.5, max_hair_diameter_um, background_px_per_hair=4.0
+        )
+        size = channels.shape[1::-1]
+        small_luma = cv2.resize(luma[cut], size, interpolation=cv2.INTER_AREA)
         if np.isnan(prepared.blue_ratio):  # the blue weight was given
-            blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, size)
+            blue = channels[..., 2]
             if blue_evidence_ratio(small_luma, np.maximum(blue, small_luma), small) < _COLOUR_PRESCREEN:
                 return None
         inside = None
         if field is not None:
-            inside = cv2.resize(field.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-        colour = _colour(rgb, small_luma, calibration, max_hair_diameter_um)
+            inside = cv2.resize(field[cut].view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        colour = _colour_lines(channels[..., 2], channels[..., 0], small_luma, small, max_hair_diameter_um)
         gain = _colour_gain(colour, small, inside)
         if gain <= 0.0:
             return None
@@ -540,11 +564,16 @@ def colour_contrast(
 
 def _colour(rgb, luma, calibration, max_hair_diameter_um):
     """Blue minus red relative contrast less its wide median, its positive part cleared near clearly
-    visible hair (`colour_contrast`), at the size of ``luma`` (the photo's or smaller)."""
-    size = luma.shape[::-1]
-    colour = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, size)
-    colour -= _channel_contrast(rgb[..., 0], calibration, max_hair_diameter_um, size)
-    calibration = Calibration(calibration.um_per_px * rgb.shape[1] / size[0])
+    visible hair (`colour_contrast`), of the photo ``luma`` is the brightness contrast of."""
+    blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, luma.shape[::-1])
+    red = _channel_contrast(rgb[..., 0], calibration, max_hair_diameter_um, luma.shape[::-1])
+    return _colour_lines(blue, red, luma, calibration, max_hair_diameter_um)
+
+
+def _colour_lines(blue, red, luma, calibration, max_hair_diameter_um):
+    """`_colour` of the blue and red channels' relative contrasts (dark positive), at the size and
+    ``calibration`` of ``luma``."""
+    colour = blue - red
     colour -= _wide_median(colour, calibration, max_hair_diameter_um)
     _clear_near_visible_hair(colour, luma, calibration)
     return colour

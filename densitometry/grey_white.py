@@ -64,6 +64,11 @@ NEUTRAL_SKIN_WIDTHS = 3.0
 #: because the dark hair is (phantoms of dense dark hair with a few grey hairs among it: 0.00-0.03; but
 #: 41 of 56 real photos of dense dark hair pass, and `follows_whole_shafts` declines them).
 MIN_SKIN_SHARE = 0.25
+#: ... and keeps the grey and white shafts read against the middle brightness only where together they
+#: are at least this share of the length of the dark traces they turn into skin (`follows_whole_shafts`;
+#: grey_hair phantoms: 0.50-3.4; a real photo of dense dark grey-brown hair whose middle brightness is
+#: that hair, D_143 of the example photos: 0.05, 12 bright gaps between the hairs for 149 hairs).
+MIN_ADDED_LENGTH_SHARE = 0.25
 #: A grey or white shaft's body is read up to this multiple of the seeding contrast (`body_contrast`).
 BODY_CONTRAST_SEEDS = 1.0
 #: Bright streaks (`streak_lengths_um`), thresholded at the seeding contrast and cut at every hair that
@@ -169,11 +174,15 @@ def follows_whole_shafts(added_lengths_um, dropped_lengths_um) -> bool:
     read against one that is dense dark hair, it is the other way round (the polarity test of
     `densitometry.analyze._follows_whole_shafts`). So the bright reading stands where its shafts are at
     least as long (median) as the dark traces it turns into skin (phantoms: 1.2-2.3 times as long in
-    grey_hair photos but one, 0.2-0.7 in dense dark hair).
+    grey_hair photos but one, 0.2-0.7 in dense dark hair), and where they account for a good part of
+    the length of those traces (`MIN_ADDED_LENGTH_SHARE`): the skin between grey shafts lies along
+    them, while the few bright gaps between dense dark hairs leave most of that hair unexplained.
     """
     if not len(dropped_lengths_um):
         return True
-    return float(np.median(added_lengths_um)) >= float(np.median(dropped_lengths_um))
+    return float(np.median(added_lengths_um)) >= float(np.median(dropped_lengths_um)) and float(
+        np.sum(added_lengths_um)
+    ) >= MIN_ADDED_LENGTH_SHARE * float(np.sum(dropped_lengths_um))
 
 
 def mostly_skin(skin_lengths_um, hair_lengths_um) -> bool:

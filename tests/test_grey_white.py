@@ -206,6 +206,8 @@ def test_a_dense_mask_is_revised_only_where_much_of_it_is_skin():
 def test_grey_shafts_stand_only_where_they_run_as_long_as_the_traces_they_drop():
     assert grey_white.follows_whole_shafts([900.0, 1200.0, 800.0], [600.0, 700.0])
     assert not grey_white.follows_whole_shafts([300.0, 250.0, 400.0], [1500.0, 1800.0])
+    # A few long bright gaps between many dark hairs: long, but a twentieth of the length they replace.
+    assert not grey_white.follows_whole_shafts([700.0] * 3, [600.0] * 60)
     # The cheap first look allows for streaks cut at every crossing, up to twice as short.
     assert grey_white.may_follow_whole_shafts([300.0, 350.0, 400.0], [700.0])
     assert not grey_white.may_follow_whole_shafts([250.0, 300.0, 320.0], [1500.0])

@@ -1,4 +1,4 @@
-"""Field of view: a dark surround (a dermatoscope's round field, dark corners) is no scalp."""
+"""Field of view: a dark surround (a dermatoscope's round field, dark corners) or a flat margin is no scalp."""
 
 from __future__ import annotations
 
@@ -92,6 +92,27 @@ def test_dark_corners_are_outside_the_field():
     assert result.field_mask[0, 320] and result.field_mask[479, 320]  # the field reaches the borders
     assert result.field_mask[240, 60] and not result.field_mask[240, 0]
     assert result.hair_count == len(INSIDE)
+
+
+@pytest.mark.parametrize("level", [0.98, 0.02])
+def test_flat_margins_along_the_edges_are_outside_the_field(level):
+    # An exported or letterboxed frame: 50 flat rows at the bottom and 20 columns at the right, white or
+    # black, with a little noise as JPEG leaves them. Counted over the whole frame the density would be
+    # 14 % low, and the skin beside a white margin is darker than it, a line along its edge.
+    photo = phantom(INSIDE + CROSSING, shape=SHAPE)
+    noise = np.random.default_rng(1).normal(0.0, 0.01, SHAPE)
+    photo[-50:] = level + noise[-50:]
+    photo[:, -20:] = level + noise[:, -20:]
+    photo = np.clip(photo, 0.0, 1.0)
+    result = densitometry.analyze(photo, um_per_px=UM_PER_PX)
+    inside_rows, inside_cols = SHAPE[0] - 52, SHAPE[1] - 22  # the margins and two lines more
+    assert result.field_mask is not None
+    assert result.field_mask[:inside_rows, :inside_cols].all()
+    assert not result.field_mask[inside_rows:].any() and not result.field_mask[:, inside_cols:].any()
+    assert result.field_area_cm2 == pytest.approx(Calibration(UM_PER_PX).area_cm2(inside_rows * inside_cols))
+    assert result.hair_count == len(INSIDE) + len(CROSSING)
+    for coords in result.centerlines_px:
+        assert coords[:, 0].max() < inside_rows and coords[:, 1].max() < inside_cols
 
 
 def test_compare_keeps_its_common_field_inside_both_round_fields():

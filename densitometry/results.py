@@ -103,8 +103,9 @@ class AnalysisParameters:
         (`densitometry.preprocess.field_of_view`); ``"whole"``: the whole photo is the field.
     grey_white : bool, optional
         In a photo read as dark hair, also count the grey and white shafts among it
-        (`densitometry.grey_white`): None (default) with ``polarity="auto"``, where the dark hair is
-        sparse and bright shafts show; True in every photo read as dark (classic reading); False never.
+        (`densitometry.grey_white`): None (default) with ``polarity="auto"``, where bright shafts show
+        that read as hair (`densitometry.analyze._with_grey_white`); True in every photo read as dark
+        (classic reading); False never.
         Shared by the two photos of a comparison (the baseline's choice).
     """
 

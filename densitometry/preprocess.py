@@ -91,6 +91,10 @@ _BAND_MAX_STD = 0.04
 _BAND_SATURATION = 0.06
 _BAND_MIN_DIFFERENCE = 0.25
 _BAND_MARGIN_PX = 2
+#: ... where the photo beyond that differs from it by at least this much (mean luma of the line there):
+#: a margin ends in a sharp edge (the example photos: 0.39-0.81), skin clipped to white by
+#: overexposure fades into the photo.
+_BAND_MIN_STEP = 0.15
 #: A round field is at least this share of the photo's shorter side in radius.
 _MIN_FIELD_RADIUS = 0.3
 
@@ -793,7 +797,8 @@ def _frame_bands(rgb):
 
     A margin line is flat (`_BAND_MAX_STD`), and white, black (`_BAND_SATURATION`) or far from the
     photo's median brightness (`_BAND_MIN_DIFFERENCE`): plain skin along an edge, however flat, is
-    near the photo's middle brightness. At most a quarter of each side is taken.
+    near the photo's middle brightness. The margin must end in a sharp edge (`_BAND_MIN_STEP`). At
+    most a quarter of each side is taken.
     """
     middle = float(np.median(to_grey(rgb[::8, ::8])))
     widths = []
@@ -807,6 +812,10 @@ def _frame_bands(rgb):
             ):
                 break
             width += 1
+        if width:
+            beyond = float(to_grey(lines[min(width + _BAND_MARGIN_PX, len(lines) - 1)][None]).mean())
+            if abs(beyond - float(to_grey(lines[:width]).mean())) < _BAND_MIN_STEP:
+                width = 0
         widths.append(min(width + _BAND_MARGIN_PX, len(lines) // 4) if width else 0)
     return tuple(widths) if any(widths) else None
 

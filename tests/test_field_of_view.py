@@ -115,6 +115,15 @@ def test_flat_margins_along_the_edges_are_outside_the_field(level):
         assert coords[:, 0].max() < inside_rows and coords[:, 1].max() < inside_cols
 
 
+def test_overexposed_skin_along_the_edges_is_no_margin():
+    # Skin clipped nearly white where no hair crosses the photo's edge: flat and white like a margin,
+    # but it fades into the photo without an edge.
+    photo = phantom(INSIDE, shape=SHAPE, skin=0.97, noise=0.005)
+    rgb = np.repeat(photo[..., None], 3, axis=2)
+    assert field_of_view(rgb, Calibration(UM_PER_PX)) is None
+    assert densitometry.analyze(photo, um_per_px=UM_PER_PX).field_mask is None
+
+
 def test_compare_keeps_its_common_field_inside_both_round_fields():
     from densitometry.synthetic_pairs import make_pair
 

@@ -85,7 +85,10 @@ def make_pair(
     margin = _margin(after_to_before, width_px, height_px)
     world_w, world_h = width_px + 2 * margin, height_px + 2 * margin
     world = synthetic.generate(scenario, seed=seed, width_px=world_w, height_px=world_h, um_per_px=um_per_px)
-    params = world.params
+    # Both photos are crops of one scene: no frame margins (an exported frame's, at the scene's border).
+    params = dataclasses.replace(world.params, frame_margins_px=(0, 0, 0, 0))
+    if params != world.params:
+        world = synthetic.render(params, seed=seed, width_px=world_w, height_px=world_h)
     before_hairs = list(world.hairs)
     after_hairs, info = _changed_hairs(
         before_hairs, change, change_fraction, rng, params, seed, world_w, world_h

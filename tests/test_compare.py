@@ -521,3 +521,12 @@ def test_detection_beside_a_shaft_is_no_hair_in_the_joint_count(monkeypatch):
     assert cmp.new_hairs == cmp.lost_hairs == 0
     assert cmp.hairs_present_before == cmp.hairs_present_after == cmp.after.hair_count - cmp.off_shaft_after
     assert cmp.delta_density_per_cm2 == 0
+
+
+def test_pairs_of_a_scenario_with_frame_margins_are_crops_of_one_scene_without_them():
+    framed = synthetic.generate("artefacts", seed=1000, width_px=400, height_px=300)
+    assert any(framed.params.frame_margins_px)
+    before, after, _ = make_pair("artefacts", seed=1000, width_px=400, height_px=300, change="none")
+    assert before.params.frame_margins_px == (0, 0, 0, 0) and before.field_px is None
+    for image in (before.image, after):
+        assert not (image[-3:] >= 250).all() and not (image[-3:] <= 5).all()

@@ -332,3 +332,31 @@ def test_generate_takes_the_hair_density_from_the_caller():
     assert drawn.hairs and not np.array_equal(drawn.image, photo.image)
     with pytest.raises(ParameterError, match="hair_density_per_cm2"):
         synthetic.generate("clinical", seed=4, width_px=320, height_px=240, hair_density_per_cm2=-1.0)
+
+
+def test_flat_frame_margins_lie_outside_the_field_and_its_truth():
+    # An exported frame: 30 white rows at the bottom, 12 columns at the right. A hair crossing into the
+    # bottom margin is visible (and counted) only down to the margin's edge.
+    params = flat_params(frame_margins_px=(0, 30, 0, 12), frame_margin_level=255.0, jpeg_quality=90)
+    hair = straight_hair((150.0, 100.0), (300.0, 100.0), 70.0)  # rows 150-300; the field ends at 210
+    photo = synthetic.render(params, seed=0, width_px=W, height_px=H, hairs=[hair])
+    assert photo.field_px == (0, 0, H - 30, W - 12)
+    assert photo.field_area_cm2 == pytest.approx((H - 30) * (W - 12) * (5.0e-4) ** 2)
+    assert photo.truth()["field_px"] == [0, 0, H - 30, W - 12]
+    # Flat white but for the JPEG ringing along its edge (the frame is compressed with the photo).
+    assert np.median(photo.image[H - 30 :]) == 255 and np.median(photo.image[:, W - 12 :]) == 255
+    assert photo.image[H - 16 :].min() >= 240
+    (truth,) = photo.hairs
+    np.testing.assert_allclose(truth.centerline_px, hair.centerline_px)  # in the photo's pixels
+    assert truth.crosses_border and truth.visible_length_um == pytest.approx((H - 30 - 0.5 - 150.0) * 5.0)
+    assert not photo.hair_mask[H - 30 :].any() and photo.hair_mask[150:200, 95:105].all()
+    # The analyzer leaves the margins out of its field (and two lines more).
+    import densitometry
+
+    result = densitometry.analyze(photo.image, um_per_px=5.0)
+    assert result.field_mask is not None and result.field_mask.sum() == (H - 32) * (W - 14)
+    assert result.hair_count == 1
+    with pytest.raises(ParameterError, match="frame_margins_px"):
+        flat_params(frame_margins_px=(0, -1, 0, 0))
+    with pytest.raises(ParameterError, match="leave a field"):
+        synthetic.render(flat_params(frame_margins_px=(0, H - 10, 0, 0)), seed=0, width_px=W, height_px=H)

@@ -36,7 +36,7 @@ class TruthHair:
         Shaft diameter (constant along the hair).
     length_um, visible_length_um : float
         Length of the whole centreline, and of the part inside the field
-        (rows -0.5..H-0.5, cols -0.5..W-0.5).
+        (rows -0.5..H-0.5, cols -0.5..W-0.5, within `SyntheticPhoto.field_px` where it is set).
     colour : str
         A `HairColour` value.
     emergence_px : tuple of float
@@ -122,6 +122,9 @@ class SyntheticPhoto:
     seed : int
     encoded_jpeg : bytes or None
         The JPEG stream ``image`` was decoded from, if the scene was JPEG-compressed.
+    field_px : tuple of int or None
+        (top, left, height, width) of the field where the photo has flat margins
+        (``params.frame_margins_px``); None: the whole photo is the field.
     """
 
     image: np.ndarray
@@ -134,11 +137,12 @@ class SyntheticPhoto:
     params: SceneParameters
     seed: int
     encoded_jpeg: bytes | None = field(default=None, repr=False)
+    field_px: tuple[int, int, int, int] | None = None
 
     @property
     def field_area_cm2(self) -> float:
         """Area of the field of view in cm²."""
-        height_px, width_px = self.image.shape[:2]
+        height_px, width_px = self.image.shape[:2] if self.field_px is None else self.field_px[2:]
         return float(height_px * width_px * (self.um_per_px / UM_PER_CM) ** 2)
 
     def counted_hairs(self, min_length_um: float = DEFAULT_MIN_LENGTH_UM) -> tuple[TruthHair, ...]:
@@ -156,7 +160,8 @@ class SyntheticPhoto:
         Returns
         -------
         dict
-            ``um_per_px``, ``field_area_cm2``, ``hair_count``, ``density_per_cm2``,
+            ``um_per_px``, ``field_area_cm2``, ``field_px`` (see the attribute), ``hair_count``,
+            ``density_per_cm2``,
             ``mean_diameter_um``, ``median_diameter_um`` (of counted hairs; None when there are none),
             ``vellus_fraction`` (< 30 µm), ``intermediate_fraction``, ``terminal_fraction`` (>= 60 µm),
             ``cumulative_thickness_mm_per_cm2``, ``follicular_unit_count`` (units inside the field with
@@ -190,6 +195,7 @@ class SyntheticPhoto:
             "width_px": int(self.image.shape[1]),
             "height_px": int(self.image.shape[0]),
             "field_area_cm2": area,
+            "field_px": None if self.field_px is None else [int(v) for v in self.field_px],
             "min_length_um": float(min_length_um),
             "hair_count": n,
             "density_per_cm2": n / area,

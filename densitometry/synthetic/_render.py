@@ -355,6 +355,8 @@ def render(
     width_px = _check_size(width_px, "width_px")
     height_px = _check_size(height_px, "height_px")
     seed = _check_seed(seed)
+    if any(params.frame_margins_px):
+        return _with_margins(params, seed=seed, width_px=width_px, height_px=height_px, hairs=hairs)
     shape = (height_px, width_px)
     s = params.um_per_px
     geo_rng, skin_rng, art_rng, hair_rng, cam_rng = (
@@ -425,16 +427,80 @@ def _camera(image, params, rng):
         gain = (params.noise_sigma**2 - read**2) / 128.0
         sigma = np.sqrt(read**2 + gain * np.clip(image, 0, 255))
         image = image + sigma * rng.standard_normal(image.shape, dtype=np.float32)
-    image8 = np.clip(np.round(image), 0, 255).astype(np.uint8)
-    if params.jpeg_quality is None:
+    return _jpeg(np.clip(np.round(image), 0, 255).astype(np.uint8), params.jpeg_quality)
+
+
+def _jpeg(image8, quality):
+    """``image8`` (RGB uint8) as decoded from a JPEG stream of ``quality``, and that stream (or itself and
+    None where ``quality`` is None)."""
+    if quality is None:
         return image8, None
     ok, buffer = cv2.imencode(
-        ".jpg", cv2.cvtColor(image8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(params.jpeg_quality)]
+        ".jpg", cv2.cvtColor(image8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     )
     if not ok:
         raise RuntimeError("OpenCV failed to JPEG-encode the synthetic image")
     decoded = cv2.cvtColor(cv2.imdecode(buffer, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     return decoded, buffer.tobytes()
+
+
+def _with_margins(params, *, seed, width_px, height_px, hairs):
+    """`render` of a photo with flat margins (``params.frame_margins_px``): the scene rendered on the
+    field and framed by the margins before JPEG compression, as an exported frame is; the truth in
+    the photo's pixels."""
+    top, bottom, left, right = params.frame_margins_px
+    field_h, field_w = height_px - top - bottom, width_px - left - right
+    if min(field_h, field_w) < 16:
+        raise ParameterError(
+            f"frame_margins_px {params.frame_margins_px} leave a field of {field_w} x {field_h} px "
+            "(at least 16 px per side)"
+        )
+    offset = np.array([top, left], float)
+
+    def moved(points, by):
+        points = np.asarray(points, float) + by
+        points.setflags(write=False)
+        return points
+
+    if hairs is not None:
+        hairs = [dataclasses.replace(h, centerline_px=moved(h.centerline_px, -offset)) for h in hairs]
+    inner = render(
+        dataclasses.replace(params, frame_margins_px=(0, 0, 0, 0), jpeg_quality=None),
+        seed=seed,
+        width_px=field_w,
+        height_px=field_h,
+        hairs=hairs,
+    )
+    inside = (slice(top, top + field_h), slice(left, left + field_w))
+
+    def framed(array, fill):
+        out = np.full((height_px, width_px, *array.shape[2:]), fill, dtype=array.dtype)
+        out[inside] = array
+        return out
+
+    image, encoded = _jpeg(framed(inner.image, round(params.frame_margin_level)), params.jpeg_quality)
+    return dataclasses.replace(
+        inner,
+        image=image,
+        hairs=tuple(
+            dataclasses.replace(
+                h,
+                centerline_px=moved(h.centerline_px, offset),
+                emergence_px=tuple(float(v) for v in np.add(h.emergence_px, offset)),
+            )
+            for h in inner.hairs
+        ),
+        units=tuple(
+            dataclasses.replace(u, position_px=tuple(float(v) for v in np.add(u.position_px, offset)))
+            for u in inner.units
+        ),
+        hair_mask=framed(inner.hair_mask, False),
+        centerline_mask=framed(inner.centerline_mask, False),
+        diameter_map_um=framed(inner.diameter_map_um, 0.0),
+        params=params,
+        encoded_jpeg=encoded,
+        field_px=(top, left, field_h, field_w),
+    )
 
 
 def _explicit_hairs(hairs, params, shape):

@@ -121,6 +121,10 @@ class SceneParameters:
     #: microscopes): share of the skin they cover (0-1) and their diameter range in µm.
     speckle_fraction: float = 0.0
     speckle_diameter_um: tuple[float, float] = (10.0, 40.0)
+    #: Flat margins of an exported or letterboxed frame (image pixels: top, bottom, left, right) at one
+    #: grey level (0-255), outside the field: the scene fills the rest of the photo.
+    frame_margins_px: tuple[int, int, int, int] = (0, 0, 0, 0)
+    frame_margin_level: float = 255.0
 
     def __post_init__(self):
         object.__setattr__(self, "um_per_px", check_positive_finite(self.um_per_px, "um_per_px"))
@@ -188,6 +192,12 @@ class SceneParameters:
             raise ParameterError(f"skin_rgb must be 3 values in 0-255, got {self.skin_rgb!r}")
         if len(self.white_balance) != 3 or not all(v > 0 for v in self.white_balance):
             raise ParameterError(f"white_balance must be 3 gains > 0, got {self.white_balance!r}")
+        if len(self.frame_margins_px) != 4 or any(int(v) != v or v < 0 for v in self.frame_margins_px):
+            raise ParameterError(
+                f"frame_margins_px must be 4 integers >= 0 (top, bottom, left, right), got {self.frame_margins_px!r}"
+            )
+        object.__setattr__(self, "frame_margins_px", tuple(int(v) for v in self.frame_margins_px))
+        _check_range(self.frame_margin_level, "frame_margin_level", low=0.0, high=255.0)
         if self.jpeg_quality is not None and not (1 <= int(self.jpeg_quality) <= 100):
             raise ParameterError(f"jpeg_quality must be None or 1-100, got {self.jpeg_quality!r}")
 
@@ -428,6 +438,11 @@ def _artefacts(rng):
         illumination_gradient=_u(rng, 0.2, 0.4),
         redness=_u(rng, 0.4, 0.9),
     )
+    if rng.random() < 0.5:  # an exported frame: white or black margins at its bottom and right
+        p.update(
+            frame_margins_px=(0, int(rng.integers(2, 60)), 0, int(rng.integers(0, 30))),
+            frame_margin_level=float(rng.choice([0.0, 255.0])),
+        )
     return p
 
 
@@ -493,7 +508,11 @@ _SCENARIO_DRAWS: dict[str, tuple[Callable[[np.random.Generator], dict], str]] = 
     "dense_crossings": (_dense_crossings, "long hairs at high density with many crossings"),
     "follicular_units": (_follicular_units, "many 2-4 hair units, parallel hairs touching at the opening"),
     "miniaturised": (_miniaturised, "pattern hair loss: low density, vellus/intermediate, single units"),
-    "artefacts": (_artefacts, "creases, empty openings, dandruff flakes, sebum glare, strong vignetting"),
+    "artefacts": (
+        _artefacts,
+        "creases, empty openings, dandruff flakes, sebum glare, strong vignetting; half with an exported"
+        " frame's white or black margins",
+    ),
     "blur_noise": (_blur_noise, "defocus blur, sensor noise, JPEG quality 60-75"),
     "colour_noise": (_colour_noise, "cheap USB microscope: smooth colour noise (1.5-5 levels), JPEG 60-85"),
     "oily_speckle": (

@@ -763,7 +763,8 @@ def field_of_view(rgb, calibration: Calibration, *, max_hair_diameter_um=150.0):
     found as the dark area (darker than a quarter of the skin's brightness, the median luma of the
     pixels above 0.15) that stays after an opening with a disc twice as wide as the thickest
     hair (hairs are dark too, but narrower), reaches the photo's border and covers at least 1 % of it.
-    Only round fields are recognised (a dermatoscope's round field, a round dark vignette): the field is
+    Of dark surrounds only round ones are recognised (a dermatoscope's round field, a round dark
+    vignette; straight ones are margins): the field is
     the disc that the edge of the largest connected part of the rest follows (`_round_field`), shrunk by
     the thickest hair's width so that the rim's soft edge stays outside; a field under 5 % of the photo
     is taken for a dark photo, not a field. Found on every n-th pixel (the thickest hair ~4 px wide).

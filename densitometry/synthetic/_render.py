@@ -341,6 +341,9 @@ def render(
         is its own unit; ``centerline_px``, ``diameter_um``, ``colour`` and ``centre_opacity`` are used
         (opacity 1 = opaque); the other fields are recomputed.
 
+    Where ``params.frame_margins_px`` asks for flat margins, the scene fills the field inside them
+    (`SyntheticPhoto.field_px`); coordinates stay the photo's pixels.
+
     Returns
     -------
     SyntheticPhoto

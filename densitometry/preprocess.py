@@ -272,9 +272,7 @@ def preprocess(
             if red_green[channel] > 0.0:
                 # As blue adds (`_contrasts`), the channel against its own skin background; the darkest
                 # channel counts: a hair shows in the channel where its colour differs most.
-                own = _channel_contrast(
-                    rgb[..., channel], calibration, max_hair_diameter_um, luma.shape[::-1]
-                )
+                own = _channel_contrast(rgb[..., channel], calibration, max_hair_diameter_um)
                 weight = np.float32(red_green[channel])
                 contrast = np.maximum(contrast, luma + weight * np.maximum(own - luma, 0.0))
                 opposite = np.maximum(
@@ -578,8 +576,8 @@ def colour_contrast(
 def _colour(rgb, luma, calibration, max_hair_diameter_um):
     """Blue minus red relative contrast less its wide median, its positive part cleared near clearly
     visible hair (`colour_contrast`), of the photo ``luma`` is the brightness contrast of."""
-    blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um, luma.shape[::-1])
-    red = _channel_contrast(rgb[..., 0], calibration, max_hair_diameter_um, luma.shape[::-1])
+    blue = _channel_contrast(rgb[..., 2], calibration, max_hair_diameter_um)
+    red = _channel_contrast(rgb[..., 0], calibration, max_hair_diameter_um)
     return _colour_lines(blue, red, luma, calibration, max_hair_diameter_um)
 
 
@@ -637,15 +635,13 @@ def _one_sidedness(colour, calibration, inside=None):
     return ratio, sigma, positive.shape, inside
 
 
-def _channel_contrast(channel, calibration, max_hair_diameter_um, size):
-    """Relative contrast (dark positive) of one colour channel against its own skin background, at
-    ``size`` (width, height; the channel is reduced to it by area)."""
+def _channel_contrast(channel, calibration, max_hair_diameter_um):
+    """Relative contrast (dark positive) of one colour channel of the photo against its own skin
+    background."""
     channel = np.ascontiguousarray(channel, dtype=np.float32)
     background = skin_background(
-        channel, calibration, polarity=Polarity.DARK, max_hair_diameter_um=max_hair_diameter_um, size=size
+        channel, calibration, polarity=Polarity.DARK, max_hair_diameter_um=max_hair_diameter_um
     )
-    if channel.shape[::-1] != tuple(size):
-        channel = cv2.resize(channel, size, interpolation=cv2.INTER_AREA)
     return relative_contrast(channel, background, Polarity.DARK)
 
 

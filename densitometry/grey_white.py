@@ -29,7 +29,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .hairs import group_medians, values_at
-from .preprocess import Polarity, relative_contrast
+from .preprocess import Polarity, reduced_median, relative_contrast
 from .segment import PEAK_RADIUS_UM, hysteresis
 
 #: Grey and white shafts are looked for (automatically) where the dark hair mask covers at most this share
@@ -130,24 +130,19 @@ def neutral_skin(grey, calibration: Calibration, *, max_hair_diameter_um: float)
     phantoms: median error 0-2 % of the skin's brightness, against +2-23 % for `skin_level` outside
     the dark reading's mask, which holds the skin between grey shafts, and +2-19 % for the dark
     reading's closing). Where one polarity covers more than half, the median is that hair: callers
-    must tell (see `densitometry.analyze._with_grey_white_among_dense`). Computed at a resolution where
-    the thickest hair (``max_hair_diameter_um``) is about 4 px wide, over `NEUTRAL_SKIN_WIDTHS` of
-    its widths, in 1/255 steps, and smoothed.
+    must tell (see `densitometry.analyze._with_grey_white_among_dense`). The wide median polarity is
+    decided against (`densitometry.preprocess.reduced_median`, over `NEUTRAL_SKIN_WIDTHS` of the
+    thickest hair's widths), smoothed.
 
     Returns
     -------
     ndarray of float32, shape (H, W)
     """
-    height, width = grey.shape
-    diameter_px = calibration.px(max_hair_diameter_um)
-    factor = max(1, int(diameter_px // 4))
-    small = cv2.resize(
-        grey, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    median = reduced_median(
+        grey, calibration, max_hair_diameter_um=max_hair_diameter_um, widths=NEUTRAL_SKIN_WIDTHS
     )
-    window = min(255, 2 * int(np.ceil(NEUTRAL_SKIN_WIDTHS * diameter_px / factor)) + 1)
-    median = cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), window)
-    median = cv2.GaussianBlur(median.astype(np.float32) / np.float32(255.0), (0, 0), 2.0)
-    return cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR)
+    median = cv2.GaussianBlur(median, (0, 0), 2.0)
+    return cv2.resize(median, grey.shape[::-1], interpolation=cv2.INTER_LINEAR)
 
 
 def drawn_shafts(shafts, shape, calibration: Calibration) -> np.ndarray:

@@ -733,18 +733,22 @@ def _line_evidence(channel, calibration, max_hair_diameter_um):
 
 def _median_contrast(channel, calibration, max_hair_diameter_um):
     """Relative contrast (dark positive) of one channel against its wide median (`detect_polarity`)."""
+    median = reduced_median(channel, calibration, max_hair_diameter_um=max_hair_diameter_um, widths=3.0)
+    background = cv2.resize(median, channel.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    return relative_contrast(channel, background, Polarity.DARK)
+
+
+def reduced_median(channel, calibration: Calibration, *, max_hair_diameter_um, widths) -> np.ndarray:
+    """Median of a channel (values in [0, 1], taken in 1/255 steps) over ``widths`` of the thickest hair,
+    on a copy reduced by area to where that hair is about 4 px wide: float32, at that reduced size."""
     height, width = channel.shape
     diameter_px = calibration.px(max_hair_diameter_um)
     factor = max(1, int(diameter_px // 4))
     small = cv2.resize(
         channel, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
     )
-    window = min(255, 2 * int(np.ceil(3.0 * diameter_px / factor)) + 1)
-    median = (
-        cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), window).astype(np.float32) / 255.0
-    )
-    background = cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR)
-    return relative_contrast(channel, background, Polarity.DARK)
+    window = min(255, 2 * int(np.ceil(widths * diameter_px / factor)) + 1)
+    return cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), window).astype(np.float32) / 255.0
 
 
 def field_of_view(rgb, calibration: Calibration, *, max_hair_diameter_um=150.0):

@@ -477,16 +477,15 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     )
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
-    darkness = relative_contrast(prepared.grey, prepared.background, Polarity.DARK)
     skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
-    against_skin = relative_contrast(prepared.grey, skin, Polarity.DARK)
-    kept = [
-        (row, hair)
-        for row, hair in dark.shafts
-        if grey_white.darker_than_skin(
-            hair.coords_px, darkness, against_skin, low_contrast=parameters.low_contrast
-        )
-    ]
+    on_hair = grey_white.darker_than_skin(
+        [hair.coords_px for _, hair in dark.shafts],
+        prepared.grey,
+        prepared.background,
+        skin,
+        low_contrast=parameters.low_contrast,
+    )
+    kept = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if hair]
     return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
 
 
@@ -511,7 +510,7 @@ def _with_grey_white_among_dense(dark: _Reading, calibration, scale, field, para
     skin = grey_white.neutral_skin(
         prepared.grey, calibration, max_hair_diameter_um=parameters.max_diameter_um
     )
-    on_hair = grey_white.darker_than_skin_each(
+    on_hair = grey_white.darker_than_skin(
         [hair.coords_px for _, hair in dark.shafts],
         prepared.grey,
         prepared.background,

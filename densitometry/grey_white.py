@@ -324,55 +324,46 @@ def compact_shafts(bright_mask, shafts, calibration: Calibration) -> list:
     return [region > 0 and area[region] <= MAX_AREA_PER_BAND * band_area[region] for region in regions]
 
 
-def darker_than_skin(coords_px, darkness, darkness_against_skin, *, low_contrast) -> bool:
-    """Whether a dark trace is darker than the skin between the hairs, not only than the background.
+def darker_than_skin(traces_px, grey, background, skin, *, low_contrast) -> np.ndarray:
+    """Whether each dark trace is darker than the skin between the hairs, not only than the background.
 
     A dark reading's background is the skin's closing (`densitometry.preprocess.skin_background`):
     grey and white shafts raise it, and the skin between them then reads as dark lines. Such a trace
-    loses its darkness against the skin level (`skin_level`, the hairs of both polarities left out); a
-    dark hair keeps it.
+    loses its darkness against the skin level (`skin_level` or `neutral_skin`); a dark hair keeps it.
 
     Parameters
     ----------
-    coords_px : ndarray of float, shape (N, 2)
-        The trace's centreline.
-    darkness, darkness_against_skin : ndarray of float32, shape (H, W)
-        Relative darkness (brightness contrast, dark positive) against the reading's background and
-        against the skin level.
+    traces_px : sequence of ndarray of float, shape (N, 2)
+        The traces' centrelines.
+    grey, background, skin : ndarray of float32, shape (H, W)
+        Brightness, the reading's background and the skin level. The relative darkness against each
+        is taken at the centrelines only.
     low_contrast : float
         The growing threshold of the hysteresis.
 
     Returns
     -------
-    bool
-        False where the trace's median darkness reaches ``low_contrast`` against the background but
+    ndarray of bool, shape (len(traces_px),)
+        False where a trace's median darkness reaches ``low_contrast`` against the background but
         falls short of it against the skin by more than ``low_contrast`` or by more than half.
     """
-    against_background = float(np.median(values_at(darkness, coords_px)))
-    against_skin = float(np.median(values_at(darkness_against_skin, coords_px)))
-    return bool(_keeps_darkness(against_background, against_skin, low_contrast))
-
-
-def darker_than_skin_each(traces_px, grey, background, skin, *, low_contrast) -> np.ndarray:
-    """`darker_than_skin` of each centreline of ``traces_px`` (a sequence of (N, 2) arrays) at once, the
-    relative darkness against ``background`` and against ``skin`` (float32 (H, W), as ``grey``)
-    taken at the centrelines only; bool array of its length."""
     if not len(traces_px):
         return np.zeros(0, bool)
     coords = np.concatenate(traces_px)
     owner = np.repeat(np.arange(len(traces_px)), [len(trace) for trace in traces_px])
     luma = values_at(grey, coords)
+    # The medians of the float32 darkness, compared in float64.
     against_background = group_medians(
         relative_contrast(luma, values_at(background, coords), Polarity.DARK), owner, len(traces_px)
-    )
+    ).astype(np.float64)
     against_skin = group_medians(
         relative_contrast(luma, values_at(skin, coords), Polarity.DARK), owner, len(traces_px)
-    )
+    ).astype(np.float64)
     return _keeps_darkness(against_background, against_skin, low_contrast)
 
 
 def _keeps_darkness(against_background, against_skin, low_contrast):
-    """The rule of `darker_than_skin` (scalars or arrays)."""
+    """The rule of `darker_than_skin`, on the traces' median darkness."""
     # Faint in brightness (blond hair, read in blue or colour): nothing to judge by.
     faint = against_background < low_contrast
     return faint | (

@@ -145,12 +145,22 @@ def test_shafts_in_a_blob_are_not_compact():
 
 
 def test_a_dark_trace_no_darker_than_the_skin_is_skin_between_bright_shafts():
-    coords = np.array([(5.0, k) for k in range(10)])
-    darkness = np.full((10, 10), 0.15, np.float32)  # against the (raised) closing background
-    assert not grey_white.darker_than_skin(coords, darkness, np.full_like(darkness, 0.01), low_contrast=0.05)
-    assert grey_white.darker_than_skin(coords, darkness, np.full_like(darkness, 0.13), low_contrast=0.05)
-    faint = np.full((10, 10), 0.02, np.float32)  # faint in brightness (blond hair read in blue): kept
-    assert grey_white.darker_than_skin(coords, faint, np.full_like(faint, -0.05), low_contrast=0.05)
+    coords = [np.array([(5.0, k) for k in range(10)])]
+    grey = np.full((10, 10), 0.68, np.float32)
+    background = np.full_like(grey, 0.8)  # the (raised) closing: the trace is 0.15 darker than it
+    darker = grey_white.darker_than_skin(
+        coords, grey, background, np.full_like(grey, 0.687), low_contrast=0.05
+    )
+    assert darker.tolist() == [False]  # 0.01 darker than the skin between the hairs: that skin
+    darker = grey_white.darker_than_skin(
+        coords, grey, background, np.full_like(grey, 0.78), low_contrast=0.05
+    )
+    assert darker.tolist() == [True]  # 0.13 darker than the skin: a dark hair
+    # Faint in brightness (blond hair read in blue: 0.02 against the background): kept.
+    faint = np.full_like(grey, 0.784)
+    assert grey_white.darker_than_skin(
+        coords, faint, background, np.full_like(grey, 0.75), low_contrast=0.05
+    )[0]
 
 
 def test_grey_white_parameter_is_checked_and_set_from_the_command_line():
@@ -214,15 +224,22 @@ def test_grey_shafts_stand_only_where_they_run_as_long_as_the_traces_they_drop()
     assert not grey_white.may_follow_whole_shafts([], [700.0])
 
 
-def test_darker_than_skin_each_agrees_with_darker_than_skin():
+def test_darker_than_skin_judges_each_trace_by_its_median_darkness():
     rng = np.random.default_rng(0)
     grey = rng.uniform(0.2, 0.8, (40, 40)).astype(np.float32)
     background = np.full_like(grey, 0.8)
-    skin = rng.uniform(0.3, 0.8, grey.shape).astype(np.float32)
+    # Skin as bright as the background in the upper half (dark hair there), as the traces below.
+    skin = np.where(np.arange(40)[:, None] < 20, 0.8, grey + rng.uniform(-0.05, 0.1, grey.shape))
+    skin = skin.astype(np.float32)
     traces = [np.array([(row, k) for k in range(5, 35)], float) for row in range(2, 40, 4)]
-    each = grey_white.darker_than_skin_each(traces, grey, background, skin, low_contrast=0.05)
+    each = grey_white.darker_than_skin(traces, grey, background, skin, low_contrast=0.05)
     darkness = relative_contrast(grey, background, densitometry.Polarity.DARK)
     against_skin = relative_contrast(grey, skin, densitometry.Polarity.DARK)
-    one_by_one = [grey_white.darker_than_skin(t, darkness, against_skin, low_contrast=0.05) for t in traces]
-    assert each.tolist() == one_by_one
-    assert grey_white.darker_than_skin_each([], grey, background, skin, low_contrast=0.05).shape == (0,)
+    expected = []
+    for trace in traces:
+        rows, cols = trace.astype(int).T
+        dark, skin_dark = float(np.median(darkness[rows, cols])), float(np.median(against_skin[rows, cols]))
+        expected.append(dark < 0.05 or (skin_dark >= 0.5 * dark and dark - skin_dark <= 0.05))
+    assert each.tolist() == expected
+    assert 0 < sum(expected) < len(expected)  # both answers occur
+    assert grey_white.darker_than_skin([], grey, background, skin, low_contrast=0.05).shape == (0,)

@@ -155,7 +155,7 @@ def analyze(
         if dark is not None and _pigmented_shafts(dark, reading):
             reading = dark
     if _looks_for_grey_white(reading, parameters):
-        reading = _with_grey_white(reading, working_calibration, scale, field, parameters)
+        reading = _with_grey_white(reading, rgb, working_calibration, scale, field, parameters)
     prepared, mask, rows = reading.prepared, reading.mask, reading.rows
     hairs = pd.DataFrame(rows, columns=list(HAIR_COLUMNS))
     if mask.shape != loaded.shape_px:
@@ -439,7 +439,7 @@ def _looks_for_grey_white(reading: _Reading, parameters) -> bool:
     return parameters.grey_white
 
 
-def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _Reading:
+def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters) -> _Reading:
     """A dark reading with the grey and white shafts among its hairs counted too
     (`densitometry.grey_white`).
 
@@ -451,14 +451,16 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     They are traced with their pieces joined across dark hairs lying over them; a shaft is added where
     it is at least `grey_white.MIN_LENGTH_UM` long, at most `grey_white.MAX_BAND_UM` wide, no blob
     (`grey_white.compact_shafts`) and runs alongside no dark hair for more than `_GREY_WHITE_ALONGSIDE`
-    of its length (the bright rims of dark hair). The dark traces that are no darker than the skin
-    between the hairs (`grey_white.darker_than_skin`: the skin between grey shafts) are then dropped.
+    of its length (the bright rims of dark hair), and measured in colour where it shows their bodies
+    (`_measured_unpigmented`; ``rgb``: the working-resolution photo). The dark traces that are no
+    darker than the skin between the hairs (`grey_white.darker_than_skin`: the skin between grey
+    shafts) are then dropped.
     """
     prepared, mask = dark.prepared, dark.mask
     automatic = parameters.grey_white is None
     field_px = mask.size if field is None else np.count_nonzero(field)
     if automatic and np.count_nonzero(mask) > grey_white.SPARSE_COVERAGE * field_px:
-        return _with_grey_white_among_dense(dark, calibration, scale, field, parameters)
+        return _with_grey_white_among_dense(dark, rgb, calibration, scale, field, parameters)
     bridge = grey_white.bridge_mask(mask, calibration)
     if automatic and (
         grey_white.bright_streaks(
@@ -473,7 +475,7 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     # Read as the dark reading reads its lines, with the dark contrast as the other polarity (the
     # bright rims of dark hair drop out), then kept apart from the dark hair.
     added, bright_mask = _grey_white_shafts(
-        bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters
+        bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters, rgb=rgb
     )
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
@@ -489,7 +491,7 @@ def _with_grey_white(dark: _Reading, calibration, scale, field, parameters) -> _
     return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
 
 
-def _with_grey_white_among_dense(dark: _Reading, calibration, scale, field, parameters) -> _Reading:
+def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field, parameters) -> _Reading:
     """`_with_grey_white` where the dark reading's mask is dense: read against the middle brightness.
 
     The dark reading's background is the skin's closing, which grey and white shafts raise to their
@@ -543,6 +545,7 @@ def _with_grey_white_among_dense(dark: _Reading, calibration, scale, field, para
         calibration,
         field,
         parameters,
+        rgb=rgb,
         glossy=True,
     )
     if len(added) < grey_white.MIN_SHAFTS or not grey_white.follows_whole_shafts(
@@ -553,7 +556,7 @@ def _with_grey_white_among_dense(dark: _Reading, calibration, scale, field, para
 
 
 def _grey_white_shafts(
-    bright, opposite, hair_mask, bridge, dark_shafts, calibration, field, parameters, *, glossy=False
+    bright, opposite, hair_mask, bridge, dark_shafts, calibration, field, parameters, *, rgb, glossy=False
 ):
     """The grey and white shafts of ``bright`` (relative brightness above the skin) that `_with_grey_white`
     adds, and their mask: lines found against ``opposite`` (darkness against the same skin), kept apart
@@ -563,6 +566,8 @@ def _grey_white_shafts(
     With ``glossy``, each shaft is read by its body, not by its glint (`grey_white.body_contrast`):
     lines are found and seeded on the full contrast but grown and measured on the body contrast, and
     pieces are also joined across the stretches where a shaft fades (`grey_white.faint_stretches`).
+    The shafts' diameters are then taken in the colour of ``rgb`` (the working-resolution photo)
+    where it shows their bodies (`_measured_unpigmented`).
     """
     line_contrast = np.minimum(bright, np.float32(_MAX_LINE_CONTRAST))
     if glossy:
@@ -606,7 +611,40 @@ def _grey_white_shafts(
         )
         if compact and np.mean(beside(shaft[1].coords_px)) <= _GREY_WHITE_ALONGSIDE
     ]
+    if added:
+        added = _measured_unpigmented(added, rgb, hair_mask | bright_mask, ridge, calibration, parameters)
     return added, bright_mask
+
+
+def _measured_unpigmented(shafts, rgb, hair_mask, ridge, calibration, parameters) -> list:
+    """Grey and white shafts with the diameters of their bodies in colour.
+
+    A translucent grey shaft as bright as the skin shows only its glint in brightness, a third of its
+    width; its colour shows the whole body (`grey_white.off_skin_colour`). Each shaft is measured there
+    at `grey_white.DIAMETER_LEVEL` of its profile's height (as in brightness), and takes that diameter
+    where its profile stands out from the skin's texture and noise (`grey_white.MIN_OFF_SKIN_SNR`)
+    and is no wider than a grey shaft can be (`grey_white.MAX_BAND_UM`: wider, it has run into the
+    colour of a hair beside it); the others keep their diameters in brightness. The skin's colour is
+    taken outside ``hair_mask`` and twice `grey_white.MAX_BAND_UM` around each shaft (a translucent
+    body may stand outside a mask grown on its glint). Lengths, band widths and counts stay as read in
+    brightness.
+    """
+    wide = [(dict(row, band_um=2.0 * grey_white.MAX_BAND_UM), hair) for row, hair in shafts]
+    bodies = grey_white.drawn_shafts(wide, hair_mask.shape, calibration)
+    contrast = grey_white.off_skin_colour(rgb, hair_mask | bodies, calibration)
+    skin = ~(hair_mask | bodies)
+    if not skin.any():
+        return shafts
+    min_peak = grey_white.MIN_OFF_SKIN_SNR * float(np.percentile(contrast[skin], 90))
+    hairs = [hair for _, hair in shafts]
+    measured = measure_hairs(contrast, hairs, ridge.sigma_px, diameter_level=grey_white.DIAMETER_LEVEL)
+    result = []
+    for (row, hair), measurement in zip(shafts, measured, strict=True):
+        diameter_um = calibration.um(measurement.diameter_px)
+        if measurement.contrast >= min_peak and diameter_um <= grey_white.MAX_BAND_UM:
+            row = dict(row, diameter_um=diameter_um, thickness_class=parameters.classify(diameter_um).value)
+        result.append((row, hair))
+    return result
 
 
 def _grey_white_reading(dark: _Reading, kept, added, bright_mask, scale, parameters) -> _Reading:

@@ -54,6 +54,9 @@ MAX_BAND_UM = 110.0
 #: its chord, rounded across the shaft, not flat like an opaque dark shaft's (phantoms: median diameter
 #: error -18 µm at half height, -7 µm at a quarter).
 DIAMETER_LEVEL = 0.25
+#: Grey and white shafts are measured by their colour (`off_skin_colour`) where their profile in it peaks
+#: at least this many times as high as the skin's own 90th percentile (its texture and colour noise).
+MIN_OFF_SKIN_SNR = 2.0
 #: Where the dark hair mask is denser than `SPARSE_COVERAGE`, the skin is read as the photo's middle
 #: brightness (`neutral_skin`): a median over this many thickest-hair widths, the window of the wide
 #: median against which the polarity is decided (`densitometry.preprocess.detect_polarity`).
@@ -94,32 +97,71 @@ def skin_level(grey, hair_mask, calibration: Calibration, *, fallback) -> np.nda
 
     Parameters
     ----------
-    grey : ndarray of float32, shape (H, W)
-        Luma in [0, 1].
+    grey : ndarray of float32, shape (H, W) or (H, W, C)
+        Luma in [0, 1], or channels, each averaged on its own.
     hair_mask : ndarray of bool, shape (H, W)
         Pixels that are hair, not skin.
     calibration : Calibration
-    fallback : ndarray of float32, shape (H, W)
+    fallback : ndarray of float32, shape of ``grey``
         Used where no skin lies within reach.
 
     Returns
     -------
-    ndarray of float32, shape (H, W)
+    ndarray of float32, shape of ``grey``
     """
-    height, width = grey.shape
+    height, width = grey.shape[:2]
     skin = cv2.dilate(hair_mask.view(np.uint8), np.ones((5, 5), np.uint8)) == 0
     sigma_px = calibration.px(SKIN_LEVEL_UM)
     factor = max(1, int(sigma_px // 4))
     size = (max(1, width // factor), max(1, height // factor))
     weight = cv2.resize(skin.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    weighted = cv2.resize(np.where(skin, grey, 0.0).astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    per_channel = (...,) if grey.ndim == 2 else (..., None)
+    weighted = np.where(skin[per_channel], grey, 0.0).astype(np.float32)
+    weighted = cv2.resize(weighted, size, interpolation=cv2.INTER_AREA)
     small_sigma = sigma_px * size[0] / width
-    weight = cv2.GaussianBlur(weight, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
+    weight = cv2.GaussianBlur(weight, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)[per_channel]
     weighted = cv2.GaussianBlur(weighted, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)
     small_fallback = cv2.resize(fallback, size, interpolation=cv2.INTER_AREA)
     # Where the weight is negligible no skin lies within about three scales.
     level = np.where(weight > 1e-3, weighted / np.maximum(weight, 1e-3), small_fallback)
     return cv2.resize(level.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def off_skin_colour(rgb, hair_mask, calibration: Calibration) -> np.ndarray:
+    """How far each pixel's colour lies off the skin's hue: the body of grey and white hair.
+
+    A translucent grey shaft can be as bright as the skin across its body, and its brightness then
+    shows only the narrow glint along it (grey_hair phantoms: diameters 25-50 µm short in brightness).
+    Its colour differs from the skin's across the whole body: unpigmented hair scatters light alike in
+    every channel, while skin is tinted by haemoglobin and melanin. Each pixel's RGB is split into a
+    part along the local skin colour S (`skin_level` of each channel, outside ``hair_mask``) and the
+    rest, at right angles to it; the length of the rest over ``|S|`` is the contrast. A pixel that
+    shows hair of colour H over a share ``a`` of it and skin over the rest has the rest ``a`` times H's:
+    the contrast follows the hair's coverage as a brightness contrast does, whatever the two
+    brightnesses (chromaticity would not: bright hair over dark skin would bend it outwards), and is 0
+    on skin of any brightness.
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+        The photo in [0, 1].
+    hair_mask : ndarray of bool, shape (H, W)
+        Pixels that are hair (of either polarity, with the grey shafts' whole bodies), not skin.
+    calibration : Calibration
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+    """
+    skin = (~hair_mask).view(np.uint8)
+    fallback = np.empty_like(rgb)
+    fallback[:] = cv2.mean(rgb, mask=skin)[:3] if skin.any() else 0.5
+    level = skin_level(rgb, hair_mask, calibration, fallback=fallback)
+    # The rest at right angles to S, by Pythagoras: |p|^2 - (p.S)^2 / |S|^2, over |S|^2.
+    level_norm2 = np.maximum(np.einsum("ijk,ijk->ij", level, level), np.float32(1e-6))
+    along = np.einsum("ijk,ijk->ij", rgb, level)
+    rest2 = np.einsum("ijk,ijk->ij", rgb, rgb) - along * along / level_norm2
+    return np.sqrt(np.maximum(rest2, 0.0) / level_norm2)
 
 
 def neutral_skin(grey, calibration: Calibration, *, max_hair_diameter_um: float) -> np.ndarray:

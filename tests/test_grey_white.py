@@ -1,5 +1,6 @@
 """Grey and white shafts among sparse dark hair (salt-and-pepper hair): known answers."""
 
+import cv2
 import numpy as np
 import pytest
 from phantoms import grid_colour_photo, phantom, shaft_coverage
@@ -243,3 +244,69 @@ def test_darker_than_skin_judges_each_trace_by_its_median_darkness():
     assert each.tolist() == expected
     assert 0 < sum(expected) < len(expected)  # both answers occur
     assert grey_white.darker_than_skin([], grey, background, skin, low_contrast=0.05).shape == (0,)
+
+
+def _glinting_grey_photo(seed, *, skin=(215, 195, 185), body=(200, 200, 200)):
+    """Twelve shafts as in `grid_colour_photo`, every other one dark brown and the rest grey: a neutral
+    body as bright as the skin (luma 200), 85 % opaque, with a white glint a quarter of its width
+    along its middle. uint8 RGB, and the grey shafts' (centre (row, col), diameter µm) at 5 µm/px."""
+    shape = (480, 640)
+    rng = np.random.default_rng(seed)
+    image = np.empty((*shape, 3))
+    image[:] = skin
+    grey_shafts = []
+    for index in range(12):
+        centre = np.array([80 + 160 * (index // 4), 80 + 160 * (index % 4)])
+        angle, half_length = rng.uniform(0, np.pi), rng.uniform(50, 70)
+        offset = half_length * np.array([np.sin(angle), np.cos(angle)])
+        width_px = rng.uniform(10, 16)
+        start, end = centre - offset, centre + offset
+        coverage = shaft_coverage(shape, start, end, width_px)[..., None]
+        if index % 2:
+            image = image * (1 - 0.85 * coverage) + np.multiply(body, 0.85 * coverage)
+            glint = 0.6 * shaft_coverage(shape, start, end, width_px / 4)[..., None]
+            image = image * (1 - glint) + 255.0 * glint
+            grey_shafts.append((centre, width_px * UM_PER_PX))
+        else:
+            image = image * (1 - coverage) + np.multiply(DARK_BROWN, coverage)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, shape), (0, 0), 3.0)
+    image *= (1 + 0.03 * texture / texture.std())[..., None]
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    image += rng.normal(0, 4, shape)[..., None] + rng.normal(0, 1, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), grey_shafts
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_grey_shafts_as_bright_as_the_skin_are_measured_by_their_colour(seed):
+    """Grey shafts whose body is as bright as the skin show only their glint in brightness (a quarter of
+    their width: read there, 35-52 µm too thin); their colour shows the whole body."""
+    photo, grey_shafts = _glinting_grey_photo(seed)
+    result = densitometry.analyze(photo, um_per_px=UM_PER_PX, grey_white=True)
+    grey = result.hairs[result.hairs.grey_white]
+    assert len(grey) >= 4
+    for _, row in grey.iterrows():
+        middle = np.array([(row.start_row_px + row.end_row_px) / 2, (row.start_col_px + row.end_col_px) / 2])
+        _, true_um = min(grey_shafts, key=lambda shaft: np.hypot(*(shaft[0] - middle)))
+        assert abs(row.diameter_um - true_um) <= 10
+
+
+def test_off_skin_colour_follows_a_hairs_coverage_whatever_the_brightness():
+    """Grey hair H over a share ``a`` of a pixel of skin S: the colour off the skin's hue is ``a`` times
+    H's, on bright and on dark skin alike (whose own colour reads 0)."""
+    skin = np.array([0.8, 0.6, 0.55], np.float32)
+    hair = np.array([0.7, 0.7, 0.7], np.float32)
+    calibration = Calibration(UM_PER_PX)
+    for brightness in (1.0, 0.4):
+        rgb = np.empty((60, 80, 3), np.float32)
+        rgb[:] = brightness * skin
+        shares = (0.25, 0.5, 1.0)
+        for column, share in zip((20, 40, 60), shares, strict=True):
+            rgb[:, column] = share * hair + (1 - share) * brightness * skin
+        hair_mask = np.zeros(rgb.shape[:2], bool)
+        hair_mask[:, [20, 40, 60]] = True
+        contrast = grey_white.off_skin_colour(rgb, hair_mask, calibration)
+        s = brightness * skin
+        off = hair - (hair @ s) / (s @ s) * s
+        full = np.linalg.norm(off) / np.linalg.norm(s)
+        np.testing.assert_allclose(contrast[30, [20, 40, 60]], np.multiply(shares, full), rtol=1e-4)
+        np.testing.assert_allclose(contrast[30, [10, 30, 50, 70]], 0.0, atol=1e-5)

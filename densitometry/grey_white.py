@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from .calibration import Calibration
+from .compiled import jit
 from .hairs import group_medians, values_at
 from .preprocess import Polarity, reduced_median, relative_contrast
 from .segment import PEAK_RADIUS_UM, hysteresis
@@ -116,7 +117,9 @@ def skin_level(grey, hair_mask, calibration: Calibration, *, fallback) -> np.nda
     size = (max(1, width // factor), max(1, height // factor))
     weight = cv2.resize(skin.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     per_channel = (...,) if grey.ndim == 2 else (..., None)
-    weighted = np.where(skin[per_channel], grey, 0.0).astype(np.float32)
+    weighted = cv2.copyTo(
+        grey.astype(np.float32, copy=False), skin.view(np.uint8), np.zeros(grey.shape, np.float32)
+    )
     weighted = cv2.resize(weighted, size, interpolation=cv2.INTER_AREA)
     small_sigma = sigma_px * size[0] / width
     weight = cv2.GaussianBlur(weight, (0, 0), small_sigma, borderType=cv2.BORDER_REFLECT)[per_channel]
@@ -153,15 +156,30 @@ def off_skin_colour(rgb, hair_mask, calibration: Calibration) -> np.ndarray:
     -------
     ndarray of float32, shape (H, W)
     """
-    skin = (~hair_mask).view(np.uint8)
-    fallback = np.empty_like(rgb)
-    fallback[:] = cv2.mean(rgb, mask=skin)[:3] if skin.any() else 0.5
-    level = skin_level(rgb, hair_mask, calibration, fallback=fallback)
-    # The rest at right angles to S, by Pythagoras: |p|^2 - (p.S)^2 / |S|^2, over |S|^2.
-    level_norm2 = np.maximum(np.einsum("ijk,ijk->ij", level, level), np.float32(1e-6))
-    along = np.einsum("ijk,ijk->ij", rgb, level)
-    rest2 = np.einsum("ijk,ijk->ij", rgb, rgb) - along * along / level_norm2
-    return np.sqrt(np.maximum(rest2, 0.0) / level_norm2)
+    # Where no skin lies within reach, the pixel's own colour: no contrast to measure there.
+    level = skin_level(rgb, hair_mask, calibration, fallback=rgb)
+    out = np.empty(hair_mask.shape, np.float32)
+    jit(_off_colour)(np.ascontiguousarray(rgb, dtype=np.float32), level, out)
+    return out
+
+
+def _off_colour(rgb, level, out):
+    """`off_skin_colour`'s pixel loop: the length of each pixel's colour at right angles to the skin
+    colour ``level``, over the skin colour's length, into ``out``."""
+    height, width = out.shape
+    for row in range(height):
+        for col in range(width):
+            along = norm2 = 0.0
+            for channel in range(3):
+                along += rgb[row, col, channel] * level[row, col, channel]
+                norm2 += level[row, col, channel] * level[row, col, channel]
+            norm2 = max(norm2, 1e-6)
+            share = along / norm2  # of S in the pixel's colour
+            rest2 = 0.0
+            for channel in range(3):
+                rest = rgb[row, col, channel] - share * level[row, col, channel]
+                rest2 += rest * rest
+            out[row, col] = np.sqrt(rest2 / norm2)
 
 
 def neutral_skin(grey, calibration: Calibration, *, max_hair_diameter_um: float) -> np.ndarray:

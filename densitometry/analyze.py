@@ -75,6 +75,7 @@ _ALONGSIDE_REACH = 0.25
 _ALONGSIDE_DEG = 30.0
 #: `_with_grey_white`: a bright shaft alongside a dark hair (as `_alongside` finds it) for more than this
 #: share of its length is that hair's bright rim.
+BRIGHTC = __import__("os").environ.get("BRIGHTC") == "1"
 _GREY_WHITE_ALONGSIDE = 0.3
 #: Diameter of a typical terminal scalp hair (adults, 60-110 µm): the scale hinted at when a photo's
 #: shafts are thicker than any scalp hair (`_quality_warnings`).
@@ -233,6 +234,19 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
     if colour is not None:
         mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
+    if prepared.polarity is Polarity.BRIGHT and not parameters.refine and shafts:
+        # Bright hair is grey, white or blond: only the first two are measured in colour. At half
+        # height, as `_shafts` measured them in brightness.
+        shafts = _measured_unpigmented(
+            shafts,
+            rgb,
+            mask,
+            ridge,
+            calibration,
+            parameters,
+            diameter_level=0.5,
+            min_towards_grey=grey_white.MIN_TOWARDS_GREY,
+        )
     if parameters.refine:
         # The refiner reads shafts of both polarities in one mask: a grey or white one is brighter than
         # the skin along its centreline.
@@ -241,10 +255,10 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
             > np.median(values_at(prepared.contrast, hair.coords_px))
             for _, hair in shafts
         ]
-        grey_white = [bool(b) != (prepared.polarity is Polarity.BRIGHT) for b in brighter]
+        marked = [bool(b) != (prepared.polarity is Polarity.BRIGHT) for b in brighter]
     else:
-        grey_white = [prepared.polarity is Polarity.BRIGHT] * len(shafts)
-    rows, centerlines = _photo_rows(shafts, scale, parameters, grey_white)
+        marked = [prepared.polarity is Polarity.BRIGHT] * len(shafts)
+    rows, centerlines = _photo_rows(shafts, scale, parameters, marked)
     return _Reading(prepared, mask, rows, centerlines, 0.0 if colour is None else colour.gain, tuple(shafts))
 
 
@@ -612,36 +626,53 @@ def _grey_white_shafts(
         if compact and np.mean(beside(shaft[1].coords_px)) <= _GREY_WHITE_ALONGSIDE
     ]
     if added:
-        added = _measured_unpigmented(added, rgb, hair_mask | bright_mask, ridge, calibration, parameters)
+        added = _measured_unpigmented(
+            added,
+            rgb,
+            hair_mask | bright_mask,
+            ridge,
+            calibration,
+            parameters,
+            diameter_level=grey_white.DIAMETER_LEVEL,
+        )
     return added, bright_mask
 
 
-def _measured_unpigmented(shafts, rgb, hair_mask, ridge, calibration, parameters) -> list:
+def _measured_unpigmented(
+    shafts, rgb, hair_mask, ridge, calibration, parameters, *, diameter_level, min_towards_grey=None
+) -> list:
     """Grey and white shafts with the diameters of their bodies in colour.
 
     A translucent grey shaft as bright as the skin shows only its glint in brightness, a third of its
     width; its colour shows the whole body (`grey_white.off_skin_colour`). Each shaft is measured there
-    at `grey_white.DIAMETER_LEVEL` of its profile's height (as in brightness), and takes that diameter
-    where its profile stands out from the skin's texture and noise (`grey_white.MIN_OFF_SKIN_SNR`)
-    and is no wider than a grey shaft can be (`grey_white.MAX_BAND_UM`: wider, it has run into the
-    colour of a hair beside it); the others keep their diameters in brightness. The skin's colour is
-    taken outside ``hair_mask`` and twice `grey_white.MAX_BAND_UM` around each shaft (a translucent
-    body may stand outside a mask grown on its glint). Lengths, band widths and counts stay as read in
-    brightness.
+    at ``diameter_level`` of its profile's height (the level it was measured at in brightness), and
+    takes that diameter where its profile stands out from the skin's texture and noise
+    (`grey_white.MIN_OFF_SKIN_SNR`) and is no wider than a grey shaft can be
+    (`grey_white.MAX_BAND_UM`: wider, it has run into the colour of a hair beside it), and, with
+    ``min_towards_grey``, where its colour leaves the skin's towards neutral grey at least that closely
+    (`grey_white.towards_grey`: a bright reading's shafts may be blond hair); the others keep their
+    diameters in brightness. The skin's colour is taken outside ``hair_mask`` and twice
+    `grey_white.MAX_BAND_UM` around each shaft (a translucent body may stand outside a mask grown on
+    its glint). Lengths, band widths and counts stay as read in brightness.
     """
     wide = [(dict(row, band_um=2.0 * grey_white.MAX_BAND_UM), hair) for row, hair in shafts]
     bodies = grey_white.drawn_shafts(wide, hair_mask.shape, calibration)
-    contrast = grey_white.off_skin_colour(rgb, hair_mask | bodies, calibration)
+    contrast, skin_rgb = grey_white.off_skin_colour(rgb, hair_mask | bodies, calibration)
     skin = ~(hair_mask | bodies)
     if not skin.any():
         return shafts
     min_peak = grey_white.MIN_OFF_SKIN_SNR * float(np.percentile(contrast[skin], 90))
     hairs = [hair for _, hair in shafts]
-    measured = measure_hairs(contrast, hairs, ridge.sigma_px, diameter_level=grey_white.DIAMETER_LEVEL)
+    measured = measure_hairs(contrast, hairs, ridge.sigma_px, diameter_level=diameter_level)
+    greyish = np.ones(len(hairs), bool)
+    if min_towards_grey is not None:
+        greyish = (
+            grey_white.towards_grey(rgb, skin_rgb, [hair.coords_px for hair in hairs]) >= min_towards_grey
+        )
     result = []
-    for (row, hair), measurement in zip(shafts, measured, strict=True):
+    for (row, hair), measurement, grey in zip(shafts, measured, greyish, strict=True):
         diameter_um = calibration.um(measurement.diameter_px)
-        if measurement.contrast >= min_peak and diameter_um <= grey_white.MAX_BAND_UM:
+        if grey and measurement.contrast >= min_peak and diameter_um <= grey_white.MAX_BAND_UM:
             row = dict(row, diameter_um=diameter_um, thickness_class=parameters.classify(diameter_um).value)
         result.append((row, hair))
     return result

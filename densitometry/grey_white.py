@@ -58,6 +58,10 @@ DIAMETER_LEVEL = 0.25
 #: Grey and white shafts are measured by their colour (`off_skin_colour`) where their profile in it peaks
 #: at least this many times as high as the skin's own 90th percentile (its texture and colour noise).
 MIN_OFF_SKIN_SNR = 2.0
+#: In a bright reading (grey, white or blond hair), only where that colour also leaves the skin's hue
+#: towards neutral grey at least this closely (`towards_grey`, a cosine: white hair over any skin 1.0,
+#: the grey_hair phantoms' grey hair 0.8-1.0 over tinted skin; blond hair over darker skin -0.9-0.5).
+MIN_TOWARDS_GREY = 0.8
 #: Where the dark hair mask is denser than `SPARSE_COVERAGE`, the skin is read as the photo's middle
 #: brightness (`neutral_skin`): a median over this many thickest-hair widths, the window of the wide
 #: median against which the polarity is decided (`densitometry.preprocess.detect_polarity`).
@@ -154,13 +158,49 @@ def off_skin_colour(rgb, hair_mask, calibration: Calibration) -> np.ndarray:
 
     Returns
     -------
-    ndarray of float32, shape (H, W)
+    contrast : ndarray of float32, shape (H, W)
+    skin_rgb : ndarray of float32, shape (H, W, 3)
+        The local skin colour S.
     """
     # Where no skin lies within reach, the pixel's own colour: no contrast to measure there.
     level = skin_level(rgb, hair_mask, calibration, fallback=rgb)
     out = np.empty(hair_mask.shape, np.float32)
     jit(_off_colour)(np.ascontiguousarray(rgb, dtype=np.float32), level, out)
-    return out
+    return out, level
+
+
+def towards_grey(rgb, skin_rgb, traces_px) -> np.ndarray:
+    """How nearly each trace's colour departs from the skin's towards neutral grey: the cosine between
+    its colour at right angles to the skin colour (summed along its centreline) and neutral grey's.
+
+    1 for grey or white hair, whose colour leaves the skin's hue towards grey whatever the coverage;
+    lower, or negative, for pigmented hair that leaves it another way (blond hair over darker skin:
+    yellow, not grey; also white hair yellowed with age). NaN where the skin itself is grey (no
+    direction to compare) or the trace shows the skin's own colour.
+
+    Parameters
+    ----------
+    rgb : ndarray of float32, shape (H, W, 3)
+    skin_rgb : ndarray of float32, shape (H, W, 3)
+        The local skin colour (`off_skin_colour`).
+    traces_px : sequence of ndarray of float, shape (N, 2)
+        The traces' centrelines.
+
+    Returns
+    -------
+    ndarray of float, shape (len(traces_px),)
+    """
+    cosines = np.full(len(traces_px), np.nan)
+    for index, trace in enumerate(traces_px):
+        pixels = values_at(rgb, trace).astype(float)
+        skin = values_at(skin_rgb, trace).astype(float)
+        unit = skin / np.maximum(np.linalg.norm(skin, axis=1, keepdims=True), 1e-6)
+        rest = (pixels - np.sum(pixels * unit, axis=1, keepdims=True) * unit).sum(axis=0)
+        grey = (1.0 - np.sum(unit, axis=1, keepdims=True) * unit).sum(axis=0)  # (1, 1, 1) at right angles
+        rest_norm, grey_norm = np.linalg.norm(rest), np.linalg.norm(grey)
+        if rest_norm > 0 and grey_norm > 1e-6 * len(trace):  # else: grey skin, or the skin's own colour
+            cosines[index] = float(rest @ grey / (rest_norm * grey_norm))
+    return cosines
 
 
 def _off_colour(rgb, level, out):

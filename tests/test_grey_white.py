@@ -246,10 +246,11 @@ def test_darker_than_skin_judges_each_trace_by_its_median_darkness():
     assert grey_white.darker_than_skin([], grey, background, skin, low_contrast=0.05).shape == (0,)
 
 
-def _glinting_grey_photo(seed, *, skin=(215, 195, 185), body=(200, 200, 200)):
-    """Twelve shafts as in `grid_colour_photo`, every other one dark brown and the rest grey: a neutral
-    body as bright as the skin (luma 200), 85 % opaque, with a white glint a quarter of its width
-    along its middle. uint8 RGB, and the grey shafts' (centre (row, col), diameter µm) at 5 µm/px."""
+def _glinting_grey_photo(seed, *, skin=(215, 195, 185), body=(200, 200, 200), dark=True):
+    """Twelve shafts as in `grid_colour_photo`, every other one dark brown (with ``dark``) and the rest
+    grey: a neutral body as bright as the skin (luma 200), 85 % opaque, with a white glint a quarter of
+    its width along its middle. uint8 RGB, and the grey shafts' (centre (row, col), diameter µm) at
+    5 µm/px."""
     shape = (480, 640)
     rng = np.random.default_rng(seed)
     image = np.empty((*shape, 3))
@@ -262,7 +263,7 @@ def _glinting_grey_photo(seed, *, skin=(215, 195, 185), body=(200, 200, 200)):
         width_px = rng.uniform(10, 16)
         start, end = centre - offset, centre + offset
         coverage = shaft_coverage(shape, start, end, width_px)[..., None]
-        if index % 2:
+        if index % 2 or not dark:
             image = image * (1 - 0.85 * coverage) + np.multiply(body, 0.85 * coverage)
             glint = 0.6 * shaft_coverage(shape, start, end, width_px / 4)[..., None]
             image = image * (1 - glint) + 255.0 * glint
@@ -304,9 +305,42 @@ def test_off_skin_colour_follows_a_hairs_coverage_whatever_the_brightness():
             rgb[:, column] = share * hair + (1 - share) * brightness * skin
         hair_mask = np.zeros(rgb.shape[:2], bool)
         hair_mask[:, [20, 40, 60]] = True
-        contrast = grey_white.off_skin_colour(rgb, hair_mask, calibration)
+        contrast, _ = grey_white.off_skin_colour(rgb, hair_mask, calibration)
         s = brightness * skin
         off = hair - (hair @ s) / (s @ s) * s
         full = np.linalg.norm(off) / np.linalg.norm(s)
         np.testing.assert_allclose(contrast[30, [20, 40, 60]], np.multiply(shares, full), rtol=1e-4)
         np.testing.assert_allclose(contrast[30, [10, 30, 50, 70]], 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_photo_of_grey_hair_read_bright_measures_it_by_its_colour(seed):
+    """Every shaft grey, as bright as the skin but for its glint: the photo is read as bright hair and
+    each shaft measured across its body in colour (in brightness, its glint: 26-52 µm too thin)."""
+    photo, grey_shafts = _glinting_grey_photo(seed, dark=False)
+    result = densitometry.analyze(photo, um_per_px=UM_PER_PX)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert result.hair_count == result.grey_white_count == 12
+    for _, row in result.hairs.iterrows():
+        middle = np.array([(row.start_row_px + row.end_row_px) / 2, (row.start_col_px + row.end_col_px) / 2])
+        _, true_um = min(grey_shafts, key=lambda shaft: np.hypot(*(shaft[0] - middle)))
+        assert abs(row.diameter_um - true_um) <= 10
+
+
+def test_towards_grey_tells_white_hair_from_blond_hair_over_darker_skin():
+    """A shaft covering 60 % of its pixels: white over pink skin and over dark skin leaves the skin's
+    hue straight towards grey (1); blond over dark skin towards yellow (well below
+    `grey_white.MIN_TOWARDS_GREY`); over grey skin there is no hue to leave (NaN)."""
+    trace = [np.array([(10.0, k) for k in range(5, 35)])]
+
+    def cosine(hair, skin):
+        rgb = np.empty((20, 40, 3), np.float32)
+        rgb[:] = skin
+        rgb[10, 5:35] = 0.6 * np.asarray(hair) + 0.4 * np.asarray(skin)
+        return grey_white.towards_grey(rgb, np.broadcast_to(np.float32(skin), rgb.shape), trace)[0]
+
+    pink, dark, grey = (0.84, 0.76, 0.73), (0.31, 0.26, 0.23), (0.6, 0.6, 0.6)
+    assert cosine((0.86, 0.86, 0.86), pink) == pytest.approx(1.0)
+    assert cosine((0.86, 0.86, 0.86), dark) == pytest.approx(1.0)
+    assert cosine((0.78, 0.63, 0.42), dark) < grey_white.MIN_TOWARDS_GREY
+    assert np.isnan(cosine((0.86, 0.86, 0.86), grey))

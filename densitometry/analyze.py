@@ -494,15 +494,23 @@ def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters)
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
     skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
+    kept, _ = _darker_than(skin, dark, parameters)
+    return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
+
+
+def _darker_than(skin, dark: _Reading, parameters) -> tuple[list, list]:
+    """The dark reading's shafts darker than ``skin`` (hair) and the others (the skin between grey
+    shafts), by `grey_white.darker_than_skin`."""
     on_hair = grey_white.darker_than_skin(
         [hair.coords_px for _, hair in dark.shafts],
-        prepared.grey,
-        prepared.background,
+        dark.prepared.grey,
+        dark.prepared.background,
         skin,
         low_contrast=parameters.low_contrast,
     )
     kept = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if hair]
-    return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
+    dropped = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if not hair]
+    return kept, dropped
 
 
 def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field, parameters) -> _Reading:
@@ -526,15 +534,7 @@ def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field,
     skin = grey_white.neutral_skin(
         prepared.grey, calibration, max_hair_diameter_um=parameters.max_diameter_um
     )
-    on_hair = grey_white.darker_than_skin(
-        [hair.coords_px for _, hair in dark.shafts],
-        prepared.grey,
-        prepared.background,
-        skin,
-        low_contrast=parameters.low_contrast,
-    )
-    kept = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if hair]
-    dropped = [shaft for shaft, hair in zip(dark.shafts, on_hair, strict=True) if not hair]
+    kept, dropped = _darker_than(skin, dark, parameters)
     dropped_um = [row["length_um"] for row, _ in dropped]
     if not grey_white.mostly_skin(dropped_um, [row["length_um"] for row, _ in kept]):
         return dark  # the dense mask is dark hair (or, all of it no darker than the middle, is the middle)

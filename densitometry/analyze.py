@@ -75,7 +75,6 @@ _ALONGSIDE_REACH = 0.25
 _ALONGSIDE_DEG = 30.0
 #: `_with_grey_white`: a bright shaft alongside a dark hair (as `_alongside` finds it) for more than this
 #: share of its length is that hair's bright rim.
-BRIGHTC = __import__("os").environ.get("BRIGHTC") == "1"
 _GREY_WHITE_ALONGSIDE = 0.3
 #: Diameter of a typical terminal scalp hair (adults, 60-110 µm): the scale hinted at when a photo's
 #: shafts are thicker than any scalp hair (`_quality_warnings`).

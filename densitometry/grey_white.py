@@ -134,7 +134,7 @@ def skin_level(grey, hair_mask, calibration: Calibration, *, fallback) -> np.nda
     return cv2.resize(level.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def off_skin_colour(rgb, hair_mask, calibration: Calibration) -> np.ndarray:
+def off_skin_colour(rgb, hair_mask, calibration: Calibration) -> tuple[np.ndarray, np.ndarray]:
     """How far each pixel's colour lies off the skin's hue: the body of grey and white hair.
 
     A translucent grey shaft can be as bright as the skin across its body, and its brightness then

@@ -487,13 +487,22 @@ def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters)
     np.maximum(bright, 0.0, out=bright)
     # Read as the dark reading reads its lines, with the dark contrast as the other polarity (the
     # bright rims of dark hair drop out), then kept apart from the dark hair.
-    added, bright_mask = _grey_white_shafts(
-        bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters, rgb=rgb
+    added, bright_mask, ridge = _grey_white_shafts(
+        bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters
     )
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
     skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
     kept, _ = _darker_than(skin, dark, parameters)
+    added = _measured_unpigmented(
+        added,
+        rgb,
+        mask | bright_mask,
+        ridge,
+        calibration,
+        parameters,
+        diameter_level=grey_white.DIAMETER_LEVEL,
+    )
     return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
 
 
@@ -549,27 +558,27 @@ def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field,
     # The other polarity is the darkness against the same middle: dark hair, not the skin between
     # grey shafts.
     against_skin = np.maximum(relative_contrast(prepared.grey, skin, Polarity.DARK), 0.0)
-    added, bright_mask = _grey_white_shafts(
-        bright,
-        against_skin,
-        hair_mask,
-        bridge,
-        kept,
-        calibration,
-        field,
-        parameters,
-        rgb=rgb,
-        glossy=True,
+    added, bright_mask, ridge = _grey_white_shafts(
+        bright, against_skin, hair_mask, bridge, kept, calibration, field, parameters, glossy=True
     )
     if len(added) < grey_white.MIN_SHAFTS or not grey_white.follows_whole_shafts(
         [row["length_um"] for row, _ in added], dropped_um
     ):
         return dark
+    added = _measured_unpigmented(
+        added,
+        rgb,
+        hair_mask | bright_mask,
+        ridge,
+        calibration,
+        parameters,
+        diameter_level=grey_white.DIAMETER_LEVEL,
+    )
     return _grey_white_reading(dark, kept, added, bright_mask, scale, parameters)
 
 
 def _grey_white_shafts(
-    bright, opposite, hair_mask, bridge, dark_shafts, calibration, field, parameters, *, rgb, glossy=False
+    bright, opposite, hair_mask, bridge, dark_shafts, calibration, field, parameters, *, glossy=False
 ):
     """The grey and white shafts of ``bright`` (relative brightness above the skin) that `_with_grey_white`
     adds, and their mask: lines found against ``opposite`` (darkness against the same skin), kept apart
@@ -579,8 +588,8 @@ def _grey_white_shafts(
     With ``glossy``, each shaft is read by its body, not by its glint (`grey_white.body_contrast`):
     lines are found and seeded on the full contrast but grown and measured on the body contrast, and
     pieces are also joined across the stretches where a shaft fades (`grey_white.faint_stretches`).
-    The shafts' diameters are then taken in the colour of ``rgb`` (the working-resolution photo)
-    where it shows their bodies (`_measured_unpigmented`).
+    Also returns the ridge map the lines were found on: the caller measures the shafts it keeps in
+    colour (`_measured_unpigmented`).
     """
     line_contrast = np.minimum(bright, np.float32(_MAX_LINE_CONTRAST))
     if glossy:
@@ -624,17 +633,7 @@ def _grey_white_shafts(
         )
         if compact and np.mean(beside(shaft[1].coords_px)) <= _GREY_WHITE_ALONGSIDE
     ]
-    if added:
-        added = _measured_unpigmented(
-            added,
-            rgb,
-            hair_mask | bright_mask,
-            ridge,
-            calibration,
-            parameters,
-            diameter_level=grey_white.DIAMETER_LEVEL,
-        )
-    return added, bright_mask
+    return added, bright_mask, ridge
 
 
 def _measured_unpigmented(
@@ -656,8 +655,9 @@ def _measured_unpigmented(
     """
     wide = [(dict(row, band_um=2.0 * grey_white.MAX_BAND_UM), hair) for row, hair in shafts]
     bodies = grey_white.drawn_shafts(wide, hair_mask.shape, calibration)
-    contrast, skin_rgb = grey_white.off_skin_colour(rgb, hair_mask | bodies, calibration)
-    skin = ~(hair_mask | bodies)
+    not_skin = hair_mask | bodies
+    contrast, skin_rgb = grey_white.off_skin_colour(rgb, not_skin, calibration)
+    skin = ~not_skin
     if not skin.any():
         return shafts
     min_peak = grey_white.MIN_OFF_SKIN_SNR * float(np.percentile(contrast[skin], 90))

@@ -31,7 +31,7 @@ from .preprocess import (
     relative_contrast,
 )
 from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
-from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, ridge_filter, segment
+from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, RidgeMap, along_ridge, ridge_filter, segment
 from .skeleton import skeleton_branches
 
 #: A photo whose skin is darker or brighter than this (luma) is flagged as badly exposed.
@@ -60,6 +60,15 @@ _STEP_MIN_CONTRAST = 0.25
 #: short that never reaches the seeding threshold along most of its length is rare.
 _OWN_SEED_SHARE = 0.75
 _SHORT_PIECE_LENGTHS = 4.0
+#: In a bright reading a short piece must follow the crests it lies on (`densitometry.segment.along_ridge`
+#: at least this). Bright (white, grey, blond) shafts stand far above the skin, most of all dark skin,
+#: and the skin's texture around their blunt tips grows into the mask: the skeleton forks there, and
+#: strands of texture hang on the tips, each counted as a hair (second renderer, white hair on dark
+#: skin: a fifth of the hairs counted; such pieces read 0, while 95 % of the pieces along a true shaft
+#: read 0.95 or more and 2 of 1700 below 0.5). Dark readings keep their pieces: there the rule also took
+#: pieces of bands of touching hairs traced along the seam between them (phantoms: 1-2 % fewer hairs
+#: found in dense scenes).
+_MIN_ALONG_RIDGE = 0.7
 #: A faint trace (median contrast below `_NETWORK_CONTRAST`) that meets other traces more often than
 #: `_NETWORK_JUNCTIONS_PER_MM` is a path through the net of skin showing between bright specks (sebum,
 #: scale), not a hair. Hairs crossing in a tangle meet as often but are dark; faint (blond, grey) hairs
@@ -230,10 +239,11 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
         ridge, mask = _find_lines(prepared.contrast, prepared.opposite_contrast, calibration, parameters)
     if field is not None:
         mask &= field  # hairs are cut at the field's edge as at the photo's border
-    shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters)
+    bright = prepared.polarity is Polarity.BRIGHT
+    shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters, along_crests=bright)
     if colour is not None:
         mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
-    if prepared.polarity is Polarity.BRIGHT and not parameters.refine and shafts:
+    if bright and not parameters.refine and shafts:
         # Bright hair is grey, white or blond: only the first two are measured in colour. At half
         # height, as `_shafts` measured them in brightness.
         shafts = _measured_unpigmented(
@@ -313,7 +323,16 @@ def _find_lines(contrast, opposite, calibration, parameters, *, grow_contrast=No
 
 
 def _shafts(
-    contrast, ridge, mask, calibration, field, parameters, *, bridge=None, diameter_level=0.5
+    contrast,
+    ridge,
+    mask,
+    calibration,
+    field,
+    parameters,
+    *,
+    bridge=None,
+    diameter_level=0.5,
+    along_crests=False,
 ) -> list:
     """The counted shafts of a hair mask: (row, traced hair) pairs, rows without id and end points.
 
@@ -321,7 +340,8 @@ def _shafts(
     are joined across ``bridge`` (bool (H, W), optional: hairs of the other polarity lying over it) as
     across the mask (`densitometry.hairs.join_collinear`; a classic mask, of one polarity, is also
     joined across the askew cuts of hairs of the other); diameters at ``diameter_level`` of each
-    shaft's height (`densitometry.measure.measure_hairs`)."""
+    shaft's height (`densitometry.measure.measure_hairs`). With ``along_crests`` (a classic bright
+    reading), short pieces must follow the crests they lie on (`_MIN_ALONG_RIDGE`)."""
     width_px_map = np.minimum(
         2.0 * cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5),
         calibration.px(parameters.max_diameter_um),
@@ -338,7 +358,7 @@ def _shafts(
 
     min_length_px = calibration.px(parameters.min_length_um)
     # The refiner's mask is seeded by its own probability threshold, not by the ridge strength.
-    strength = None if parameters.refine else ridge.strength
+    lines = None if parameters.refine else _Lines(contrast, ridge, along_crests)
     shafts = []
     on_borders = _touch_border(traced, mask.shape, field, width_px_map)
     for hair, measurement, on_border in zip(traced, measured, on_borders, strict=True):
@@ -347,7 +367,7 @@ def _shafts(
         # A skeleton stops about half a band width short of each end of the shaft.
         length_px = hair.length_px + measurement.band_width_px
         if length_px < min_length_px or not _looks_like_a_shaft(
-            hair, measurement, parameters, min_length_px, strength
+            hair, measurement, parameters, min_length_px, lines
         ):
             continue
         diameter_um = calibration.um(measurement.diameter_px)
@@ -925,33 +945,47 @@ def _typical_width_um(widths_um, lengths_um) -> float:
     return float(max(np.median(widths), by_length))
 
 
-def _looks_like_a_shaft(hair, measurement, parameters, min_length_px, strength=None) -> bool:
+class _Lines(NamedTuple):
+    """What a classic reading found its pieces on (`_looks_like_a_shaft`): the contrast, its
+    `densitometry.segment.RidgeMap`, and whether short pieces must follow its crests."""
+
+    contrast: np.ndarray
+    ridge: RidgeMap
+    along_crests: bool
+
+
+def _looks_like_a_shaft(hair, measurement, parameters, min_length_px, lines=None) -> bool:
     """Reject short, winding or faint pieces: the edges of flakes and glare, skin texture.
 
     A shaft is stiff: over a short stretch it is nearly straight (chord at least 85 % of the pixel
     path, which itself runs ~5 % long, for pieces up to four minimum lengths), and its own contrast
     reaches the growing threshold. Winding pieces are skin texture or the rims of flakes and glare.
-    Given the ridge ``strength`` (classic reading), a short piece must also be line-like on its own
-    (`_OWN_SEED_SHARE`), and a faint one must not be a path through a net of traces
+    Given the `_Lines` the piece was found on (classic reading), a short piece must also be line-like
+    on its own (`_OWN_SEED_SHARE`) and, where they say so, follow the crests it lies on
+    (`_MIN_ALONG_RIDGE`), and a faint one must not be a path through a net of traces
     (`_NETWORK_JUNCTIONS_PER_MM`).
     """
     if measurement.contrast < parameters.low_contrast:
         return False
     if not len(hair.junctions_px) and measurement.on_shaft_fraction < _MIN_ON_SHAFT:
         return False
-    if strength is not None and measurement.contrast < _NETWORK_CONTRAST:
+    if lines is not None and measurement.contrast < _NETWORK_CONTRAST:
         length_mm = (
             (hair.length_px + measurement.band_width_px) / min_length_px * parameters.min_length_um / 1e3
         )
         if len(hair.junctions_px) >= _NETWORK_JUNCTIONS_PER_MM * length_mm:
             return False
     if hair.length_px <= _SHORT_PIECE_LENGTHS * min_length_px:
-        if strength is not None:
-            own_strength = float(np.median(values_at(strength, hair.coords_px)))
+        if lines is not None:
+            own_strength = float(np.median(values_at(lines.ridge.strength, hair.coords_px)))
             if own_strength < _OWN_SEED_SHARE * parameters.high_contrast:
                 return False
         chord = float(np.linalg.norm(hair.coords_px[-1] - hair.coords_px[0]))
-        return chord >= 0.85 * hair.length_px
+        if chord < 0.85 * hair.length_px:
+            return False
+        if lines is not None and lines.along_crests and len(hair.coords_px) >= 3:
+            sigma_px = float(np.median(values_at(lines.ridge.sigma_px, hair.coords_px)))
+            return along_ridge(lines.contrast, hair.coords_px, sigma_px) >= _MIN_ALONG_RIDGE
     return True
 
 

@@ -166,6 +166,55 @@ def _keep_stronger(strength, scale_label, candidate, candidate_label):
     cv2.copyTo(candidate_label, better, scale_label)
 
 
+def along_ridge(contrast, points_rc, sigma_px) -> float:
+    """How closely a path follows the crests of the lines of ``contrast`` (bright positive) it lies on:
+    the median over its points of |cos| of its angle to the crest there, 0 where no crest lies under
+    it (1: along a crest all the way; 0: across one, or off any).
+
+    At the scale ``sigma_px`` (px), with Gaussian derivative kernels at the path's points only, a point
+    lies on a crest where the Hessian's negative eigenvalue outweighs the other, and the crest runs
+    along the other's axis. A path along a shaft follows its crest; one that runs off a shaft's blunt
+    or rounded end, along its flank, or from shaft to shaft across the skin between them (the fork of a
+    skeleton at a clipped tip, a strand of skin texture grown onto a hair) does not.
+
+    Parameters
+    ----------
+    contrast : ndarray of float32, shape (H, W)
+    points_rc : ndarray of float, shape (N, 2)
+        The path, (row, col), in order; N >= 3.
+    sigma_px : float
+        The scale of the lines (about half the shaft's width).
+    """
+    points = np.asarray(points_rc, dtype=float)
+    step = max(1, int(round(sigma_px)))
+    tangents = points[min(2, len(points) - 1) :] - points[: -min(2, len(points) - 1)]
+    centres = 0.5 * (points[min(2, len(points) - 1) :] + points[: -min(2, len(points) - 1)])
+    tangents, centres = tangents[::step], centres[::step]
+    radius = int(np.ceil(3.0 * sigma_px))
+    offsets = np.arange(-radius, radius + 1, dtype=float)
+    gauss = np.exp(-0.5 * (offsets / sigma_px) ** 2)
+    second = (offsets**2 / sigma_px**2 - 1.0) * gauss  # up to a common factor
+    first = offsets / sigma_px * gauss
+    kernels = np.stack(
+        [np.outer(gauss, second), np.outer(second, gauss), np.outer(first, first)]
+    )  # d2/dx2 (cols), d2/dy2 (rows), d2/dxdy
+    padded = cv2.copyMakeBorder(contrast, radius, radius, radius, radius, cv2.BORDER_REFLECT)
+    rows = np.clip(np.rint(centres[:, 0]).astype(int), 0, contrast.shape[0] - 1)
+    cols = np.clip(np.rint(centres[:, 1]).astype(int), 0, contrast.shape[1] - 1)
+    window = np.arange(2 * radius + 1)
+    patches = padded[rows[:, None, None] + window[None, :, None], cols[:, None, None] + window[None, None, :]]
+    dxx, dyy, dxy = np.einsum("nij,kij->kn", patches.astype(float), kernels)
+    # On a bright line's crest the curvature across it is strongly negative, the larger eigenvalue's
+    # (least curvature's) axis runs along it. Elsewhere (its flanks, where the curvature across turns
+    # positive, the skin beyond) no crest lies under the path: it follows none there.
+    half_trace, difference = 0.5 * (dxx + dyy), 0.5 * (dxx - dyy)
+    radius = np.hypot(difference, dxy)
+    on_crest = half_trace - radius < -np.abs(half_trace + radius)
+    along = 0.5 * np.arctan2(2.0 * dxy, dxx - dyy)
+    path = np.arctan2(tangents[:, 0], tangents[:, 1])
+    return float(np.median(np.where(on_crest, np.abs(np.cos(path - along)), 0.0)))
+
+
 def line_evidence(contrast, calibration: Calibration, *, diameter_um=70.0) -> float:
     """Mean line strength above 0.05 at one typical shaft width (used to decide polarity)."""
     response, _ = typical_line_response(contrast, calibration, diameter_um)

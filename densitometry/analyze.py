@@ -163,6 +163,7 @@ def analyze(
         dark = _read(rgb, working_calibration, scale, field, parameters, Polarity.DARK, in_colour_only=True)
         if dark is not None and _pigmented_shafts(dark, reading):
             reading = dark
+    reading = _bright_in_colour(reading, rgb, working_calibration, scale, parameters)
     if _looks_for_grey_white(reading, parameters):
         reading = _with_grey_white(reading, rgb, working_calibration, scale, field, parameters)
     prepared, mask, rows = reading.prepared, reading.mask, reading.rows
@@ -193,7 +194,7 @@ def analyze(
 class _Reading(NamedTuple):
     """One reading of a photo (`_read`): its preprocessing, hair mask and counted hairs (rows and
     centrelines in the photo's pixels; ``shafts``: the (row, traced hair) pairs they came from, in
-    working pixels)."""
+    working pixels; ``ridge``: the `densitometry.segment.RidgeMap` they were found on)."""
 
     prepared: Preprocessed
     mask: np.ndarray
@@ -201,6 +202,7 @@ class _Reading(NamedTuple):
     centerlines: list
     colour_gain: float = 0.0
     shafts: tuple = ()
+    ridge: RidgeMap | None = None
 
 
 def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_only=False) -> _Reading | None:
@@ -243,19 +245,6 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters, along_crests=bright)
     if colour is not None:
         mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
-    if bright and not parameters.refine and shafts:
-        # Bright hair is grey, white or blond: only the first two are measured in colour. At half
-        # height, as `_shafts` measured them in brightness.
-        shafts = _measured_unpigmented(
-            shafts,
-            rgb,
-            mask,
-            ridge,
-            calibration,
-            parameters,
-            diameter_level=0.5,
-            min_towards_grey=grey_white.MIN_TOWARDS_GREY,
-        )
     if parameters.refine:
         # The refiner reads shafts of both polarities in one mask: a grey or white one is brighter than
         # the skin along its centreline.
@@ -268,7 +257,29 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
     else:
         marked = [prepared.polarity is Polarity.BRIGHT] * len(shafts)
     rows, centerlines = _photo_rows(shafts, scale, parameters, marked)
-    return _Reading(prepared, mask, rows, centerlines, 0.0 if colour is None else colour.gain, tuple(shafts))
+    colour_gain = 0.0 if colour is None else colour.gain
+    return _Reading(prepared, mask, rows, centerlines, colour_gain, tuple(shafts), ridge)
+
+
+def _bright_in_colour(reading: _Reading, rgb, calibration, scale, parameters) -> _Reading:
+    """The classic reading kept for a photo, its shafts measured in colour where it was read as bright
+    hair. Bright hair is grey, white or blond: only the first two are measured in colour
+    (`_measured_unpigmented`), at half height, as `_shafts` measured them in brightness. Done once the
+    reading is chosen: a second reading that is not kept costs no measurement."""
+    if reading.prepared.polarity is not Polarity.BRIGHT or parameters.refine or not reading.shafts:
+        return reading
+    shafts = _measured_unpigmented(
+        list(reading.shafts),
+        rgb,
+        reading.mask,
+        reading.ridge,
+        calibration,
+        parameters,
+        diameter_level=0.5,
+        min_towards_grey=grey_white.MIN_TOWARDS_GREY,
+    )
+    rows, centerlines = _photo_rows(shafts, scale, parameters, [True] * len(shafts))
+    return reading._replace(rows=rows, centerlines=centerlines, shafts=tuple(shafts))
 
 
 def _photo_rows(shafts, scale, parameters, grey_white):

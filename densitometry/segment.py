@@ -183,9 +183,10 @@ def along_ridge(contrast, points_rc, sigma_px) -> float:
     points_rc : ndarray of float, shape (N, 2)
         The path, (row, col), in order; N >= 3.
     sigma_px : float
-        The scale of the lines (about half the shaft's width).
+        The scale of the lines (about half the shaft's width; at least 0.7 px is used).
     """
     points = np.asarray(points_rc, dtype=float)
+    sigma_px = max(float(sigma_px), 0.7)  # the finest scale `scales_px` gives
     step = max(1, int(round(sigma_px)))
     tangents = points[min(2, len(points) - 1) :] - points[: -min(2, len(points) - 1)]
     centres = 0.5 * (points[min(2, len(points) - 1) :] + points[: -min(2, len(points) - 1)])

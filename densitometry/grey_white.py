@@ -191,15 +191,24 @@ def towards_grey(rgb, skin_rgb, traces_px) -> np.ndarray:
     ndarray of float, shape (len(traces_px),)
     """
     cosines = np.full(len(traces_px), np.nan)
-    for index, trace in enumerate(traces_px):
-        pixels = values_at(rgb, trace).astype(float)
-        skin = values_at(skin_rgb, trace).astype(float)
-        unit = skin / np.maximum(np.linalg.norm(skin, axis=1, keepdims=True), 1e-6)
-        rest = (pixels - np.sum(pixels * unit, axis=1, keepdims=True) * unit).sum(axis=0)
-        grey = (1.0 - np.sum(unit, axis=1, keepdims=True) * unit).sum(axis=0)  # (1, 1, 1) at right angles
-        rest_norm, grey_norm = np.linalg.norm(rest), np.linalg.norm(grey)
-        if rest_norm > 0 and grey_norm > 1e-6 * len(trace):  # else: grey skin, or the skin's own colour
-            cosines[index] = float(rest @ grey / (rest_norm * grey_norm))
+    sizes = np.array([len(trace) for trace in traces_px], int)
+    if not sizes.any():
+        return cosines
+    coords = np.concatenate([trace for trace in traces_px if len(trace)])
+    pixels = values_at(rgb, coords).astype(float)
+    skin = values_at(skin_rgb, coords).astype(float)
+    unit = skin / np.maximum(np.linalg.norm(skin, axis=1, keepdims=True), 1e-6)
+    # Each point's colour, and neutral grey (1, 1, 1), at right angles to the skin colour; summed per
+    # trace.
+    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
+    rest = np.add.reduceat(pixels - np.sum(pixels * unit, axis=1, keepdims=True) * unit, starts)
+    grey = np.add.reduceat(1.0 - np.sum(unit, axis=1, keepdims=True) * unit, starts)
+    rest_norm, grey_norm = np.linalg.norm(rest, axis=1), np.linalg.norm(grey, axis=1)
+    # Else: grey skin, or the skin's own colour.
+    valid = (rest_norm > 0) & (grey_norm > 1e-6 * sizes[sizes > 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        found = np.sum(rest * grey, axis=1) / (rest_norm * grey_norm)
+    cosines[np.flatnonzero(sizes > 0)] = np.where(valid, found, np.nan)
     return cosines
 
 

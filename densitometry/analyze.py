@@ -253,9 +253,9 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
             > np.median(values_at(prepared.contrast, hair.coords_px))
             for _, hair in shafts
         ]
-        marked = [bool(b) != (prepared.polarity is Polarity.BRIGHT) for b in brighter]
+        marked = [bool(b) != bright for b in brighter]
     else:
-        marked = [prepared.polarity is Polarity.BRIGHT] * len(shafts)
+        marked = [bright] * len(shafts)
     rows, centerlines = _photo_rows(shafts, scale, parameters, marked)
     colour_gain = 0.0 if colour is None else colour.gain
     return _Reading(prepared, mask, rows, centerlines, colour_gain, tuple(shafts), ridge)

@@ -188,29 +188,30 @@ def along_ridge(contrast, points_rc, sigma_px) -> float:
     points = np.asarray(points_rc, dtype=float)
     sigma_px = max(float(sigma_px), 0.7)  # the finest scale `scales_px` gives
     step = max(1, int(round(sigma_px)))
-    tangents = points[min(2, len(points) - 1) :] - points[: -min(2, len(points) - 1)]
-    centres = 0.5 * (points[min(2, len(points) - 1) :] + points[: -min(2, len(points) - 1)])
-    tangents, centres = tangents[::step], centres[::step]
-    radius = int(np.ceil(3.0 * sigma_px))
-    offsets = np.arange(-radius, radius + 1, dtype=float)
+    lag = min(2, len(points) - 1)  # tangents over 2 points each way
+    tangents = (points[lag:] - points[:-lag])[::step]
+    centres = (0.5 * (points[lag:] + points[:-lag]))[::step]
+    half_px = int(np.ceil(3.0 * sigma_px))
+    offsets = np.arange(-half_px, half_px + 1, dtype=float)
     gauss = np.exp(-0.5 * (offsets / sigma_px) ** 2)
     second = (offsets**2 / sigma_px**2 - 1.0) * gauss  # up to a common factor
     first = offsets / sigma_px * gauss
     kernels = np.stack(
         [np.outer(gauss, second), np.outer(second, gauss), np.outer(first, first)]
     )  # d2/dx2 (cols), d2/dy2 (rows), d2/dxdy
-    padded = cv2.copyMakeBorder(contrast, radius, radius, radius, radius, cv2.BORDER_REFLECT)
+    padded = cv2.copyMakeBorder(contrast, half_px, half_px, half_px, half_px, cv2.BORDER_REFLECT)
     rows = np.clip(np.rint(centres[:, 0]).astype(int), 0, contrast.shape[0] - 1)
     cols = np.clip(np.rint(centres[:, 1]).astype(int), 0, contrast.shape[1] - 1)
-    window = np.arange(2 * radius + 1)
+    window = np.arange(2 * half_px + 1)
     patches = padded[rows[:, None, None] + window[None, :, None], cols[:, None, None] + window[None, None, :]]
     dxx, dyy, dxy = np.einsum("nij,kij->kn", patches.astype(float), kernels)
     # On a bright line's crest the curvature across it is strongly negative, the larger eigenvalue's
     # (least curvature's) axis runs along it. Elsewhere (its flanks, where the curvature across turns
-    # positive, the skin beyond) no crest lies under the path: it follows none there.
+    # positive, the skin beyond) no crest lies under the path: it follows none there. Eigenvalues:
+    # half_trace -/+ spread.
     half_trace, difference = 0.5 * (dxx + dyy), 0.5 * (dxx - dyy)
-    radius = np.hypot(difference, dxy)
-    on_crest = half_trace - radius < -np.abs(half_trace + radius)
+    spread = np.hypot(difference, dxy)
+    on_crest = half_trace - spread < -np.abs(half_trace + spread)
     along = 0.5 * np.arctan2(2.0 * dxy, dxx - dyy)
     path = np.arctan2(tangents[:, 0], tangents[:, 1])
     return float(np.median(np.where(on_crest, np.abs(np.cos(path - along)), 0.0)))

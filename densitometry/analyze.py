@@ -491,7 +491,9 @@ def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters)
     dark hair (`grey_white.bright_streaks`), and kept where at least `grey_white.MIN_SHAFTS` pass; with
     True, in every dark reading. Where the dark hair is sparse (`grey_white.SPARSE_COVERAGE`, and
     always with True) the bright lines are read against the skin level between the dark hairs; where
-    its mask is dense (`_with_grey_white_among_dense`), against the middle brightness of the photo.
+    its mask is dense because it traces the skin between grey shafts (`_with_grey_white_among_dense`),
+    against the middle brightness of the photo; where it is dense with dark hair, against the skin
+    between the dark hairs again, keeping only shafts at least `grey_white.DENSE_MIN_LENGTH_UM` long.
     They are traced with their pieces joined across dark hairs lying over them; a shaft is added where
     it is at least `grey_white.MIN_LENGTH_UM` long, at most `grey_white.MAX_BAND_UM` wide, no blob
     (`grey_white.compact_shafts`) and runs alongside no dark hair for more than `_GREY_WHITE_ALONGSIDE`
@@ -503,8 +505,11 @@ def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters)
     prepared, mask = dark.prepared, dark.mask
     automatic = parameters.grey_white is None
     field_px = mask.size if field is None else np.count_nonzero(field)
-    if automatic and np.count_nonzero(mask) > grey_white.SPARSE_COVERAGE * field_px:
-        return _with_grey_white_among_dense(dark, rgb, calibration, scale, field, parameters)
+    dense = automatic and np.count_nonzero(mask) > grey_white.SPARSE_COVERAGE * field_px
+    if dense:
+        revised = _with_grey_white_among_dense(dark, rgb, calibration, scale, field, parameters)
+        if revised is not None:
+            return revised
     bridge = grey_white.bridge_mask(mask, calibration)
     if automatic and (
         grey_white.bright_streaks(
@@ -521,6 +526,8 @@ def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters)
     added, bright_mask, ridge = _grey_white_shafts(
         bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters
     )
+    if dense:  # dark hair lies over the grey shafts and cuts them: whole shafts only
+        added = [shaft for shaft in added if shaft[0]["length_um"] >= grey_white.DENSE_MIN_LENGTH_UM]
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
     skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
@@ -552,7 +559,9 @@ def _darker_than(skin, dark: _Reading, parameters) -> tuple[list, list]:
     return kept, dropped
 
 
-def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field, parameters) -> _Reading:
+def _with_grey_white_among_dense(
+    dark: _Reading, rgb, calibration, scale, field, parameters
+) -> _Reading | None:
     """`_with_grey_white` where the dark reading's mask is dense: read against the middle brightness.
 
     The dark reading's background is the skin's closing, which grey and white shafts raise to their
@@ -561,7 +570,7 @@ def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field,
     dark hair below it and grey hair above (`grey_white.neutral_skin`): the dark traces no darker than
     it (`grey_white.darker_than_skin`) are that skin, and the grey and white shafts are read against it,
     apart from the dark traces that remain. A mask dense with dark hair keeps most of its length darker
-    than the middle, and is left as it is (`grey_white.mostly_skin`). Where dark hair covers most of the
+    than the middle (`grey_white.mostly_skin`): None, it is not revised here. Where dark hair covers most of the
     field, that middle is dark hair itself, and the dark traces it turns into skin are the real hairs
     while the "bright shafts" are the skin between them, cut short at every crossing: so the grey and
     white reading is kept only where its shafts follow whole shafts (`grey_white.follows_whole_shafts`),
@@ -576,7 +585,7 @@ def _with_grey_white_among_dense(dark: _Reading, rgb, calibration, scale, field,
     kept, dropped = _darker_than(skin, dark, parameters)
     dropped_um = [row["length_um"] for row, _ in dropped]
     if not grey_white.mostly_skin(dropped_um, [row["length_um"] for row, _ in kept]):
-        return dark  # the dense mask is dark hair (or, all of it no darker than the middle, is the middle)
+        return None  # the dense mask is dark hair (or, all of it no darker than the middle, is the middle)
     hair_mask = mask & grey_white.drawn_shafts(kept, mask.shape, calibration)
     bridge = grey_white.bridge_mask(hair_mask, calibration)
     bright = relative_contrast(prepared.grey, skin, Polarity.BRIGHT)

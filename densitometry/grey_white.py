@@ -33,9 +33,11 @@ from .hairs import group_medians, values_at
 from .preprocess import Polarity, reduced_median, relative_contrast
 from .segment import PEAK_RADIUS_UM, hysteresis
 
-#: Grey and white shafts are looked for (automatically) where the dark hair mask covers at most this share
-#: of the field. Denser dark hair leaves the skin between the hairs too narrow to average, and shows
-#: that skin as bright lines of its own (phantoms of long dense hair: 0.2-0.6 covered).
+#: Grey and white shafts are looked for against the skin between the dark hairs (automatically) where the
+#: dark hair mask covers at most this share of the field. A denser mask may be the skin between grey
+#: shafts traced as dark hair (`MIN_SKIN_SHARE`); where it is dark hair (phantoms of long dense hair:
+#: 0.2-0.6 covered), the skin between the hairs shows as bright lines of its own and white shafts are
+#: cut into pieces by the dark hairs over them, so there only long shafts count (`DENSE_MIN_LENGTH_UM`).
 SPARSE_COVERAGE = 0.12
 #: ... and where at least this many bright streaks stand apart from the dark hair (`bright_streaks`):
 #: 32 clipped and miniaturised phantoms of dark hair alone show 0-3 (skin texture between the hairs; one
@@ -46,6 +48,13 @@ MIN_SHAFTS = 3
 #: A grey or white shaft counts from this visible length (µm): shorter bright pieces are mostly skin
 #: texture or glare between dark hairs.
 MIN_LENGTH_UM = 200.0
+#: ... and, among dense dark hair, from this one: shorter bright pieces there are mostly pieces of grey
+#: shafts cut by the dark hairs and other grey shafts crossing them. Phantoms (`python
+#: benchmarks/accuracy.py -n 8`, the four scenarios this reading changes: colour_noise, artefacts,
+#: low_res, blur_noise): grey and white hairs found 43 % before this reading, 55 % with it; counting every
+#: length from `MIN_LENGTH_UM` finds 64 % but as about two pieces each (extra pieces 29.2 -> 30.4 % of
+#: the true hairs, median count error 8.4 -> 10.4 %), from 600 µm 9.5 %, from this length 7.4 %.
+DENSE_MIN_LENGTH_UM = 1200.0
 #: ... and up to this band width (µm): the thickest terminal hair is 110-120 µm, and wider bright bands
 #: are skin between hairs or flakes (phantoms: 1.5 % of true grey and white shafts wider than 100 µm,
 #: 76 % of the false ones).

@@ -82,8 +82,8 @@ _MIN_COLOUR_HAIR_UM = 300.0
 _MAX_ALONGSIDE_SHARE = 0.2
 _ALONGSIDE_REACH = 0.25
 _ALONGSIDE_DEG = 30.0
-#: `_with_grey_white`: a bright shaft alongside a dark hair (as `_alongside` finds it) for more than this
-#: share of its length is that hair's bright rim.
+#: `_with_grey_white`: a bright shaft alongside a dark hair (as `_alongside_shares` finds it) for more
+#: than this share of its length is that hair's bright rim.
 _GREY_WHITE_ALONGSIDE = 0.3
 #: Diameter of a typical terminal scalp hair (adults, 60-110 µm): the scale hinted at when a photo's
 #: shafts are thicker than any scalp hair (`_quality_warnings`).
@@ -453,10 +453,10 @@ def _colour_hairs(colour, prepared, mask, shafts, calibration, field, parameters
     ]
     if not candidates:
         return mask, shafts
-    beside = _alongside(shafts, calibration, mask.shape, parameters)
-    added = [
-        (row, hair) for row, hair in candidates if np.mean(beside(hair.coords_px)) <= _MAX_ALONGSIDE_SHARE
-    ]
+    shares = _alongside_shares(
+        shafts, [hair.coords_px for _, hair in candidates], calibration, mask.shape, parameters
+    )
+    added = [shaft for shaft, share in zip(candidates, shares, strict=True) if share <= _MAX_ALONGSIDE_SHARE]
     if not added:
         return mask, shafts
     in_brightness = measure_hairs(prepared.contrast, [hair for _, hair in added], ridge.sigma_px)
@@ -665,14 +665,12 @@ def _grey_white_shafts(
         if row["length_um"] >= max(grey_white.MIN_LENGTH_UM, parameters.min_length_um)
         and row["band_um"] <= grey_white.MAX_BAND_UM
     ]
-    beside = _alongside(dark_shafts, calibration, hair_mask.shape, parameters)
-    added = [
-        shaft
-        for shaft, compact in zip(
-            candidates, grey_white.compact_shafts(bright_mask, candidates, calibration), strict=True
-        )
-        if compact and np.mean(beside(shaft[1].coords_px)) <= _GREY_WHITE_ALONGSIDE
-    ]
+    compact = grey_white.compact_shafts(bright_mask, candidates, calibration)
+    candidates = [shaft for shaft, whole in zip(candidates, compact, strict=True) if whole]
+    shares = _alongside_shares(
+        dark_shafts, [hair.coords_px for _, hair in candidates], calibration, hair_mask.shape, parameters
+    )
+    added = [shaft for shaft, share in zip(candidates, shares, strict=True) if share <= _GREY_WHITE_ALONGSIDE]
     return added, bright_mask, ridge
 
 
@@ -730,21 +728,38 @@ def _grey_white_reading(dark: _Reading, kept, added, bright_mask, scale, paramet
     )
 
 
-def _alongside(shafts, calibration, shape, parameters):
-    """A test of centreline points (working pixels, (N, 2)): whether each lies within
+def _alongside_shares(shafts, traces, calibration, shape, parameters) -> np.ndarray:
+    """The share of each trace's centreline points (working pixels, (N, 2) each) that lie within
     `_ALONGSIDE_REACH` thickest-hair diameters (``parameters.max_diameter_um``) of a counted shaft's
-    edge and runs within `_ALONGSIDE_DEG` of its direction (`_colour_hairs`)."""
+    edge and run within `_ALONGSIDE_DEG` of its direction (`_colour_hairs`, `_grey_white_shafts`).
+
+    The shafts' direction field is read at the traces' points only, so it is drawn only where it can
+    reach one of them (a dense photo's shafts make thousands of segments, most far from any trace):
+    the values at the traces' points are those of the whole field.
+    """
+    if not traces:
+        return np.zeros(0)
     reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
+    coords = np.concatenate(traces)
+    widths_px = [max(1, round(calibration.px(row["band_um"]))) for row, _ in shafts]
+    # A segment's thick line covers pixels within half its band (and a pixel of rasterisation) of the
+    # segment, whose points lie within half its length (3 steps of at most 1.5 px) of an end; 3 px more
+    # for the distance transform's approximation (under 2 % of the distance).
+    reach_of_segments = max((round(w + 2 * reach_px) + 2 for w in widths_px), default=0) / 2 + 6
+    away = np.ones(shape, np.uint8)
+    away[tuple(np.clip(np.rint(coords).astype(int), 0, np.array(shape) - 1).T)] = 0
+    near_traces = cv2.distanceTransform(away, cv2.DIST_L2, 5) <= reach_of_segments
     drawn = np.zeros(shape, np.uint8)
     # Direction as the doubled angle's unit vector: a line's direction has no sign.
     cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    for row, hair in shafts:
+    for (_, hair), width_px in zip(shafts, widths_px, strict=True):
         points = np.round(hair.coords_px[:, ::-1]).astype(np.int32)
-        width_px = max(1, round(calibration.px(row["band_um"])))
         cv2.polylines(drawn, [points.reshape(-1, 1, 2)], False, 1, thickness=width_px)
         band_px = round(width_px + 2 * reach_px) + 2
         corners = points[np.unique(np.r_[np.arange(0, len(points), 3), len(points) - 1])]
-        for p, q in zip(corners[:-1], corners[1:], strict=True):
+        ends_near = near_traces[corners[:, 1], corners[:, 0]]
+        for k in np.flatnonzero(ends_near[:-1] | ends_near[1:]):
+            p, q = corners[k], corners[k + 1]
             dx, dy = (q - p).astype(float)
             length2 = dx * dx + dy * dy
             if length2 > 0:
@@ -752,19 +767,18 @@ def _alongside(shafts, calibration, shape, parameters):
                 cv2.line(sin2, p.tolist(), q.tolist(), 2 * dx * dy / length2, band_px)
     edge_distance = cv2.distanceTransform(1 - drawn, cv2.DIST_L2, 5)
     cos_limit = np.cos(np.radians(2 * _ALONGSIDE_DEG))
-
-    def beside(coords):
-        tangent = gaussian_filter1d(
-            np.gradient(coords.astype(np.float32), axis=0), 2.0, axis=0, mode="nearest"
-        )
-        dy, dx = tangent[:, 0], tangent[:, 1]
-        norm = np.maximum(dx * dx + dy * dy, 1e-6)
-        agreement = (
-            (dx * dx - dy * dy) * values_at(cos2, coords) + 2 * dx * dy * values_at(sin2, coords)
-        ) / norm
-        return (values_at(edge_distance, coords) <= reach_px) & (agreement >= cos_limit)
-
-    return beside
+    tangent = np.concatenate(
+        [
+            gaussian_filter1d(np.gradient(trace.astype(np.float32), axis=0), 2.0, axis=0, mode="nearest")
+            for trace in traces
+        ]
+    )
+    dy, dx = tangent[:, 0], tangent[:, 1]
+    norm = np.maximum(dx * dx + dy * dy, 1e-6)
+    agreement = ((dx * dx - dy * dy) * values_at(cos2, coords) + 2 * dx * dy * values_at(sin2, coords)) / norm
+    beside = (values_at(edge_distance, coords) <= reach_px) & (agreement >= cos_limit)
+    sizes = np.array([len(trace) for trace in traces])
+    return np.add.reduceat(beside.astype(np.int64), np.cumsum(sizes) - sizes) / sizes
 
 
 def _worth_a_bright_look(dark: _Reading, rgb, calibration, parameters) -> bool:

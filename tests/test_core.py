@@ -1,5 +1,6 @@
 """Known-answer tests of the analyzer core on exact phantoms."""
 
+import importlib
 import math
 import re
 
@@ -703,3 +704,37 @@ def test_forks_and_texture_at_the_tips_of_bright_shafts_are_not_counted():
         ]
         off_shaft += sum(covered[r[:, 0], r[:, 1]].mean() < 0.5 for r in rows)
     assert off_shaft <= 12
+
+
+def test_traces_alongside_a_counted_shaft_are_told_from_crossing_and_distant_ones():
+    """`_alongside_shares` on exact geometry: a horizontal shaft (row 100, columns 20-600, 10 px wide) in
+    a 400x640 photo at 4 µm/px (reach 0.25 x 150 µm = 9.4 px beyond its edge). A trace 10 px below
+    its centre, along it, lies alongside all the way; the same 12 px further down (beyond the reach)
+    and one crossing it at right angles never do (the crossing's direction differs); a trace near the
+    shaft's far end reads the direction drawn there, as it would with the whole field drawn."""
+    analyze_module = importlib.import_module("densitometry.analyze")
+    from densitometry.calibration import Calibration
+    from densitometry.hairs import TracedHair
+
+    calibration = Calibration(4.0)
+    parameters = AnalysisParameters()
+    cols = np.arange(20, 601, dtype=float)
+    shaft = TracedHair(np.column_stack([np.full_like(cols, 100.0), cols]), 580.0, (0,), np.zeros((0, 2)))
+    row = {"band_um": 40.0}
+
+    def line(r0, c0, r1, c1):
+        n = int(max(abs(r1 - r0), abs(c1 - c0))) + 1
+        return np.column_stack([np.linspace(r0, r1, n), np.linspace(c0, c1, n)])
+
+    traces = [
+        line(110, 100, 110, 300),  # alongside, 10 px from the centre: 5 px beyond the edge
+        line(122, 100, 122, 300),  # 17 px beyond the edge: beyond the reach
+        line(20, 400, 200, 400),  # crossing at right angles
+        line(108, 560, 108, 595),  # alongside, near the far end
+    ]
+    shares = analyze_module._alongside_shares([(row, shaft)], traces, calibration, (400, 640), parameters)
+    assert shares[0] == pytest.approx(1.0)
+    assert shares[1] == 0.0
+    assert shares[2] == 0.0
+    assert shares[3] > 0.9
+    assert analyze_module._alongside_shares([(row, shaft)], [], calibration, (400, 640), parameters).size == 0

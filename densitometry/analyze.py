@@ -570,13 +570,14 @@ def _with_grey_white_among_dense(
     dark hair below it and grey hair above (`grey_white.neutral_skin`): the dark traces no darker than
     it (`grey_white.darker_than_skin`) are that skin, and the grey and white shafts are read against it,
     apart from the dark traces that remain. A mask dense with dark hair keeps most of its length darker
-    than the middle (`grey_white.mostly_skin`): None, it is not revised here. Where dark hair covers most of the
-    field, that middle is dark hair itself, and the dark traces it turns into skin are the real hairs
-    while the "bright shafts" are the skin between them, cut short at every crossing: so the grey and
-    white reading is kept only where its shafts follow whole shafts (`grey_white.follows_whole_shafts`),
-    at least as long as the dark traces it turns into skin, and made only where the bright streaks
-    suggest they may (`grey_white.may_follow_whole_shafts`: the bright pass costs as much as the dark
-    one). The shafts are read by their bodies, not their glints (`_grey_white_shafts` with ``glossy``).
+    than the middle (`grey_white.mostly_skin`): None, it is not revised here (`_with_grey_white` reads
+    the grey shafts between its hairs). Where dark hair covers most of the field, that middle is dark
+    hair itself, and the dark traces it turns into skin are the real hairs while the "bright shafts"
+    are the skin between them, cut short at every crossing: so the grey and white reading is kept only
+    where its shafts follow whole shafts (`grey_white.follows_whole_shafts`), at least as long as the
+    dark traces it turns into skin, and made only where the bright streaks suggest they may
+    (`grey_white.may_follow_whole_shafts`: the bright pass costs as much as the dark one). The shafts
+    are read by their bodies, not their glints (`_grey_white_shafts` with ``glossy``).
     """
     prepared, mask = dark.prepared, dark.mask
     skin = grey_white.neutral_skin(
@@ -585,7 +586,7 @@ def _with_grey_white_among_dense(
     kept, dropped = _darker_than(skin, dark, parameters)
     dropped_um = [row["length_um"] for row, _ in dropped]
     if not grey_white.mostly_skin(dropped_um, [row["length_um"] for row, _ in kept]):
-        return None  # the dense mask is dark hair (or, all of it no darker than the middle, is the middle)
+        return None  # the dense mask is dark hair (or holds no traces)
     hair_mask = mask & grey_white.drawn_shafts(kept, mask.shape, calibration)
     bridge = grey_white.bridge_mask(hair_mask, calibration)
     bright = relative_contrast(prepared.grey, skin, Polarity.BRIGHT)

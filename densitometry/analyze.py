@@ -751,8 +751,8 @@ def _alongside_shares(shafts, traces, calibration, shape, parameters) -> np.ndar
     away[tuple(np.clip(np.rint(coords).astype(int), 0, np.array(shape) - 1).T)] = 0
     near_traces = cv2.distanceTransform(away, cv2.DIST_L2, 5) <= reach_of_segments
     drawn = np.zeros(shape, np.uint8)
-    # Direction as the doubled angle's unit vector: a line's direction has no sign.
-    cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    # Direction as the doubled angle's unit vector (cos, sin): a line's direction has no sign.
+    doubled = np.zeros((*shape, 2), np.float32)
     for (_, hair), width_px in zip(shafts, widths_px, strict=True):
         points = np.round(hair.coords_px[:, ::-1]).astype(np.int32)
         cv2.polylines(drawn, [points.reshape(-1, 1, 2)], False, 1, thickness=width_px)
@@ -764,8 +764,8 @@ def _alongside_shares(shafts, traces, calibration, shape, parameters) -> np.ndar
             dx, dy = (q - p).astype(float)
             length2 = dx * dx + dy * dy
             if length2 > 0:
-                cv2.line(cos2, p.tolist(), q.tolist(), (dx * dx - dy * dy) / length2, band_px)
-                cv2.line(sin2, p.tolist(), q.tolist(), 2 * dx * dy / length2, band_px)
+                direction = ((dx * dx - dy * dy) / length2, 2 * dx * dy / length2)
+                cv2.line(doubled, p.tolist(), q.tolist(), direction, band_px)
     edge_distance = cv2.distanceTransform(1 - drawn, cv2.DIST_L2, 5)
     cos_limit = np.cos(np.radians(2 * _ALONGSIDE_DEG))
     tangent = np.concatenate(
@@ -776,7 +776,8 @@ def _alongside_shares(shafts, traces, calibration, shape, parameters) -> np.ndar
     )
     dy, dx = tangent[:, 0], tangent[:, 1]
     norm = np.maximum(dx * dx + dy * dy, 1e-6)
-    agreement = ((dx * dx - dy * dy) * values_at(cos2, coords) + 2 * dx * dy * values_at(sin2, coords)) / norm
+    cos2, sin2 = values_at(doubled, coords).T
+    agreement = ((dx * dx - dy * dy) * cos2 + 2 * dx * dy * sin2) / norm
     beside = (values_at(edge_distance, coords) <= reach_px) & (agreement >= cos_limit)
     sizes = np.array([len(trace) for trace in traces])
     return np.add.reduceat(beside.astype(np.int64), np.cumsum(sizes) - sizes) / sizes

@@ -524,10 +524,17 @@ def _with_grey_white(dark: _Reading, rgb, calibration, scale, field, parameters)
     # Read as the dark reading reads its lines, with the dark contrast as the other polarity (the
     # bright rims of dark hair drop out), then kept apart from the dark hair.
     added, bright_mask, ridge = _grey_white_shafts(
-        bright, prepared.contrast, mask, bridge, dark.shafts, calibration, field, parameters
+        bright,
+        prepared.contrast,
+        mask,
+        bridge,
+        dark.shafts,
+        calibration,
+        field,
+        parameters,
+        # Dense dark hair lies over the grey shafts and cuts them: whole shafts only.
+        min_whole_um=grey_white.DENSE_MIN_LENGTH_UM if dense else 0.0,
     )
-    if dense:  # dark hair lies over the grey shafts and cuts them: whole shafts only
-        added = [shaft for shaft in added if shaft[0]["length_um"] >= grey_white.DENSE_MIN_LENGTH_UM]
     if not added or (automatic and len(added) < grey_white.MIN_SHAFTS):
         return dark
     skin = grey_white.skin_level(prepared.grey, mask | bright_mask, calibration, fallback=prepared.background)
@@ -619,12 +626,23 @@ def _with_grey_white_among_dense(
 
 
 def _grey_white_shafts(
-    bright, opposite, hair_mask, bridge, dark_shafts, calibration, field, parameters, *, glossy=False
+    bright,
+    opposite,
+    hair_mask,
+    bridge,
+    dark_shafts,
+    calibration,
+    field,
+    parameters,
+    *,
+    glossy=False,
+    min_whole_um=0.0,
 ):
     """The grey and white shafts of ``bright`` (relative brightness above the skin) that `_with_grey_white`
     adds, and their mask: lines found against ``opposite`` (darkness against the same skin), kept apart
     from ``hair_mask`` (`grey_white.apart_from_hair`), pieces joined across ``bridge``, and shafts long,
-    narrow and compact enough that run alongside none of ``dark_shafts``.
+    narrow and compact enough that run alongside none of ``dark_shafts``. With ``min_whole_um``, only
+    shafts at least that long are added (all the shafts traced still decide which regions are blobs).
 
     With ``glossy``, each shaft is read by its body, not by its glint (`grey_white.body_contrast`):
     lines are found and seeded on the full contrast but grown and measured on the body contrast, and
@@ -667,7 +685,11 @@ def _grey_white_shafts(
         and row["band_um"] <= grey_white.MAX_BAND_UM
     ]
     compact = grey_white.compact_shafts(bright_mask, candidates, calibration)
-    candidates = [shaft for shaft, whole in zip(candidates, compact, strict=True) if whole]
+    candidates = [
+        shaft
+        for shaft, whole in zip(candidates, compact, strict=True)
+        if whole and shaft[0]["length_um"] >= min_whole_um
+    ]
     shares = _alongside_shares(
         dark_shafts, [hair.coords_px for _, hair in candidates], calibration, hair_mask.shape, parameters
     )
@@ -743,20 +765,20 @@ def _alongside_shares(shafts, traces, calibration, shape, parameters) -> np.ndar
     reach_px = _ALONGSIDE_REACH * calibration.px(parameters.max_diameter_um)
     coords = np.concatenate(traces)
     widths_px = [max(1, round(calibration.px(row["band_um"]))) for row, _ in shafts]
+    bands_px = [round(width_px + 2 * reach_px) + 2 for width_px in widths_px]
     # A segment's thick line covers pixels within half its band (and a pixel of rasterisation) of the
     # segment, whose points lie within half its length (3 steps of at most 1.5 px) of an end; 3 px more
     # for the distance transform's approximation (under 2 % of the distance).
-    reach_of_segments = max((round(w + 2 * reach_px) + 2 for w in widths_px), default=0) / 2 + 6
+    reach_of_segments = max(bands_px, default=0) / 2 + 6
     away = np.ones(shape, np.uint8)
     away[tuple(np.clip(np.rint(coords).astype(int), 0, np.array(shape) - 1).T)] = 0
     near_traces = cv2.distanceTransform(away, cv2.DIST_L2, 5) <= reach_of_segments
     drawn = np.zeros(shape, np.uint8)
     # Direction as the doubled angle's unit vector (cos, sin): a line's direction has no sign.
     doubled = np.zeros((*shape, 2), np.float32)
-    for (_, hair), width_px in zip(shafts, widths_px, strict=True):
+    for (_, hair), width_px, band_px in zip(shafts, widths_px, bands_px, strict=True):
         points = np.round(hair.coords_px[:, ::-1]).astype(np.int32)
         cv2.polylines(drawn, [points.reshape(-1, 1, 2)], False, 1, thickness=width_px)
-        band_px = round(width_px + 2 * reach_px) + 2
         corners = points[np.unique(np.r_[np.arange(0, len(points), 3), len(points) - 1])]
         ends_near = near_traces[corners[:, 1], corners[:, 0]]
         for k in np.flatnonzero(ends_near[:-1] | ends_near[1:]):

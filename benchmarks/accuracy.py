@@ -21,6 +21,11 @@ A second table takes the count errors apart (`densitometry.validation.count_brea
 scenario as percent of the true hairs: found (once or more), merged (only along traces that went to
 other hairs), missed, and the extra pieces and false hairs counted on top; count error = extra + false
 - merged - missed.
+
+A third table gives the diameter bias hair by hair (median over the photos of each photo's median
+signed error, % of the true diameter) apart for translucent hairs (true centre opacity below 0.7:
+blond, grey, white, whose profile follows their chord) and opaque ones (0.95 and up),
+`densitometry.validation.shaft_diameter_bias_percent`.
 """
 
 from __future__ import annotations
@@ -127,6 +132,7 @@ def main(argv=None):
         f"hair by hair {np.nanmean(shaft_errors):.1f} µm"
     )
     print_breakdown(reports)
+    print_biases(reports)
     return 0
 
 
@@ -138,6 +144,18 @@ def print_breakdown(reports):
     for report in [*reports, pooled]:
         summary = report.summary()
         print(f"{report.scenario:<18}" + "".join(f"{summary[f'{kind}_percent']:>8.1f}" for kind in kinds))
+
+
+def print_biases(reports):
+    """Per scenario and pooled: the median diameter bias hair by hair of translucent and opaque hairs."""
+    print(f"\n{'diameter bias %':<18}{'translucent':>12}{'opaque':>8}")
+    pooled = ValidationReport("all", reports[0].parameters, pd.concat([report.photos for report in reports]))
+    for report in [*reports, pooled]:
+        summary = report.summary()
+        print(
+            f"{report.scenario:<18}{summary['median_translucent_shaft_bias_percent']:>+12.1f}"
+            f"{summary['median_opaque_shaft_bias_percent']:>+8.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ PHOTO_COLUMNS = (
     "terminal_fraction",
     "terminal_error_pp",
     "shaft_diameter_error_um",
+    "translucent_shaft_bias_percent",
+    "opaque_shaft_bias_percent",
     "true_dark_count",
     "dark_recall",
     "true_grey_white_count",
@@ -64,6 +66,11 @@ _RECALL_MIN_PX = 3.0
 _RECALL_MIN_SHARE = 0.5
 #: Hair colours brighter than the skin (the others are darker than it: black, brown, blond, red).
 GREY_WHITE_COLOURS = frozenset({"grey", "white"})
+#: `check_photo` reports the diameter bias of translucent shafts (true ``centre_opacity`` below this:
+#: blond, grey and white hair absorbs little, and its profile follows its chord, rounded across the
+#: shaft) apart from that of opaque ones (``centre_opacity`` at least `OPAQUE_OPACITY`).
+TRANSLUCENT_OPACITY = 0.7
+OPAQUE_OPACITY = 0.95
 
 
 def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
@@ -83,7 +90,10 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
         the true count (to 1 when there are no true hairs), ``diameter_error_um`` of the mean diameters
         (NaN when either side has no hairs), ``terminal_error_pp`` in percentage points.
         ``shaft_diameter_error_um`` is hair by hair: the median |measured - true diameter| of the detected
-        shafts that run along one true hair (`shaft_diameter_errors`; NaN where none does).
+        shafts that run along one true hair (`shaft_diameter_errors`; NaN where none does);
+        ``translucent_shaft_bias_percent`` and ``opaque_shaft_bias_percent`` the median signed error of
+        those shafts in percent of the true diameter, over the true hairs of centre opacity below
+        `TRANSLUCENT_OPACITY` and at least `OPAQUE_OPACITY` (`shaft_diameter_bias_percent`).
         ``found_count`` ... ``false_count`` say where the count error comes from (`count_breakdown`).
     """
     parameters = AnalysisParameters() if parameters is None else parameters
@@ -122,6 +132,12 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
         "terminal_fraction": float(result.terminal_fraction),
         "terminal_error_pp": 100.0 * (result.terminal_fraction - true_terminal),
         "shaft_diameter_error_um": float(np.median(np.abs(shaft_errors))) if len(shaft_errors) else math.nan,
+        "translucent_shaft_bias_percent": shaft_diameter_bias_percent(
+            result.hairs, result.centerlines_px, truth, max_opacity=TRANSLUCENT_OPACITY
+        ),
+        "opaque_shaft_bias_percent": shaft_diameter_bias_percent(
+            result.hairs, result.centerlines_px, truth, min_opacity=OPAQUE_OPACITY
+        ),
         "true_dark_count": recall["true_dark_count"],
         "dark_recall": recall["dark_recall"],
         "true_grey_white_count": recall["true_grey_white_count"],
@@ -310,12 +326,38 @@ def shaft_diameter_errors(hairs: pd.DataFrame, centerlines_px, truth: dict) -> n
     -------
     ndarray of float, one error per matched shaft
     """
+    return np.asarray(
+        [
+            diameter_um - hair["diameter_um"]
+            for diameter_um, hair in _matched_shafts(hairs, centerlines_px, truth)
+        ],
+        float,
+    )
+
+
+def shaft_diameter_bias_percent(
+    hairs: pd.DataFrame, centerlines_px, truth: dict, *, min_opacity=0.0, max_opacity=math.inf
+) -> float:
+    """Median signed diameter error, in percent of the true diameter, of the detected shafts that run
+    along one counted true hair (as `shaft_diameter_errors` matches them) whose ``centre_opacity`` is
+    at least ``min_opacity`` and below ``max_opacity``; NaN where there is none."""
+    errors = [
+        100.0 * (diameter_um - hair["diameter_um"]) / hair["diameter_um"]
+        for diameter_um, hair in _matched_shafts(hairs, centerlines_px, truth)
+        if min_opacity <= hair["centre_opacity"] < max_opacity
+    ]
+    return float(np.median(errors)) if errors else math.nan
+
+
+def _matched_shafts(hairs: pd.DataFrame, centerlines_px, truth: dict) -> list[tuple[float, dict]]:
+    """(measured diameter µm, true hair) of each detected single shaft that runs along one counted true
+    hair (see `shaft_diameter_errors`)."""
     counted = [hair for hair in truth["hairs"] if hair["counted"]]
     if not counted or not len(hairs):
-        return np.zeros(0)
+        return []
     tree, owner = _point_tree(counted)
     near_px = _near_px(truth)
-    errors = []
+    matched = []
     rows = zip(hairs["diameter_um"], hairs["bundle_size"], centerlines_px, strict=True)
     for diameter_um, bundle_size, line in rows:
         if bundle_size != 1 or not len(line):
@@ -323,8 +365,8 @@ def shaft_diameter_errors(hairs: pd.DataFrame, centerlines_px, truth: dict) -> n
         distance, nearest = tree.query(np.asarray(line, float))
         ids, votes = np.unique(owner[nearest[distance <= near_px]], return_counts=True)
         if len(ids) and votes.max() >= _RECALL_MIN_SHARE * len(line):
-            errors.append(float(diameter_um) - counted[ids[np.argmax(votes)]]["diameter_um"])
-    return np.asarray(errors, float)
+            matched.append((float(diameter_um), counted[ids[np.argmax(votes)]]))
+    return matched
 
 
 def iter_checks(
@@ -378,7 +420,9 @@ class ValidationReport:
     def summary(self) -> dict:
         """Errors over the photos: medians for the count (robust to a photo with few hairs), means for
         the diameter and terminal share, each as absolute size and as signed bias, and the mean of the
-        photos' hair-by-hair diameter errors (``shaft_diameter_error_um``), and where the count errors
+        photos' hair-by-hair diameter errors (``shaft_diameter_error_um``), the medians of their diameter
+        biases on translucent and opaque hairs (``median_translucent_shaft_bias_percent``,
+        ``median_opaque_shaft_bias_percent``), and where the count errors
         come from (`count_breakdown`), pooled over the photos as percent of the true hairs
         (``found_percent``, ``missed_percent``, ``merged_percent``, ``extra_piece_percent``,
         ``false_percent``)."""
@@ -407,6 +451,12 @@ class ValidationReport:
             "mean_diameter_error_um": stat(np.mean, diameter),
             "mean_abs_terminal_error_pp": stat(np.mean, np.abs(terminal)),
             "mean_shaft_diameter_error_um": stat(np.mean, photos["shaft_diameter_error_um"].to_numpy(float)),
+            "median_translucent_shaft_bias_percent": stat(
+                np.median, photos["translucent_shaft_bias_percent"].to_numpy(float)
+            ),
+            "median_opaque_shaft_bias_percent": stat(
+                np.median, photos["opaque_shaft_bias_percent"].to_numpy(float)
+            ),
             "dark_recall": self._pooled_recall("dark"),
             "grey_white_recall": self._pooled_recall("grey_white"),
             **breakdown,
@@ -552,6 +602,16 @@ def run(args: argparse.Namespace) -> int:
         if math.isfinite(summary[key])
     ]
     print(f"true hairs found: {', '.join(found)}")
+    biases = [
+        f"{name} {summary[key]:+.0f} %"
+        for key, name in (
+            ("median_translucent_shaft_bias_percent", f"translucent (opacity < {TRANSLUCENT_OPACITY})"),
+            ("median_opaque_shaft_bias_percent", f"opaque (opacity >= {OPAQUE_OPACITY})"),
+        )
+        if math.isfinite(summary[key])
+    ]
+    if biases:
+        print(f"diameter bias hair by hair (median, % of the true diameter): {', '.join(biases)}")
     if math.isfinite(summary["found_percent"]):
         print(
             f"count error in parts (% of the true hairs): found once or more {summary['found_percent']:.0f}, "

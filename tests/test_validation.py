@@ -14,6 +14,7 @@ from densitometry.validation import (
     check_photo,
     count_breakdown,
     hair_recall,
+    shaft_diameter_bias_percent,
     shaft_diameter_errors,
     validate,
 )
@@ -100,6 +101,24 @@ def test_shaft_diameter_errors_are_taken_hair_by_hair_along_the_true_hair():
     lines = [along_first, along_second, beside, along_first, along_first]
     np.testing.assert_allclose(shaft_diameter_errors(hairs, lines, truth), [5.0, -8.0])
     assert len(shaft_diameter_errors(hairs.iloc[:0], [], truth)) == 0
+
+
+def test_the_diameter_bias_is_told_apart_for_translucent_and_opaque_hairs():
+    photo = synthetic.generate("clinical", seed=2, width_px=320, height_px=240)
+    truth = photo.truth()
+    counted = [hair for hair in truth["hairs"] if hair["counted"]]
+    first, second, third = counted[0], counted[1], counted[2]
+    first["centre_opacity"], second["centre_opacity"], third["centre_opacity"] = 0.4, 1.0, 0.98
+    hairs = pd.DataFrame(
+        {
+            "diameter_um": [0.8 * first["diameter_um"], 1.1 * second["diameter_um"], third["diameter_um"]],
+            "bundle_size": [1, 1, 1],
+        }
+    )
+    lines = [np.array(hair["centerline_px"]) for hair in (first, second, third)]
+    assert shaft_diameter_bias_percent(hairs, lines, truth, max_opacity=0.7) == pytest.approx(-20.0)
+    assert shaft_diameter_bias_percent(hairs, lines, truth, min_opacity=0.95) == pytest.approx(5.0)
+    assert np.isnan(shaft_diameter_bias_percent(hairs, lines, truth, min_opacity=0.5, max_opacity=0.9))
 
 
 def test_a_count_error_is_taken_apart_into_found_merged_missed_extra_and_false_hairs():

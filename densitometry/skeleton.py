@@ -164,7 +164,8 @@ def skeletonize(mask):
 
     The same Zhang-Suen thinning [1]_ with scikit-image's table, but where scikit-image scans the whole
     image on every sub-pass (a dense mask takes ~50), a pixel is tested again only after its
-    neighbourhood changed. About 3x faster on a 1280x960 mask, more on sparse ones.
+    neighbourhood changed. About 3x faster (masks of eight 1280x960 clinical phantoms, one core: 22 ms
+    against scikit-image's 70 ms, mean).
 
     Parameters
     ----------
@@ -197,43 +198,74 @@ def _thin(image, lut):
     """
     width = image.shape[1]
     flat = image.ravel()
-    offsets = np.array([-width - 1, -width, -width + 1, 1, width + 1, width, width - 1, -1])
-    pending = np.empty((2, np.count_nonzero(flat)), np.int32)  # per sub-pass: pixels to test
-    queued = np.zeros(flat.size, np.uint8)  # bit t: the pixel is in pending[t]
-    counts = np.zeros(2, np.int64)
+    # Neighbour offsets, bit 0 to 7 of a neighbourhood code (scalars and one pending list per sub-pass:
+    # numba keeps them in registers, where a (2, N) array and a counter array cost ~1.7x the time).
+    o0, o1, o2, o3 = -width - 1, -width, -width + 1, 1
+    o4, o5, o6, o7 = width + 1, width, width - 1, -1
+    foreground = 0
+    for i in range(flat.size):
+        foreground += flat[i]
+    pending_0 = np.empty(foreground, np.int32)  # pixels to test in sub-pass 0 ...
+    pending_1 = np.empty(foreground, np.int32)  # ... and in sub-pass 1
+    queued = np.zeros(flat.size, np.uint8)  # bit t: the pixel is in pending_t
+    count_0 = 0
     for i in range(width + 1, flat.size - width - 1):
-        if flat[i]:
-            for k in range(8):
-                if not flat[i + offsets[k]]:
-                    pending[:, counts[0]] = i
-                    queued[i] = 3
-                    counts += 1
-                    break
-    removed = np.empty(pending.shape[1], np.int32)
+        if flat[i] and not (
+            flat[i + o0]
+            and flat[i + o1]
+            and flat[i + o2]
+            and flat[i + o3]
+            and flat[i + o4]
+            and flat[i + o5]
+            and flat[i + o6]
+            and flat[i + o7]
+        ):
+            pending_0[count_0] = i
+            pending_1[count_0] = i
+            queued[i] = 3
+            count_0 += 1
+    count_1 = count_0
+    removed = np.empty(foreground, np.int32)
     sub_pass = 0
-    while counts[0] or counts[1]:
+    while count_0 or count_1:
+        if sub_pass == 0:
+            pending, count, keep, removable = pending_0, count_0, np.uint8(2), 1
+        else:
+            pending, count, keep, removable = pending_1, count_1, np.uint8(1), 2
         n_removed = 0
-        for k in range(counts[sub_pass]):
-            i = pending[sub_pass, k]
-            queued[i] &= 2 - sub_pass
+        for k in range(count):
+            i = pending[k]
+            queued[i] &= keep
             if flat[i]:
-                code = 0
-                for bit in range(8):
-                    code |= flat[i + offsets[bit]] << bit
-                if lut[code] == 3 or lut[code] == sub_pass + 1:
+                code = (
+                    flat[i + o0]
+                    | (flat[i + o1] << 1)
+                    | (flat[i + o2] << 2)
+                    | (flat[i + o3] << 3)
+                    | (flat[i + o4] << 4)
+                    | (flat[i + o5] << 5)
+                    | (flat[i + o6] << 6)
+                    | (flat[i + o7] << 7)
+                )
+                if lut[code] == 3 or lut[code] == removable:
                     removed[n_removed] = i
                     n_removed += 1
-        counts[sub_pass] = 0
+        if sub_pass == 0:
+            count_0 = 0
+        else:
+            count_1 = 0
         for k in range(n_removed):
             flat[removed[k]] = 0
         for k in range(n_removed):
-            for bit in range(8):
-                j = removed[k] + offsets[bit]
+            r = removed[k]
+            for j in (r + o0, r + o1, r + o2, r + o3, r + o4, r + o5, r + o6, r + o7):
                 if flat[j]:
-                    for t in range(2):
-                        if not queued[j] & (1 << t):
-                            pending[t, counts[t]] = j
-                            counts[t] += 1
+                    if not queued[j] & 1:
+                        pending_0[count_0] = j
+                        count_0 += 1
+                    if not queued[j] & 2:
+                        pending_1[count_1] = j
+                        count_1 += 1
                     queued[j] = 3
         sub_pass = 1 - sub_pass
 

@@ -420,6 +420,22 @@ def test_fine_colour_reaches_the_network_only_as_far_as_the_blue_weight_says():
     np.testing.assert_allclose(plain[5, 5], rgb[5, 5], atol=0.02)  # far from the line: colour kept
 
 
+def test_the_coarse_colour_blurred_on_a_reduced_copy_is_the_full_size_gaussian():
+    import cv2
+
+    from densitometry import synthetic
+    from densitometry.preprocess import to_grey
+    from densitometry.refiner.features import colour_detail
+
+    photo = synthetic.generate("colour_noise", seed=3, width_px=400, height_px=300)
+    rgb = photo.image.astype(np.float32) / 255
+    luma = to_grey(rgb)
+    chroma = rgb - luma[..., None]
+    sigma_px = 30.0  # 150 µm at 5 µm/px: reduced by 7
+    exact = luma[..., None] + cv2.GaussianBlur(chroma, (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT)
+    np.testing.assert_allclose(colour_detail(rgb, 0.0, sigma_px), np.clip(exact, 0, 1), atol=1e-3)
+
+
 def test_training_samples_see_colour_as_the_refiner_will_in_use():
     import cv2
 

@@ -113,7 +113,8 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
     true_terminal = true_fraction(ThicknessClass.TERMINAL)
     recall = hair_recall(result.centerlines_px, truth)
     breakdown = count_breakdown(result.centerlines_px, truth)
-    shaft_errors = shaft_diameter_errors(result.hairs, result.centerlines_px, truth)
+    matched = _matched_shafts(result.hairs, result.centerlines_px, truth)
+    shaft_errors = _errors_um(matched)
     return {
         "seed": int(photo.seed),
         "um_per_px": float(photo.um_per_px),
@@ -132,12 +133,8 @@ def check_photo(photo, parameters: AnalysisParameters | None = None) -> dict:
         "terminal_fraction": float(result.terminal_fraction),
         "terminal_error_pp": 100.0 * (result.terminal_fraction - true_terminal),
         "shaft_diameter_error_um": float(np.median(np.abs(shaft_errors))) if len(shaft_errors) else math.nan,
-        "translucent_shaft_bias_percent": shaft_diameter_bias_percent(
-            result.hairs, result.centerlines_px, truth, max_opacity=TRANSLUCENT_OPACITY
-        ),
-        "opaque_shaft_bias_percent": shaft_diameter_bias_percent(
-            result.hairs, result.centerlines_px, truth, min_opacity=OPAQUE_OPACITY
-        ),
+        "translucent_shaft_bias_percent": _bias_percent(matched, 0.0, TRANSLUCENT_OPACITY),
+        "opaque_shaft_bias_percent": _bias_percent(matched, OPAQUE_OPACITY, math.inf),
         "true_dark_count": recall["true_dark_count"],
         "dark_recall": recall["dark_recall"],
         "true_grey_white_count": recall["true_grey_white_count"],
@@ -326,13 +323,7 @@ def shaft_diameter_errors(hairs: pd.DataFrame, centerlines_px, truth: dict) -> n
     -------
     ndarray of float, one error per matched shaft
     """
-    return np.asarray(
-        [
-            diameter_um - hair["diameter_um"]
-            for diameter_um, hair in _matched_shafts(hairs, centerlines_px, truth)
-        ],
-        float,
-    )
+    return _errors_um(_matched_shafts(hairs, centerlines_px, truth))
 
 
 def shaft_diameter_bias_percent(
@@ -341,9 +332,20 @@ def shaft_diameter_bias_percent(
     """Median signed diameter error, in percent of the true diameter, of the detected shafts that run
     along one counted true hair (as `shaft_diameter_errors` matches them) whose ``centre_opacity`` is
     at least ``min_opacity`` and below ``max_opacity``; NaN where there is none."""
+    return _bias_percent(_matched_shafts(hairs, centerlines_px, truth), min_opacity, max_opacity)
+
+
+def _errors_um(matched) -> np.ndarray:
+    """Measured - true diameter (µm) of each (measured diameter, true hair) pair."""
+    return np.asarray([diameter_um - hair["diameter_um"] for diameter_um, hair in matched], float)
+
+
+def _bias_percent(matched, min_opacity, max_opacity) -> float:
+    """Median signed error in percent of the true diameter over the pairs whose true hair's centre
+    opacity lies in [``min_opacity``, ``max_opacity``); NaN where none does."""
     errors = [
         100.0 * (diameter_um - hair["diameter_um"]) / hair["diameter_um"]
-        for diameter_um, hair in _matched_shafts(hairs, centerlines_px, truth)
+        for diameter_um, hair in matched
         if min_opacity <= hair["centre_opacity"] < max_opacity
     ]
     return float(np.median(errors)) if errors else math.nan

@@ -131,29 +131,28 @@ def main(argv=None):
         f"{np.mean(count_errors):.1f} %; mean |diameter error| {np.nanmean(diameter_errors):.1f} µm, "
         f"hair by hair {np.nanmean(shaft_errors):.1f} µm"
     )
-    print_breakdown(reports)
-    print_biases(reports)
+    pooled = ValidationReport("all", reports[0].parameters, pd.concat([report.photos for report in reports]))
+    summaries = [(report.scenario, report.summary()) for report in [*reports, pooled]]
+    print_breakdown(summaries)
+    print_biases(summaries)
     return 0
 
 
-def print_breakdown(reports):
-    """Per scenario and pooled: the parts of the count error, in percent of the true hairs."""
+def print_breakdown(summaries):
+    """Per scenario and pooled ((scenario, `ValidationReport.summary`) pairs): the parts of the count
+    error, in percent of the true hairs."""
     kinds = ("found", "merged", "missed", "extra_piece", "false")
     print(f"\n{'% of true hairs':<18}" + "".join(f"{kind.replace('_piece', ''):>8}" for kind in kinds))
-    pooled = ValidationReport("all", reports[0].parameters, pd.concat([report.photos for report in reports]))
-    for report in [*reports, pooled]:
-        summary = report.summary()
-        print(f"{report.scenario:<18}" + "".join(f"{summary[f'{kind}_percent']:>8.1f}" for kind in kinds))
+    for scenario, summary in summaries:
+        print(f"{scenario:<18}" + "".join(f"{summary[f'{kind}_percent']:>8.1f}" for kind in kinds))
 
 
-def print_biases(reports):
+def print_biases(summaries):
     """Per scenario and pooled: the median diameter bias hair by hair of translucent and opaque hairs."""
     print(f"\n{'diameter bias %':<18}{'translucent':>12}{'opaque':>8}")
-    pooled = ValidationReport("all", reports[0].parameters, pd.concat([report.photos for report in reports]))
-    for report in [*reports, pooled]:
-        summary = report.summary()
+    for scenario, summary in summaries:
         print(
-            f"{report.scenario:<18}{summary['median_translucent_shaft_bias_percent']:>+12.1f}"
+            f"{scenario:<18}{summary['median_translucent_shaft_bias_percent']:>+12.1f}"
             f"{summary['median_opaque_shaft_bias_percent']:>+8.1f}"
         )
 

@@ -270,6 +270,21 @@ def test_dark_hair_with_a_few_white_hairs_keeps_its_dark_reading(seed):
     assert bright.hair_count >= 2 * 6
 
 
+def test_long_black_hair_covering_most_of_the_field_keeps_its_dark_reading():
+    """Long black hair at 259 hairs/cm² (the generator's clinical scenario, seed 2004: 309 hairs in the
+    field) covers most of it, and the skin showing between the hairs makes bright lines enough for a
+    second, bright reading. That reading's "skin" is the black hair (median brightness 0.08) and its
+    "hairs" are the skin between them, 1108 of them: it is not kept."""
+    photo = synthetic.generate("clinical", seed=2004, width_px=1280, height_px=960)
+    true_count = photo.truth()["hair_count"]
+    bright = densitometry.analyze(photo.image, um_per_px=photo.um_per_px, polarity="bright")
+    assert any(warning.startswith("underexposed") for warning in bright.quality_warnings)
+    assert bright.hair_count > 2 * true_count
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    assert result.polarity is densitometry.Polarity.DARK
+    assert abs(result.hair_count - true_count) <= 0.3 * true_count
+
+
 def test_dark_hair_gives_no_bright_hair_warning(crossing_result):
     rng = np.random.default_rng(5)
     mesh = []  # a dense mesh of dark shafts covering about half of the photo, skin showing between

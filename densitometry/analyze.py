@@ -34,7 +34,8 @@ from .results import HAIR_COLUMNS, AnalysisParameters, AnalysisResult
 from .segment import PEAK_RADIUS_UM, PINHOLE_WIDTH_UM, RidgeMap, along_ridge, ridge_filter, segment
 from .skeleton import skeleton_branches
 
-#: A photo whose skin is darker or brighter than this (luma) is flagged as badly exposed.
+#: A photo whose skin is darker or brighter than this (luma) is flagged as badly exposed. A bright
+#: reading whose skin is darker is never kept (`_follows_whole_shafts`).
 _DARK_SKIN, _BRIGHT_SKIN = 0.12, 0.97
 #: Photos with finer pixels are analysed resampled to this pixel size: a 15 µm shaft is still ~4 px
 #: wide there, and at 70x a terminal shaft would otherwise be 30-50 px wide (slow skeletons whose

@@ -103,7 +103,7 @@ _SECOND_LOOK_CONTRAST = 3.0
 #: Relative contrast taken as at most this when finding lines (classic reading): a black shaft on any
 #: skin reaches 1, white hair on dark skin 2-4 (see `_read`).
 _MAX_LINE_CONTRAST = 1.0
-#: A reading whose lines are faint is seeded below ``high_contrast`` (`_seed_contrast`): at this many
+#: A dark reading whose lines are faint is seeded below ``high_contrast`` (`_seed_contrast`): at this many
 #: times the line strength the photo's lines of the other polarity reach (their 99th percentile: skin
 #: texture and noise make lines of either sign alike, hair of one sign only), ...
 _NOISE_SEED_FACTOR = 2.0
@@ -220,11 +220,12 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
 
     ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels. A
     classic reading of dark hair is seeded at `_seed_contrast` (``high_contrast``, or lower where its
-    lines are faint), and so are the colour reading and the short-piece check that follow it. The
-    reading of a photo whose colour shows blond or red hair that brightness barely shows
+    lines are faint), and so is its short-piece check; its shafts that stay faint are measured in
+    colour where there is a colour reading (`_measure_faint_in_colour`), which keeps ``high_contrast``.
+    The reading of a photo whose colour shows blond or red hair that brightness barely shows
     (`densitometry.preprocess.colour_contrast`) is followed by a second one on that colour contrast,
-    which adds the hairs it alone finds (`_colour_hairs`). With ``in_colour_only``, None (and nothing
-    traced) where there is no such colour reading.
+    which adds the hairs it alone finds (`_colour_hairs`). With ``in_colour_only`` (no lower seed),
+    None (and nothing traced) where there is no such colour reading.
     """
     prepared = preprocess(
         rgb,
@@ -292,9 +293,9 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
 
 def _measure_faint_in_colour(shafts, colour, ridge, calibration, parameters, default_seed) -> None:
     """Measure in colour (in place) the shafts of a reading seeded below ``default_seed`` whose lines
-    stay below it (median ridge strength along the centreline): blond hair that the colour contrast shows (it is read there too,
-    `_colour_hairs`) but brightness barely shows, whose profiles in brightness are lost in the
-    photo's noise and read narrow."""
+    stay below it (median ridge strength along the centreline): blond hair, which the colour contrast
+    shows (it is read there too, `_colour_hairs`) and brightness barely does; its profiles in
+    brightness are lost in the photo's noise and read narrow."""
     faint = [
         k
         for k, (_, hair) in enumerate(shafts)

@@ -103,15 +103,6 @@ _SECOND_LOOK_CONTRAST = 3.0
 #: Relative contrast taken as at most this when finding lines (classic reading): a black shaft on any
 #: skin reaches 1, white hair on dark skin 2-4 (see `_read`).
 _MAX_LINE_CONTRAST = 1.0
-#: A dark reading whose lines are faint is seeded below ``high_contrast`` (`_seed_contrast`): at this many
-#: times the line strength the photo's lines of the other polarity reach (their 99th percentile: skin
-#: texture and noise make lines of either sign alike, hair of one sign only), ...
-_NOISE_SEED_FACTOR = 2.0
-#: ... but never below this share of its own strongest lines (their 99.9th percentile: where the hairs
-#: stand out, fainter seeds add their tips, shadows and the skin around them, not hairs) ...
-_STRONGEST_SEED_SHARE = 0.2
-#: ... nor below this relative contrast.
-_MIN_SEED_CONTRAST = 0.06
 
 
 def analyze(
@@ -218,14 +209,11 @@ class _Reading(NamedTuple):
 def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_only=False) -> _Reading | None:
     """Find, trace and measure the hairs of one polarity on the working-resolution photo.
 
-    ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels. A
-    classic reading of dark hair is seeded at `_seed_contrast` (``high_contrast``, or lower where its
-    lines are faint), and so is its short-piece check; its shafts that stay faint are measured in
-    colour where there is a colour reading (`_measure_faint_in_colour`), which keeps ``high_contrast``.
-    The reading of a photo whose colour shows blond or red hair that brightness barely shows
+    ``scale`` (photo pixels per working pixel) takes the centrelines back to the photo's pixels. The
+    reading of a photo whose colour shows blond or red hair that brightness barely shows
     (`densitometry.preprocess.colour_contrast`) is followed by a second one on that colour contrast,
-    which adds the hairs it alone finds (`_colour_hairs`). With ``in_colour_only`` (no lower seed),
-    None (and nothing traced) where there is no such colour reading.
+    which adds the hairs it alone finds (`_colour_hairs`). With ``in_colour_only``, None (and nothing
+    traced) where there is no such colour reading.
     """
     prepared = preprocess(
         rgb,
@@ -246,35 +234,18 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
     )
     if in_colour_only and colour is None:
         return None
-    default_seed = parameters.high_contrast
     if parameters.refine:
         from .refiner import refined_ridge_map
 
         ridge, mask = refined_ridge_map(rgb, prepared, calibration, parameters)
     else:
-        ridge = _line_strength(prepared.contrast, calibration, parameters)
-        if prepared.polarity is Polarity.DARK and not in_colour_only:
-            seed = _seed_contrast(ridge, prepared.opposite_contrast, calibration, field, parameters)
-            parameters = dataclasses.replace(parameters, high_contrast=seed)
-        ridge, mask = _find_lines(
-            prepared.contrast, prepared.opposite_contrast, calibration, parameters, ridge=ridge
-        )
+        ridge, mask = _find_lines(prepared.contrast, prepared.opposite_contrast, calibration, parameters)
     if field is not None:
         mask &= field  # hairs are cut at the field's edge as at the photo's border
     bright = prepared.polarity is Polarity.BRIGHT
     shafts = _shafts(prepared.contrast, ridge, mask, calibration, field, parameters, along_crests=bright)
     if colour is not None:
-        if parameters.high_contrast < default_seed:
-            _measure_faint_in_colour(shafts, colour.contrast, ridge, calibration, parameters, default_seed)
-        mask, shafts = _colour_hairs(
-            colour.contrast,
-            prepared,
-            mask,
-            shafts,
-            calibration,
-            field,
-            dataclasses.replace(parameters, high_contrast=default_seed),
-        )
+        mask, shafts = _colour_hairs(colour.contrast, prepared, mask, shafts, calibration, field, parameters)
     if parameters.refine:
         # The refiner reads shafts of both polarities in one mask: a grey or white one is brighter than
         # the skin along its centreline.
@@ -289,26 +260,6 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
     rows, centerlines = _photo_rows(shafts, scale, parameters, marked)
     colour_gain = 0.0 if colour is None else colour.gain
     return _Reading(prepared, mask, rows, centerlines, colour_gain, tuple(shafts), ridge)
-
-
-def _measure_faint_in_colour(shafts, colour, ridge, calibration, parameters, default_seed) -> None:
-    """Measure in colour (in place) the shafts of a reading seeded below ``default_seed`` whose lines
-    stay below it (median ridge strength along the centreline): blond hair, which the colour contrast
-    shows (it is read there too, `_colour_hairs`) and brightness barely does; its profiles in
-    brightness are lost in the photo's noise and read narrow."""
-    faint = [
-        k
-        for k, (_, hair) in enumerate(shafts)
-        if np.median(values_at(ridge.strength, hair.coords_px)) < default_seed
-    ]
-    if not faint:
-        return
-    measured = measure_hairs(colour, [shafts[k][1] for k in faint], ridge.sigma_px)
-    for k, measurement in zip(faint, measured, strict=True):
-        if np.isfinite(measurement.diameter_px):
-            row = shafts[k][0]
-            row["diameter_um"] = calibration.um(measurement.diameter_px)
-            row["thickness_class"] = parameters.classify(row["diameter_um"]).value
 
 
 def _bright_in_colour(reading: _Reading, rgb, calibration, scale, parameters) -> _Reading:
@@ -354,15 +305,23 @@ def _photo_rows(shafts, scale, parameters, grey_white):
     return _split_bundles(rows, centerlines, parameters)
 
 
-def _find_lines(contrast, opposite, calibration, parameters, *, grow_contrast=None, ridge=None):
+def _find_lines(contrast, opposite, calibration, parameters, *, grow_contrast=None):
     """Ridge map and hair mask of a contrast image (classic reading); ``opposite``: the contrast of the
     other polarity against the same skin (see `densitometry.segment.segment`); ``grow_contrast``: the
     contrast the mask is grown on, where not the one its lines are found on (a glossy shaft's body,
-    `densitometry.grey_white.body_contrast`); ``ridge``: the contrast's `_line_strength`, where already
-    computed."""
+    `densitometry.grey_white.body_contrast`)."""
+    # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and the
+    # coarse scales' response to it then spills into the skin around it, where the skin's own texture
+    # (as strong in relative terms as on any skin, and noisier) is grown into the mask as tails on the
+    # hair's tips and sides. Lines are found with the contrast of a black shaft at most; diameters and
+    # contrasts are measured on the full contrast.
     line_contrast = np.minimum(contrast, np.float32(_MAX_LINE_CONTRAST))
-    if ridge is None:
-        ridge = _line_strength(contrast, calibration, parameters)
+    ridge = ridge_filter(
+        line_contrast,
+        calibration,
+        min_diameter_um=parameters.min_diameter_um,
+        max_diameter_um=parameters.max_diameter_um,
+    )
     mask = segment(
         ridge,
         line_contrast if grow_contrast is None else grow_contrast,
@@ -373,56 +332,6 @@ def _find_lines(contrast, opposite, calibration, parameters, *, grow_contrast=No
         opposite=opposite,
     )
     return ridge, mask
-
-
-def _line_strength(contrast, calibration, parameters) -> RidgeMap:
-    """The ridge map lines are found on (classic reading)."""
-    # White hair on dark skin is far brighter than the skin in relative terms (contrast 2-4), and the
-    # coarse scales' response to it then spills into the skin around it, where the skin's own texture
-    # (as strong in relative terms as on any skin, and noisier) is grown into the mask as tails on the
-    # hair's tips and sides. Lines are found with the contrast of a black shaft at most; diameters and
-    # contrasts are measured on the full contrast.
-    return ridge_filter(
-        np.minimum(contrast, np.float32(_MAX_LINE_CONTRAST)),
-        calibration,
-        min_diameter_um=parameters.min_diameter_um,
-        max_diameter_um=parameters.max_diameter_um,
-    )
-
-
-def _seed_contrast(ridge, opposite, calibration, field, parameters) -> float:
-    """The contrast a dark reading's lines are seeded at: ``high_contrast``, lowered where they are faint.
-
-    A fixed seed misses most of a photo's hairs where they barely stand out (light blond or grey hair
-    on pale skin, defocus): their lines reach 0.1-0.2 where a dark shaft's reach 0.5-1. What a seed
-    must stay clear of is the photo's own noise and skin texture, which make lines of either polarity
-    alike, so it is read off the lines of the other polarity (``opposite``): the seed is
-    `_NOISE_SEED_FACTOR` times their 99th percentile, but at least `_STRONGEST_SEED_SHARE` of the
-    reading's own strongest lines (99.9th percentile), `_MIN_SEED_CONTRAST` and ``low_contrast``, and
-    at most ``high_contrast``. Percentiles are taken inside ``field`` (bool (H, W), optional) on every
-    fourth pixel of every fourth row.
-    """
-    high = parameters.high_contrast
-    floor = max(
-        _STRONGEST_SEED_SHARE * _upper_percentile(ridge.strength, field, 99.9),
-        _MIN_SEED_CONTRAST,
-        parameters.low_contrast,
-    )
-    if floor >= high or opposite is None:
-        return high  # the lines stand out: noise cannot lower the seed
-    noise = _upper_percentile(_line_strength(opposite, calibration, parameters).strength, field, 99.0)
-    return min(high, max(_NOISE_SEED_FACTOR * noise, floor))
-
-
-def _upper_percentile(image, field, q) -> float:
-    """The ``q``-th percentile of ``image`` inside ``field`` (optional), on every fourth pixel of every
-    fourth row (0 where none)."""
-    values = image[::4, ::4]
-    values = values[field[::4, ::4]] if field is not None else values.ravel()
-    if not values.size:
-        return 0.0
-    rank = int(round(q / 100.0 * (values.size - 1)))
-    return float(np.partition(values, rank)[rank])
 
 
 def _shafts(

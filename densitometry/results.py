@@ -74,10 +74,7 @@ class AnalysisParameters:
     min_diameter_um, max_diameter_um : float
         Range of shaft widths the ridge filter looks for.
     low_contrast, high_contrast : float
-        Hysteresis thresholds in relative contrast (fraction darker/brighter than the skin): lines are
-        seeded at ``high_contrast`` and grown down to ``low_contrast``. A reading of dark hair whose
-        lines are faint (light hair on pale skin, defocus) is seeded lower, down to twice the strength
-        of the photo's own noise and skin texture (`densitometry.analyze._seed_contrast`).
+        Hysteresis thresholds in relative contrast (fraction darker/brighter than the skin).
     max_turn_deg : float
         Largest bend accepted when a hair is followed across a junction.
     max_single_diameter_um : float

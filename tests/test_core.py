@@ -88,36 +88,6 @@ def test_hairless_scalp_photo_gives_zero_hairs(seed):
     assert densitometry.analyze(photo.image, um_per_px=photo.um_per_px).hair_count == 0
 
 
-def faint_shafts(contrast):
-    """12 shafts 550 µm long and 70 µm wide apart on a 480x640 photo at 5 µm/px, turned 15 degrees each."""
-    shafts = []
-    for k in range(12):
-        centre = np.array([80 + 160 * (k // 4), 80 + 160 * (k % 4)])
-        offset = 55 * np.array([np.sin(np.radians(15 * k)), np.cos(np.radians(15 * k))])
-        shafts.append((tuple(centre - offset), tuple(centre + offset), 14, contrast))
-    return shafts
-
-
-@pytest.mark.parametrize("noise", [0.005, 0.01, 0.02])
-def test_faint_hair_on_quiet_skin_is_seeded_below_the_default_contrast(noise):
-    """Light hair on pale skin: lines of ~0.08, below the default seed (0.12), are found where the
-    skin's own noise and texture stay well below them, and measured at their width."""
-    photo = mottled(phantom(faint_shafts(0.08), noise=noise, seed=1), amplitude=0.01)
-    result = densitometry.analyze(photo, um_per_px=UM_PER_PX)
-    assert AnalysisParameters().high_contrast == 0.12
-    assert result.hair_count == (12 if noise < 0.02 else pytest.approx(12, abs=1))
-    assert np.median(result.hairs["diameter_um"]) == pytest.approx(70, abs=8)
-
-
-def test_faint_lines_beside_dark_hair_keep_the_default_seed():
-    """Where the hairs stand out, fainter seeds would add their tips, shadows and skin: the faint
-    shafts of a photo of dark hair stay below the seed."""
-    dark = [((40, 40 + 150 * k), (440, 90 + 150 * k), 16, 0.7) for k in range(4)]
-    faint = [((60, 80 + 150 * k), (420, 120 + 150 * k), 10, 0.08) for k in range(4)]
-    photo = phantom(dark + faint, noise=0.005, seed=3)
-    assert densitometry.analyze(photo, um_per_px=UM_PER_PX).hair_count == 4
-
-
 @pytest.mark.parametrize(("skin", "expected"), [(0.06, "underexposed"), (0.99, "overexposed"), (0.7, None)])
 def test_exposure_warnings_follow_the_skin_brightness(skin, expected):
     image = phantom(CROSSING, skin=skin, noise=0.002)
@@ -425,24 +395,18 @@ def test_blond_hair_hidden_by_noise_in_brightness_is_found_by_its_colour(seed):
     np.testing.assert_allclose(result.hairs["diameter_um"].median(), 65, atol=8)
     assert result.hair_mask.mean() > 0.02
     assert 0 < result.colour_gain == result.summary()["colour_gain"] <= 6
-    # Without the colour reading, brightness plus blue, seeded at the photo's noise
-    # (`densitometry.analyze._seed_contrast`), finds them too, but measures them where their
-    # profiles are lost in that noise: too narrow.
-    without_colour = densitometry.analyze(image, um_per_px=UM_PER_PX, colour_gain=0)
-    assert abs(without_colour.hair_count - 12) <= 1
-    assert without_colour.hairs["diameter_um"].median() < 58
+    # Without the colour reading, brightness plus blue finds next to nothing.
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, colour_gain=0).hair_count <= 1
     assert densitometry.analyze(image, um_per_px=UM_PER_PX, blue_weight=1).hair_count == result.hair_count
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_blond_hair_as_bright_as_the_skin_is_found_by_its_colour(seed):
     # 2.5 % brighter than the skin, 14 % darker in blue, 5 % brighter in red: no brightness line to
-    # follow, and the shared noise drowns it in blue (brightness plus blue, seeded at the photo's
-    # noise, finds all of it in two photos of three and none in the third, and reads it narrow).
+    # follow, and the shared noise drowns it in blue (brightness plus blue finds a third of it).
     image = grid_colour_photo([(226, 204, 160)], seed)
-    result = densitometry.analyze(image, um_per_px=UM_PER_PX)
-    assert result.hair_count == 12
-    np.testing.assert_allclose(result.hairs["diameter_um"].median(), 65, atol=8)
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX, colour_gain=0).hair_count <= 6
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count == 12
 
 
 @pytest.mark.parametrize("seed", [0, 3])
@@ -476,10 +440,9 @@ def test_colour_gain_is_decided_on_the_field_of_view_alone():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hair_that_brightness_and_colour_both_show_counts_once(seed):
-    # Every other shaft is light brown, 22 % darker than the skin: both readings find it. (The blond
-    # ones, seeded at the photo's noise in brightness too, may break into two pieces there.)
+    # Every other shaft is light brown, 22 % darker than the skin: both readings find it.
     image = grid_colour_photo([BLOND, (180, 150, 120)], seed)
-    assert abs(densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count - 12) <= 1
+    assert densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count == 12
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -68,7 +68,8 @@ _SHORT_PIECE_LENGTHS = 4.0
 #: skin: a fifth of the hairs counted; such pieces read 0, while 95 % of the pieces along a true shaft
 #: read 0.95 or more and 2 of 1700 below 0.5). Dark readings keep their pieces: there the rule also took
 #: pieces of touching hairs traced along the seam between them (phantoms: 55 of 9850 found hairs, up to
-#: 2.6 % in a scenario), and the false pieces it took had hidden merged hairs (see the README).
+#: 2.6 % in a scenario), and the false pieces it took had hidden merged hairs (see
+#: docs/measurement-history.md, Second renderer).
 _MIN_ALONG_RIDGE = 0.7
 #: A faint trace (median contrast below `_NETWORK_CONTRAST`) that meets other traces more often than
 #: `_NETWORK_JUNCTIONS_PER_MM` is a path through the net of skin showing between bright specks (sebum,

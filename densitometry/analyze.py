@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import NamedTuple
 
 import cv2
@@ -16,7 +17,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from . import __version__, grey_white
 from .calibration import Calibration, as_calibration
-from .errors import ParameterError
+from .errors import ImageLoadError, ParameterError
 from .hairs import may_be_touching, touching_hairs, trace_hairs, values_at
 from .io import load_image
 from .measure import measure_hairs
@@ -107,7 +108,7 @@ _MAX_LINE_CONTRAST = 1.0
 
 
 def analyze(
-    image, um_per_px=None, *, calibration=None, parameters=None, name=None, **options
+    image, um_per_px=None, *, calibration=None, parameters=None, name=None, region=None, **options
 ) -> AnalysisResult:
     """Count hairs and measure their shafts on one scalp photo.
 
@@ -123,6 +124,12 @@ def analyze(
         All settings at once; or give them as keyword ``options`` (e.g. ``min_length_um=200``).
     name : str, optional
         Name stored in the result (default: the file name).
+    region : str, os.PathLike, ndarray or PIL.Image.Image, optional
+        The part of the photo to analyse, of the photo's size: a mask image (white: analyse) or a
+        boolean array (True: analyse). Outside it nothing is counted (burned-in text and scale bars,
+        a ruler, a tattoo dot marking the site, or everything beyond a standard area); hairs cut by its
+        edge count once, and the density is taken over its area. Combined with the automatic field of
+        view (`AnalysisParameters.field_of_view`).
 
     Notes
     -----
@@ -145,15 +152,21 @@ def analyze(
     CalibrationError
         Calibration missing, non-finite or not positive.
     ParameterError
-        A parameter is out of range or unknown.
+        A parameter is out of range or unknown, or ``region`` is not of the photo's size or empty.
     """
     calibration = as_calibration(calibration, um_per_px=um_per_px)
     parameters = resolve_parameters(parameters, options)
     loaded = load_image(image, name=name)
+    region_px = None if region is None else region_mask(region, loaded.shape_px, loaded.name)
     rgb, working_calibration, scale = _working_resolution(loaded.rgb, calibration)
     field = None
     if parameters.field_of_view == "auto":
         field = field_of_view(rgb, working_calibration, max_hair_diameter_um=parameters.max_diameter_um)
+    if region_px is not None and not region_px.all():
+        own = region_px if region_px.shape == rgb.shape[:2] else _to_working(region_px, rgb.shape[:2])
+        field = own if field is None else field & own
+        if not field.any():
+            raise ParameterError(f"{loaded.name}: the region holds none of the photo's field of view")
     if field is not None:
         rgb = fill_outside(rgb, field)
     reading = _read(rgb, working_calibration, scale, field, parameters, parameters.polarity)
@@ -894,6 +907,50 @@ def _pigmented_shafts(dark: _Reading, bright: _Reading) -> bool:
 def _traced_shafts(rows) -> float:
     """How many traced shafts a reading's rows hold: a band split into k touching hairs is one."""
     return sum(1.0 / row["bundle_size"] for row in rows)
+
+
+def region_mask(region, shape_px, photo_name) -> np.ndarray:
+    """The region of a photo to analyse (see `analyze`) as a boolean mask of ``shape_px`` (rows, cols).
+
+    ``region``: a mask image file or PIL image (analysed where brighter than mid-grey), or an array
+    (bool, or numbers: analysed where not 0). Raises `ParameterError` naming the photo where the region
+    cannot be read, is not of the photo's size, or holds no pixel.
+    """
+
+    def wrong_size(region_shape):
+        return ParameterError(
+            f"{photo_name}: the region is {region_shape[1]}x{region_shape[0]} px, "
+            f"the photo {shape_px[1]}x{shape_px[0]} px"
+        )
+
+    if isinstance(region, np.ndarray):
+        if region.shape[:2] != tuple(shape_px):
+            raise wrong_size(region.shape)
+        if region.ndim == 2 and region.dtype != bool:
+            if not np.issubdtype(region.dtype, np.number):
+                raise ParameterError(
+                    f"{photo_name}: a region array must be bool or numeric, got {region.dtype}"
+                )
+            region = region != 0
+    label = os.fspath(region) if isinstance(region, (str, os.PathLike)) else "region"
+    try:
+        loaded = load_image(region, name=label)
+    except ImageLoadError as error:
+        raise ParameterError(f"{photo_name}: cannot read the region: {error}") from error
+    if loaded.shape_px != tuple(shape_px):
+        raise wrong_size(loaded.shape_px)
+    inside = loaded.rgb.mean(axis=-1) >= 0.5
+    if not inside.any():
+        raise ParameterError(
+            f"{photo_name}: the region holds no pixel (white or True marks where to analyse)"
+        )
+    return inside
+
+
+def _to_working(mask, shape_px):
+    """A photo-resolution mask reduced to the working resolution (inside where mostly inside)."""
+    reduced = cv2.resize(mask.astype(np.float32), shape_px[::-1], interpolation=cv2.INTER_AREA)
+    return reduced >= 0.5
 
 
 def _to_photo(mask, shape_px):

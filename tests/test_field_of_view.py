@@ -159,3 +159,82 @@ def test_the_command_line_sets_the_field_of_view(tmp_path):
             assert value < 0.6  # the round field, less its margin
         else:
             assert value == fraction
+
+
+def _labelled(photo):
+    """``photo`` with a device's burned-in label along the top and a dark scale bar at the bottom right."""
+    labelled = np.clip(photo * 255 + 0.5, 0, 255).astype(np.uint8)  # drawn as a device burns it in
+    cv2.putText(labelled, "2026-11-28 x50 P0042", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 12, 2, cv2.LINE_AA)
+    cv2.line(labelled, (470, 455), (620, 455), 12, 4)  # a 750 µm scale bar, as dark and wide as a hair
+    return labelled
+
+
+def _label_free_region():
+    region = np.ones(SHAPE, bool)
+    region[:45] = False
+    region[435:, 450:] = False
+    return region
+
+
+def test_a_region_leaves_burned_in_text_and_a_scale_bar_out(tmp_path):
+    photo = _labelled(phantom(INSIDE, shape=SHAPE))
+    region = _label_free_region()
+    assert densitometry.analyze(photo, um_per_px=UM_PER_PX).hair_count > len(
+        INSIDE
+    )  # label and bar read as hair
+    mask_file = tmp_path / "region.png"
+    cv2.imwrite(str(mask_file), region.astype(np.uint8) * 255)
+    for given in (region, region.astype(np.uint8) * 255, mask_file, str(mask_file)):
+        result = densitometry.analyze(photo, um_per_px=UM_PER_PX, region=given)
+        assert result.hair_count == len(INSIDE)
+        assert np.array_equal(result.field_mask, region)
+        assert result.field_area_cm2 == pytest.approx(Calibration(UM_PER_PX).area_cm2(int(region.sum())))
+        assert result.density_per_cm2 == pytest.approx(len(INSIDE) / result.field_area_cm2)
+
+
+def test_a_hair_cut_by_the_region_edge_counts_once_and_stays_inside():
+    photo = phantom(INSIDE, shape=SHAPE)
+    region = np.ones(SHAPE, bool)
+    region[:, 400:] = False  # cuts the third shaft (cols 400-430) off and the fourth (cols 350-460) in two
+    result = densitometry.analyze(photo, um_per_px=UM_PER_PX, region=region)
+    assert result.hair_count == 3
+    assert result.hairs["touches_border"].sum() == 1
+    for coords in result.centerlines_px:
+        assert coords[:, 1].max() < 400
+
+
+def test_a_region_on_a_photo_analysed_at_a_coarser_working_resolution():
+    # At 2 µm/px the photo is analysed at 4 µm/px; the region is reduced with it and the field given
+    # back at the photo's size.
+    photo = _labelled(phantom(INSIDE, shape=SHAPE))
+    region = _label_free_region()
+    result = densitometry.analyze(photo, um_per_px=2.0, min_length_um=100.0, region=region)
+    assert result.field_mask.shape == SHAPE
+    assert np.mean(result.field_mask == region) > 0.99
+    whole = densitometry.analyze(photo, um_per_px=2.0, min_length_um=100.0)
+    assert result.hair_count < whole.hair_count
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        (np.ones((240, 320), bool), "the region is 320x240 px, the photo 640x480 px"),
+        (np.zeros(SHAPE, bool), "holds no pixel"),
+        ("missing-region.png", "cannot read the region"),
+        (np.full(SHAPE, "x"), "must be bool or numeric"),
+    ],
+)
+def test_a_bad_region_is_a_clear_error_naming_the_photo(region, message):
+    with pytest.raises(densitometry.ParameterError, match=message) as error:
+        densitometry.analyze(
+            phantom(INSIDE, shape=SHAPE), um_per_px=UM_PER_PX, name="scalp.png", region=region
+        )
+    assert "scalp.png" in str(error.value)
+
+
+def test_a_region_outside_the_round_field_is_an_error():
+    photo = framed(phantom(INSIDE, shape=SHAPE))
+    region = np.zeros(SHAPE, bool)
+    region[:20, :20] = True  # the dark corner only
+    with pytest.raises(densitometry.ParameterError, match="none of the photo's field of view"):
+        densitometry.analyze(photo, um_per_px=UM_PER_PX, region=region)

@@ -187,6 +187,12 @@ def add_arguments(parser) -> None:
     )
 
     add_analysis_arguments(parser)
+    parser.add_argument(
+        "--region",
+        metavar="MASK",
+        help="mask image of the photos' size, white where to analyse, the same for every photo (leave "
+        "out a device's burned-in text, scale bar or ruler); density is taken over its white area",
+    )
 
     execution = parser.add_argument_group("execution and output")
     execution.add_argument(

@@ -50,6 +50,9 @@ class Task:
         (width, height) of the field of view in mm, turned into µm per pixel from the image size.
     overlay : bool
         Also return the overlay as PNG bytes.
+    region : str, optional
+        Absolute path of a mask image of the photo's size, white where to analyse (see
+        `densitometry.analyze`).
     """
 
     path: str
@@ -59,6 +62,7 @@ class Task:
     um_per_px: float | None = None
     fov_mm: tuple[float, float] | None = None
     overlay: bool = False
+    region: str | None = None
 
 
 def analyze_task(task: Task) -> tuple[dict, bytes | None]:
@@ -84,7 +88,9 @@ def analyze_task(task: Task) -> tuple[dict, bytes | None]:
             )
         else:
             calibration = Calibration(task.um_per_px)
-        result = analyze(loaded.rgb, calibration=calibration, parameters=parameters, name=task.image)
+        result = analyze(
+            loaded.rgb, calibration=calibration, parameters=parameters, name=task.image, region=task.region
+        )
         overlay_png = _encode_png(result.overlay()) if task.overlay else None
     except Exception as error:  # the batch boundary: one bad photo must not stop the others
         return error_record(task, error, elapsed_s=time.perf_counter() - started), None

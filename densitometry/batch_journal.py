@@ -70,8 +70,11 @@ def parameters_hash(parameters: dict) -> str:
     return _stable_hash(parameters)[:16]
 
 
-def task_key(path: Path, *, parameters: dict, calibration: dict, version: str) -> str:
-    """Resume key of one photo: path, size, modification time, parameters, calibration, version.
+def task_key(
+    path: Path, *, parameters: dict, calibration: dict, version: str, region_sha256: str | None = None
+) -> str:
+    """Resume key of one photo: path, size, modification time, parameters, calibration, version, and
+    the SHA-256 of the region mask where one is given (keys without a region are as before).
 
     Raises
     ------
@@ -79,16 +82,17 @@ def task_key(path: Path, *, parameters: dict, calibration: dict, version: str) -
         If the file cannot be stat'ed.
     """
     stat = path.stat()
-    return _stable_hash(
-        {
-            "path": str(path),
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "parameters": parameters_hash(parameters),
-            "calibration": calibration,
-            "version": version,
-        }
-    )[:32]
+    identity = {
+        "path": str(path),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "parameters": parameters_hash(parameters),
+        "calibration": calibration,
+        "version": version,
+    }
+    if region_sha256 is not None:
+        identity["region_sha256"] = region_sha256
+    return _stable_hash(identity)[:32]
 
 
 def _json_default(value):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import importlib.util
 import math
 import platform
@@ -51,6 +52,7 @@ from .batch_journal import (
     write_summary_csv,
 )
 from .errors import DensitometryError
+from .io import load_image
 from .results import HAIR_COLUMNS, AnalysisParameters
 
 #: How many skipped files are named on the terminal (all are listed in run.json).
@@ -79,6 +81,8 @@ class BatchOptions:
     resume: bool = True
     quiet: bool = False
     arguments: dict = field(default_factory=dict)
+    region: Path | None = None
+    region_sha256: str | None = None
 
     @classmethod
     def from_args(cls, args) -> BatchOptions:
@@ -129,6 +133,7 @@ class BatchOptions:
                 "--scheduler needs dask.distributed, which is not installed: "
                 "pip install 'densitometry[distributed]'"
             )
+        region, region_sha256 = _region(getattr(args, "region", None))
         arguments = {key: value for key, value in vars(args).items() if key not in ("module_name",)}
         return cls(
             paths=tuple(paths),
@@ -146,7 +151,29 @@ class BatchOptions:
             resume=not args.no_resume,
             quiet=args.quiet,
             arguments=arguments,
+            region=region,
+            region_sha256=region_sha256,
         )
+
+
+def _region(value) -> tuple[Path | None, str | None]:
+    """The ``--region`` mask's absolute path and the SHA-256 of its bytes (part of the resume key).
+
+    Raises
+    ------
+    BatchUsageError
+        The mask cannot be read as an image or holds no white pixel.
+    """
+    if value is None:
+        return None, None
+    path = Path(value).resolve()
+    try:
+        mask = load_image(path)
+    except DensitometryError as error:
+        raise BatchUsageError(f"--region: {error}") from None
+    if not (mask.rgb.mean(axis=-1) >= 0.5).any():
+        raise BatchUsageError(f"--region: {path} holds no white pixel (white marks where to analyse)")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _positive(value, option: str) -> float:
@@ -246,6 +273,9 @@ def run_batch(options: BatchOptions) -> int:
         "recursive": options.recursive,
         "parameters": parameters,
         "parameters_hash": parameters_hash(parameters),
+        "region": None
+        if options.region is None
+        else {"path": str(options.region), "sha256": options.region_sha256},
         "calibration": _calibration_info(options),
         "execution": {"mode": mode, "workers": workers, "scheduler": options.scheduler},
         "outputs": {
@@ -343,7 +373,13 @@ def _plan(item, options: BatchOptions, parameters: dict, overlay_names: dict) ->
             )
         calibration, source, um_per_px = {"um_per_px": rule.um_per_px}, rule.describe(table), rule.um_per_px
     try:
-        key = task_key(item.path, parameters=parameters, calibration=calibration, version=__version__)
+        key = task_key(
+            item.path,
+            parameters=parameters,
+            calibration=calibration,
+            version=__version__,
+            region_sha256=options.region_sha256,
+        )
     except OSError as error:
         return _failed(
             item, f"{item.image}: cannot read the file ({error.strerror})", "ImageLoadError", source
@@ -356,6 +392,7 @@ def _plan(item, options: BatchOptions, parameters: dict, overlay_names: dict) ->
         um_per_px=calibration.get("um_per_px"),
         fov_mm=tuple(calibration["fov_mm"]) if "fov_mm" in calibration else None,
         overlay=options.overlays,
+        region=None if options.region is None else str(options.region),
     )
     return _Planned(item.image, task, source, um_per_px)
 

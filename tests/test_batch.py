@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+import densitometry
 import densitometry.batch_engine
 from densitometry import ParameterError
 from densitometry.batch import add_analysis_arguments, analysis_parameters
@@ -478,3 +479,81 @@ def test_colour_gain_option_reaches_the_analysis_parameters():
     assert analysis_parameters(parser.parse_args(["--colour-gain", "0"])).colour_gain == 0.0
     with pytest.raises(ParameterError, match="colour_gain"):
         analysis_parameters(parser.parse_args(["--colour-gain", "9"]))
+
+
+def test_a_region_mask_is_applied_to_every_photo_and_part_of_the_resume_key(tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    _write(photos / "a.png", _photo(1))
+    _write(photos / "b.png", _photo(2))
+    _write(photos / "large.png", _photo(3, width_px=640, height_px=480))
+    mask = np.zeros((240, 320), np.uint8)
+    mask[:, :160] = 255  # the left half
+    region = tmp_path / "region.png"
+    cv2.imwrite(str(region), mask)
+    out = tmp_path / "out"
+    arguments = [
+        "analyze",
+        str(photos),
+        "--um-per-px",
+        str(UM_PER_PX),
+        "--out",
+        str(out),
+        "--quiet",
+        "-j",
+        "1",
+    ]
+    assert main([*arguments, "--region", str(region)]) == 1  # the large photo fails, the others not
+    rows = {Path(row["image"]).name: row for row in _rows(out / "summary.csv")}
+    half_cm2 = 160 * 240 * (UM_PER_PX * 1e-4) ** 2
+    in_region, in_whole = 0, 0
+    for name in ("a.png", "b.png"):
+        assert rows[name]["status"] == "ok"
+        assert float(rows[name]["field_area_cm2"]) == pytest.approx(half_cm2)
+        library = densitometry.analyze(photos / name, um_per_px=UM_PER_PX, region=region)
+        assert int(rows[name]["hair_count"]) == library.hair_count
+        in_region += library.hair_count
+        in_whole += densitometry.analyze(photos / name, um_per_px=UM_PER_PX).hair_count
+    assert in_region < in_whole
+    assert rows["large.png"]["status"] == "error"
+    assert "the region is 320x240 px, the photo 640x480 px" in rows["large.png"]["error"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["region"]["path"] == str(region.resolve())
+
+    calls = []
+    real_analyze = densitometry.batch_engine.analyze
+
+    def counting_analyze(*args, **kwargs):
+        calls.append(Path(kwargs.get("name")).name)
+        return real_analyze(*args, **kwargs)
+
+    monkeypatch.setattr(densitometry.batch_engine, "analyze", counting_analyze)
+    assert main([*arguments, "--region", str(region)]) == 1
+    assert calls == []  # all reused, the deterministic failure too
+    mask[:, :200] = 255
+    cv2.imwrite(str(region), mask)
+    calls.clear()
+    assert main([*arguments, "--region", str(region)]) == 1
+    assert sorted(calls) == ["a.png", "b.png", "large.png"]  # a changed mask analyses everything again
+
+
+def test_an_unreadable_region_mask_is_a_usage_error(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    _write(photos / "a.png", _photo(1))
+    (tmp_path / "region.png").write_text("not an image")
+    black = tmp_path / "black.png"
+    cv2.imwrite(str(black), np.zeros((240, 320), np.uint8))
+    for region, message in ((tmp_path / "region.png", "--region"), (black, "holds no white pixel")):
+        code = main(
+            [
+                "analyze",
+                str(photos),
+                "--um-per-px",
+                "5",
+                "--out",
+                str(tmp_path / "out"),
+                "--region",
+                str(region),
+            ]
+        )
+        assert code == 2
+        assert message in capsys.readouterr().err

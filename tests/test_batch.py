@@ -491,17 +491,7 @@ def test_a_region_mask_is_applied_to_every_photo_and_part_of_the_resume_key(tmp_
     region = tmp_path / "region.png"
     cv2.imwrite(str(region), mask)
     out = tmp_path / "out"
-    arguments = [
-        "analyze",
-        str(photos),
-        "--um-per-px",
-        str(UM_PER_PX),
-        "--out",
-        str(out),
-        "--quiet",
-        "-j",
-        "1",
-    ]
+    arguments = ["analyze", str(photos), "--out", str(out), *f"--um-per-px {UM_PER_PX} --quiet -j 1".split()]
     assert main([*arguments, "--region", str(region)]) == 1  # the large photo fails, the others not
     rows = {Path(row["image"]).name: row for row in _rows(out / "summary.csv")}
     half_cm2 = 160 * 240 * (UM_PER_PX * 1e-4) ** 2

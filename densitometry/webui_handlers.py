@@ -202,6 +202,7 @@ def analyze_photos(
     output_dir=None,
     progress: Callable | None = None,
     devices: dict[str, DevicePreset] | None = None,
+    region=None,
 ) -> AnalyzeOutput:
     """Analyse each photo; a photo that fails is reported and the others still run.
 
@@ -216,6 +217,9 @@ def analyze_photos(
         Where the downloads are written (default: a fresh folder from `new_output_dir`).
     progress : callable, optional
         ``progress(fraction, desc=...)``, e.g. a ``gradio.Progress``.
+    region : str or path-like, optional
+        A mask image of the photos' size, white where to analyse, for every photo (``region`` of
+        `densitometry.analyze`); a photo of another size is reported and the others still run.
 
     Raises
     ------
@@ -234,7 +238,7 @@ def analyze_photos(
         try:
             loaded = load_image(path, name=name)
             cal = calibration.resolve(loaded.shape_px[1], devices)
-            results.append(analyze(loaded.rgb, calibration=cal, name=name, **options))
+            results.append(analyze(loaded.rgb, calibration=cal, name=name, region=region, **options))
         except CalibrationError:
             raise  # the same for every photo: no point trying the others
         except DensitometryError as error:

@@ -167,6 +167,13 @@ def _analyze_tab(refiner_ok, refiner_reason):
             )
             cal = _calibration_controls("analyze")
             advanced = _advanced_controls(refiner_ok, refiner_reason)
+            with gr.Accordion("Region: leave out burned-in text, scale bars, rulers", open=False):
+                region = gr.File(
+                    file_types=_PHOTO_TYPES,
+                    label="Region mask (optional): an image of the photos' size, white where to analyse",
+                    elem_id="analyze-region",
+                    height=100,
+                )
             run = gr.Button("Analyze", variant="primary", elem_id="analyze-button")
             examples = webui.example_photos()
             if examples:
@@ -225,6 +232,7 @@ def _analyze_tab(refiner_ok, refiner_reason):
         terminal_min,
         polarity,
         refine,
+        region_file,
         progress=gr.Progress(),  # noqa: B008 - how Gradio detects a progress tracker
     ):
         started = time.perf_counter()
@@ -235,6 +243,7 @@ def _analyze_tab(refiner_ok, refiner_reason):
                 h.CalibrationChoice(mode, um, fov, device),
                 options=options,
                 progress=progress,
+                region=getattr(region_file, "name", region_file),
             )
         except DensitometryError as error:
             gr.Warning(_message(error))
@@ -262,7 +271,7 @@ def _analyze_tab(refiner_ok, refiner_reason):
 
     _working(run, status).then(
         on_analyze,
-        inputs=[photos, *cal, *advanced],
+        inputs=[photos, *cal, *advanced, region],
         outputs=[status, gallery, metrics, plot, quality, downloads, payload],
         api_visibility="private",
         concurrency_id="analysis",

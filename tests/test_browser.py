@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 CHROMIUM = Path(os.environ.get("DENSITOMETRY_CHROMIUM", "/usr/bin/chromium"))
@@ -156,6 +157,29 @@ def test_analyze_a_photo(page):
     assert page.locator("#analyze-quality").inner_text().strip()
     page.locator('[aria-label="densitometry_hairs.csv"]').first.wait_for(timeout=10_000)
     assert page.external_requests == []
+
+
+def test_analyze_within_a_region(page, tmp_path):
+    import cv2
+
+    import densitometry
+
+    photo = EXAMPLES / "S_509.jpg"
+    mask = np.zeros(cv2.imread(str(photo)).shape[:2], np.uint8)
+    mask[:, : mask.shape[1] // 2] = 255  # the left half
+    region = tmp_path / "left_half.png"
+    cv2.imwrite(str(region), mask)
+    page.get_by_text("Region: leave out burned-in text").click()
+    page.locator("#analyze-region input[type=file]").set_input_files(str(region))
+    page.locator('#analyze-region [aria-label="left_half.png"]').wait_for(timeout=30_000)
+    status = _analyze(page, photo)
+    assert status.startswith("Done"), status
+    expected = densitometry.analyze(photo, um_per_px=7.0, region=region)
+    from densitometry.webui_handlers import empty_metrics_table
+
+    metrics = _table_rows(page, "#analyze-metrics", set(empty_metrics_table()["Metric"]))
+    assert metrics["Hairs counted"] == [str(expected.hair_count)]
+    assert metrics["Share of photo in the field"] == [f"{100 * expected.field_fraction:.0f} %"]
 
 
 def test_bad_file_shows_a_message_and_the_app_keeps_working(page, tmp_path):

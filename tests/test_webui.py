@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import densitometry
 from densitometry import DensitometryError, webui
 from densitometry import webui_handlers as h
 from densitometry.errors import CalibrationError, ParameterError
@@ -172,6 +173,27 @@ def test_bad_file_is_reported_and_others_still_run(scene, tmp_path):
     assert len(out.results) == 1
     assert len(out.failures) == 1 and "broken.jpg" in out.failures[0]
     assert "broken.jpg" in out.warnings_markdown
+
+
+def test_a_region_mask_applies_to_every_photo_and_a_photo_of_another_size_is_reported(scene, tmp_path):
+    import cv2
+
+    path, um_per_px = scene
+    mask = np.zeros((240, 320), np.uint8)
+    mask[:, :160] = 255  # the left half
+    region = tmp_path / "region.png"
+    cv2.imwrite(str(region), mask)
+    large = tmp_path / "large.png"
+    cv2.imwrite(str(large), np.full((480, 640, 3), 200, np.uint8))
+    out = h.analyze_photos([path, large], _um(um_per_px), output_dir=tmp_path, region=region)
+    (result,) = out.results
+    expected = densitometry.analyze(path, um_per_px=um_per_px, region=region)
+    assert result.hair_count == expected.hair_count
+    assert np.array_equal(result.field_mask, mask > 0)
+    metrics = dict(zip(out.metrics["Metric"], out.metrics["scene.jpg"], strict=True))
+    assert metrics["Share of photo in the field"] == "50 %"
+    assert len(out.failures) == 1 and "large.png" in out.failures[0]
+    assert "the region is 320x240 px, the photo 640x480 px" in out.failures[0]
 
 
 def test_only_bad_files_raise_a_readable_error(tmp_path):

@@ -26,6 +26,7 @@ J. Investig. Dermatol. Symp. Proc. 8 (2003) 109-115.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .analyze import analyze, resolve_parameters
+from .analyze import analyze, region_mask, resolve_parameters
 from .calibration import Calibration, as_calibration, check_positive_finite
 from .errors import CalibrationError, ParameterError
 from .hairs import values_at
@@ -345,6 +346,9 @@ def compare(
     min_inliers: int = 20,
     field_margin_um: float = FIELD_MARGIN_UM,
     parameters=None,
+    region=None,
+    before_region=None,
+    after_region=None,
     **options,
 ) -> Comparison:
     """Align an after photo onto a before photo of the same scalp site and compare them.
@@ -368,6 +372,11 @@ def compare(
         The common field is shrunk by this margin (default `FIELD_MARGIN_UM`) so that a hair cut by
         the edge of one photo is seen whole, up to the field's edge, in both photos.
     parameters : AnalysisParameters, optional
+    region : str, os.PathLike, ndarray or PIL.Image.Image, optional
+        The part of both photos to analyse (``region`` of `densitometry.analyze`): one mask for a
+        device's burned-in label or scale bar, which sits at the same place in every photo; or give
+        ``before_region`` and ``after_region``, one for each photo. Features for the alignment are
+        taken inside the regions too.
     **options
         Analysis options passed to `densitometry.analyze` (e.g. ``min_length_um=200``).
 
@@ -395,11 +404,17 @@ def compare(
             raise ValueError(f"field_margin_um must be finite and >= 0, got {field_margin_um!r}")
     except (TypeError, ValueError) as error:
         raise ParameterError(str(error)) from None
+    if region is not None and (before_region is not None or after_region is not None):
+        raise ParameterError("give region (both photos) or before_region / after_region, not both")
     before_img = load_image(before, name=None if isinstance(before, (str, os.PathLike)) else "before")
     after_img = load_image(after, name=None if isinstance(after, (str, os.PathLike)) else "after")
+    before_region = _region(before_img, region if before_region is None else before_region)
+    after_region = _region(after_img, region if after_region is None else after_region)
     before_field, after_field = _fields_of_view(
         before_img.rgb, after_img.rgb, before_cal, after_cal, parameters, options
     )
+    before_field = _within(before_field, before_region)
+    after_field = _within(after_field, after_region)
     registration = register(
         before_img.rgb,
         after_img.rgb,
@@ -430,12 +445,14 @@ def compare(
         after_rgb, gain = _match_exposure(
             before_img.rgb, after_img.rgb, registration.transform, before_field, after_field
         )
-    before_res = analyze(
-        before_img.rgb, calibration=before_cal, parameters=parameters, name=before_img.name, **options
+    analyze_before = functools.partial(
+        analyze, before_img.rgb, calibration=before_cal, name=before_img.name, region=before_region
     )
-    after_res = analyze(
-        after_rgb, calibration=after_cal, parameters=before_res.parameters, name=after_img.name
+    analyze_after = functools.partial(
+        analyze, after_rgb, calibration=after_cal, name=after_img.name, region=after_region
     )
+    before_res = analyze_before(parameters=parameters, **options)
+    after_res = analyze_after(parameters=before_res.parameters)
     # One weight per colour channel and one colour gain for both photos, so that a visit with more
     # colour noise does not change what counts as a hair: the mean of the two photos' own. Where any
     # differ, every one decided per photo is fixed: one left to be decided again would be decided
@@ -446,16 +463,13 @@ def compare(
     if any(getattr(before_res, name) != getattr(after_res, name) for name in decided):
         means = {name: 0.5 * (getattr(before_res, name) + getattr(after_res, name)) for name in decided}
         shared = dataclasses.replace(before_res.parameters, **means)
-        before_res = analyze(before_img.rgb, calibration=before_cal, parameters=shared, name=before_img.name)
-        after_res = analyze(after_rgb, calibration=after_cal, parameters=shared, name=after_img.name)
+        before_res = analyze_before(parameters=shared)
+        after_res = analyze_after(parameters=shared)
     if after_res.polarity is not before_res.polarity:
         # One reading for both photos, the baseline's: a visit read the other way round (its bright
         # lines taken for grey hair, or not) would count other things as hair.
-        after_res = analyze(
-            after_rgb,
-            calibration=after_cal,
-            parameters=dataclasses.replace(after_res.parameters, polarity=before_res.polarity),
-            name=after_img.name,
+        after_res = analyze_after(
+            parameters=dataclasses.replace(after_res.parameters, polarity=before_res.polarity)
         )
     if (
         before_res.parameters.grey_white is None
@@ -465,11 +479,8 @@ def compare(
     ):
         # The baseline's choice for both photos: grey and white hairs counted at one visit only (its
         # dark hair sparse enough, or not) would change the count by themselves.
-        after_res = analyze(
-            after_rgb,
-            calibration=after_cal,
-            parameters=dataclasses.replace(after_res.parameters, grey_white=before_res.grey_white_count > 0),
-            name=after_img.name,
+        after_res = analyze_after(
+            parameters=dataclasses.replace(after_res.parameters, grey_white=before_res.grey_white_count > 0)
         )
     warnings = []
     if not registration.registered:
@@ -683,6 +694,18 @@ def _fields_of_view(before_rgb, after_rgb, before_cal, after_cal, parameters, op
         field_of_view(rgb, cal, max_hair_diameter_um=settings.max_diameter_um)
         for rgb, cal in ((before_rgb, before_cal), (after_rgb, after_cal))
     )
+
+
+def _region(image, region):
+    """A photo's region to analyse (`densitometry.analyze.region_mask`), or None."""
+    return None if region is None else region_mask(region, image.shape_px, image.name)
+
+
+def _within(field, region):
+    """The field of view (None: the whole photo) limited to ``region`` (None: no limit)."""
+    if region is None:
+        return field
+    return region if field is None else field & region
 
 
 def _match_exposure(before_rgb, after_rgb, transform, before_field=None, after_field=None):

@@ -30,6 +30,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--interval-days", type=float, help="days between the photos (growth per hair)")
     parser.add_argument("--visits", type=Path, help=f"CSV table with columns {', '.join(VISIT_COLUMNS)}")
     parser.add_argument(
+        "--region",
+        metavar="MASK",
+        help="mask image of the photos' size, white where to analyse, for every photo (leave out a "
+        "device's burned-in text or scale bar, which sits at the same place in each frame)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=Path("densitometry_visits"), help="folder for --visits outputs"
     )
 
@@ -40,7 +46,7 @@ def run(args) -> int:
         if args.before or args.after:
             print("give either BEFORE AFTER or --visits, not both", file=sys.stderr)
             return EXIT_USAGE
-        return _run_visits(args.visits, args.output)
+        return _run_visits(args.visits, args.output, region=args.region)
     if not (args.before and args.after):
         print("give BEFORE and AFTER photos, or --visits TABLE", file=sys.stderr)
         return EXIT_USAGE
@@ -52,7 +58,9 @@ def run(args) -> int:
     if args.after_um_per_px is not None:
         kwargs = {"before_um_per_px": um_per_px, "after_um_per_px": args.after_um_per_px}
     try:
-        comparison = compare(args.before, args.after, interval_days=args.interval_days, **kwargs)
+        comparison = compare(
+            args.before, args.after, interval_days=args.interval_days, region=args.region, **kwargs
+        )
     except DensitometryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -60,13 +68,16 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def compare_visits(table, *, base_dir=None):
+def compare_visits(table, *, base_dir=None, region=None):
     """Compare each follow-up visit with the first visit of the same subject and site.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Columns `VISIT_COLUMNS`; ``date`` in ISO format, ``image`` absolute or relative to ``base_dir``.
+    region : str, os.PathLike or ndarray, optional
+        The part of every photo to analyse (``region`` of `densitometry.compare`); a photo of another
+        size fails its row with the reason.
 
     Returns
     -------
@@ -108,6 +119,7 @@ def compare_visits(table, *, base_dir=None):
                     before_um_per_px=float(baseline["um_per_px"]),
                     after_um_per_px=float(visit["um_per_px"]),
                     interval_days=max(1, row["days"]) if row["days"] > 0 else None,
+                    region=region,
                 )
             except (DensitometryError, OSError, ValueError) as error:  # one bad photo: reported per row
                 row["error"] = f"{type(error).__name__}: {error}"
@@ -156,14 +168,14 @@ def plot_trends(changes, path, *, subject) -> None:
     plt.close(figure)
 
 
-def _run_visits(table_path: Path, output: Path) -> int:
+def _run_visits(table_path: Path, output: Path, *, region=None) -> int:
     import pandas as pd
 
     from .errors import DensitometryError
 
     try:
         table = pd.read_csv(table_path)
-        changes = compare_visits(table, base_dir=table_path.parent)
+        changes = compare_visits(table, base_dir=table_path.parent, region=region)
     except (OSError, ValueError, DensitometryError) as error:
         print(f"error: cannot use visits table {table_path}: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -512,6 +512,7 @@ def compare_photos(
     output_dir=None,
     progress: Callable | None = None,
     devices: dict[str, DevicePreset] | None = None,
+    region=None,
 ) -> CompareOutput:
     """Align and compare a before and an after photo of the same site.
 
@@ -525,6 +526,9 @@ def compare_photos(
         Pixel size of the after photo when it was taken at another magnification.
     before_date, after_date : str
         Shown in the summary sentence (free text, e.g. ``2024-01-15``).
+    region : str or path-like, optional
+        A mask image of the photos' size, white where to analyse, for both photos (``region`` of
+        `densitometry.compare`).
 
     Raises
     ------
@@ -554,6 +558,7 @@ def compare_photos(
         before_um_per_px=before_cal.um_per_px,
         after_um_per_px=after_cal.um_per_px,
         interval_days=interval_days,
+        region=region,
         **options,
     )
     _report(progress, 0.8, "Preparing the slider, tables and histogram")

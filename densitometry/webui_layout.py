@@ -131,6 +131,16 @@ def _advanced_controls(refiner_ok: bool, refiner_reason: str):
     return min_length, vellus_max, terminal_min, polarity, refine
 
 
+def _region_control(prefix: str):
+    with gr.Accordion("Region: leave out burned-in text, scale bars, rulers", open=False):
+        return gr.File(
+            file_types=_PHOTO_TYPES,
+            label="Region mask (optional): an image of the photos' size, white where to analyse",
+            elem_id=f"{prefix}-region",
+            height=100,
+        )
+
+
 def _options(min_length, vellus_max, terminal_min, polarity, refine) -> dict:
     return h.analysis_options(
         min_length_um=min_length,
@@ -167,13 +177,7 @@ def _analyze_tab(refiner_ok, refiner_reason):
             )
             cal = _calibration_controls("analyze")
             advanced = _advanced_controls(refiner_ok, refiner_reason)
-            with gr.Accordion("Region: leave out burned-in text, scale bars, rulers", open=False):
-                region = gr.File(
-                    file_types=_PHOTO_TYPES,
-                    label="Region mask (optional): an image of the photos' size, white where to analyse",
-                    elem_id="analyze-region",
-                    height=100,
-                )
+            region = _region_control("analyze")
             run = gr.Button("Analyze", variant="primary", elem_id="analyze-button")
             examples = webui.example_photos()
             if examples:
@@ -315,6 +319,7 @@ def _compare_tab(refiner_ok, refiner_reason):
                     label="After photo: µm per pixel (leave empty to use the calibration above)",
                     minimum=0,
                 )
+            region = _region_control("compare")
             run = gr.Button("Compare", variant="primary", interactive=available, elem_id="compare-button")
             if pair is not None:
                 gr.Examples(
@@ -378,6 +383,7 @@ def _compare_tab(refiner_ok, refiner_reason):
         terminal_min,
         polarity,
         refine,
+        region_file,
         progress=gr.Progress(),  # noqa: B008 - how Gradio detects a progress tracker
     ):
         started = time.perf_counter()
@@ -392,6 +398,7 @@ def _compare_tab(refiner_ok, refiner_reason):
                 after_date=(a_date or "").strip(),
                 options=_options(min_length, vellus_max, terminal_min, polarity, refine),
                 progress=progress,
+                region=getattr(region_file, "name", region_file),
             )
         except DensitometryError as error:
             gr.Warning(_message(error))
@@ -416,7 +423,7 @@ def _compare_tab(refiner_ok, refiner_reason):
 
     _working(run, status).then(
         on_compare,
-        inputs=[before, after, before_date, after_date, *cal, after_um, *advanced],
+        inputs=[before, after, before_date, after_date, *cal, after_um, *advanced, region],
         outputs=[status, sentence, slider, changes, plot, notes, downloads, payload],
         api_visibility="private",
         concurrency_id="analysis",

@@ -354,6 +354,25 @@ def test_compare_synthetic_pair(tmp_path):
 
 
 @needs_compare
+def test_compare_within_a_region(tmp_path):
+    import cv2
+
+    before, after, um_per_px = webui.synthetic_pair()
+    height, width = cv2.imread(str(before)).shape[:2]
+    mask = np.full((height, width), 255, np.uint8)
+    mask[: height // 3] = 0  # the top third left out of both photos
+    region = tmp_path / "region.png"
+    cv2.imwrite(str(region), mask)
+    out = h.compare_photos(before, after, _um(um_per_px), output_dir=tmp_path, region=region)
+    expected = densitometry.compare(before, after, um_per_px=um_per_px, region=region)
+    assert out.comparison.registered
+    assert out.comparison.overlap_area_cm2 == pytest.approx(expected.overlap_area_cm2)
+    assert out.comparison.before.hair_count == expected.before.hair_count
+    whole = h.compare_photos(before, after, _um(um_per_px), output_dir=tmp_path)
+    assert out.comparison.overlap_area_cm2 < whole.comparison.overlap_area_cm2
+
+
+@needs_compare
 def test_compare_unrelated_photos_falls_back_to_whole_fields(tmp_path):
     photos = EXAMPLES / "S_509.jpg", EXAMPLES / "D_237.jpg"
     out = h.compare_photos(*photos, _um(7.0), output_dir=tmp_path)

@@ -164,7 +164,7 @@ def analyze(
         field = field_of_view(rgb, working_calibration, max_hair_diameter_um=parameters.max_diameter_um)
     if region_px is not None and not region_px.all():
         own = region_px if region_px.shape == rgb.shape[:2] else _to_working(region_px, rgb.shape[:2])
-        field = own if field is None else field & own
+        field = field_within(field, own)
         if not field.any():
             raise ParameterError(f"{loaded.name}: the region holds none of the photo's field of view")
     if field is not None:
@@ -939,12 +939,24 @@ def region_mask(region, shape_px, photo_name) -> np.ndarray:
         raise ParameterError(f"{photo_name}: cannot read the region: {error}") from error
     if loaded.shape_px != tuple(shape_px):
         raise wrong_size(loaded.shape_px)
-    inside = loaded.rgb.mean(axis=-1) >= 0.5
+    inside = region_pixels(loaded.rgb)
     if not inside.any():
         raise ParameterError(
             f"{photo_name}: the region holds no pixel (white or True marks where to analyse)"
         )
     return inside
+
+
+def region_pixels(rgb) -> np.ndarray:
+    """Where a region mask image (RGB in [0, 1]) marks the photo to analyse: brighter than mid-grey."""
+    return rgb.mean(axis=-1) >= 0.5
+
+
+def field_within(field, region):
+    """A field of view (None: the whole photo) limited to ``region`` (None: no limit)."""
+    if region is None:
+        return field
+    return region if field is None else field & region
 
 
 def _to_working(mask, shape_px):

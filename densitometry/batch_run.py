@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import __version__
+from .analyze import region_pixels
 from .batch import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, analysis_parameters
 from .batch_engine import (
     DETERMINISTIC_ERRORS,
@@ -171,7 +172,7 @@ def _region(value) -> tuple[Path | None, str | None]:
         mask = load_image(path)
     except DensitometryError as error:
         raise BatchUsageError(f"--region: {error}") from None
-    if not (mask.rgb.mean(axis=-1) >= 0.5).any():
+    if not region_pixels(mask.rgb).any():
         raise BatchUsageError(f"--region: {path} holds no white pixel (white marks where to analyse)")
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .analyze import analyze, region_mask, resolve_parameters
+from .analyze import analyze, field_within, region_mask, resolve_parameters
 from .calibration import Calibration, as_calibration, check_positive_finite
 from .errors import CalibrationError, ParameterError
 from .hairs import values_at
@@ -413,8 +413,8 @@ def compare(
     before_field, after_field = _fields_of_view(
         before_img.rgb, after_img.rgb, before_cal, after_cal, parameters, options
     )
-    before_field = _within(before_field, before_region)
-    after_field = _within(after_field, after_region)
+    before_field = field_within(before_field, before_region)
+    after_field = field_within(after_field, after_region)
     registration = register(
         before_img.rgb,
         after_img.rgb,
@@ -699,13 +699,6 @@ def _fields_of_view(before_rgb, after_rgb, before_cal, after_cal, parameters, op
 def _region(image, region):
     """A photo's region to analyse (`densitometry.analyze.region_mask`), or None."""
     return None if region is None else region_mask(region, image.shape_px, image.name)
-
-
-def _within(field, region):
-    """The field of view (None: the whole photo) limited to ``region`` (None: no limit)."""
-    if region is None:
-        return field
-    return region if field is None else field & region
 
 
 def _match_exposure(before_rgb, after_rgb, transform, before_field=None, after_field=None):

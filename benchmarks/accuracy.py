@@ -8,7 +8,7 @@ where hairs are missed or merged, positive where false hairs or broken pieces ar
 density error /cm², mean |mean-diameter error| µm, the diameter error hair by hair (``shaft um``: each
 photo's median |measured - true| over the detected shafts that run along one true hair,
 `densitometry.validation.shaft_diameter_errors`, averaged over the photos), mean |terminal-share
-error| (percentage points),
+error| and mean |vellus-share error| (percentage points),
 the number of grey/white hairs and the share of them found (`densitometry.validation.hair_recall`),
 for densitometry and (count, diameter) for the naive frangi + Otsu + skeleton-components pipeline
 (`benchmarks/naive.py`). Photos are rendered by
@@ -62,6 +62,7 @@ def evaluate(scenario, n, size, *, naive, refine=False, first_seed=SEED_OFFSET):
             "density_err": abs(check["density_per_cm2"] - check["true_density_per_cm2"]),
             "diam_err_um": abs(check["diameter_error_um"]),
             "terminal_err_pp": abs(check["terminal_error_pp"]),
+            "vellus_err_pp": 100 * abs(check["vellus_fraction"] - check["true_vellus_fraction"]),
             "shaft_err_um": check["shaft_diameter_error_um"],
             "seconds": check["seconds"],
         }
@@ -89,7 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     header = (
         f"{'scenario':<18}{'hairs':>6}{'count%':>8}{'signed%':>8}{'dens/cm2':>9}{'diam um':>8}{'shaft um':>9}{'term pp':>8}"
-        f"{'s/photo':>8}"
+        f"{'vell pp':>8}{'s/photo':>8}"
         f"{'grey/white':>11}{'found %':>8}"
     )
     if not args.no_naive:
@@ -113,7 +114,8 @@ def main(argv=None):
             f"{np.median(col['count_err_signed_pct']):>+8.1f}"
             f"{np.median(col['density_err']):>9.1f}{np.nanmean(col['diam_err_um']):>8.1f}"
             f"{np.nanmean(col['shaft_err_um']):>9.1f}"
-            f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.mean(col['seconds']):>8.2f}"
+            f"{np.nanmean(col['terminal_err_pp']):>8.1f}{np.nanmean(col['vellus_err_pp']):>8.1f}"
+            f"{np.mean(col['seconds']):>8.2f}"
         )
         grey_white = report.photos["true_grey_white_count"].sum()
         found = f"{100 * report.summary()['grey_white_recall']:.0f}" if grey_white else "-"

@@ -72,7 +72,7 @@ class SceneParameters:
     unit_size_probabilities: tuple[float, float, float, float]
     empty_opening_fraction: float
     diameter_class_probabilities: tuple[float, float, float]
-    terminal_diameter_mean_um: float
+    terminal_diameter_mean_um: float  # of a normal (sd 10 µm) truncated to the terminal range
     hair_colours: tuple[str, ...]
     hair_colour_probabilities: tuple[float, ...]
     pigment_scale: float

@@ -752,7 +752,9 @@ class _ShaftEvidence:
     ``low_contrast`` (the contrast the analysis requires of every hair it counts) above the skin at
     its ends, and the path runs inside that shaft: its centre lies within half its width plus
     ``tolerance_um`` of the path. (A profile reaches 2.5 shaft widths to each side, so without the
-    second condition a path along the skin beside a thick shaft would show that shaft.)
+    second condition a path along the skin beside a thick shaft would show that shaft.) Where the
+    strongest peak is a neighbour's beside the path, the profile is read again for the shaft the path
+    lies on (the peak reached by climbing from the centre), which may be the weaker of the two.
     """
 
     contrast: np.ndarray
@@ -839,13 +841,29 @@ class _ShaftEvidence:
             self.contrast, map_cols, map_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         sampled = sampled.astype(np.float64)
-        widths, peaks, centres_px, _, _ = profile_widths(sampled, np.full(len(sampled), step_px))
         um_per_px = self.calibration.um_per_px
+        steps = np.full(len(sampled), step_px)
+        widths, peaks, centres_px, _, _ = profile_widths(sampled, steps)
+        shown = self._shown(widths, peaks, centres_px)
+        # Where a stronger shaft beside the path took the peak, read again for the shaft under it.
+        again = np.flatnonzero(~shown)
+        if len(again):
+            reread = profile_widths(sampled[again], steps[again], peak="nearest")[:3]
+            found = self._shown(*reread)
+            for values, new in zip((widths, peaks, centres_px), reread, strict=True):
+                values[again[found]] = new[found]
+            shown[again[found]] = True
         centre_um[inside] = centres_px * um_per_px
         width_um[inside] = widths * um_per_px
-        under = np.abs(centre_um[inside]) <= 0.5 * width_um[inside] + self.tolerance_um
-        shows[inside] = np.isfinite(widths) & (peaks >= self.min_contrast) & under
+        shows[inside] = shown
         return shows, centre_um, width_um, step_px * um_per_px
+
+    def _shown(self, widths_px, peaks, centres_px):
+        """Profiles (read by `profile_widths`) that show a shaft under the path."""
+        um_per_px = self.calibration.um_per_px
+        with np.errstate(invalid="ignore"):  # NaN widths: no shaft
+            under = np.abs(centres_px) * um_per_px <= 0.5 * widths_px * um_per_px + self.tolerance_um
+        return np.isfinite(widths_px) & (peaks >= self.min_contrast) & under
 
 
 def _on_shaft_share(seen, line_rc) -> float:

@@ -136,7 +136,7 @@ def _smooth(coords, sizes, *, pad=3):
     return smooth
 
 
-def profile_widths(profiles, step_px, *, diameter_level=0.5):
+def profile_widths(profiles, step_px, *, diameter_level=0.5, peak="strongest"):
     """Edge-to-edge widths of cross-shaft profiles.
 
     Parameters
@@ -166,13 +166,16 @@ def profile_widths(profiles, step_px, *, diameter_level=0.5):
     baseline = 0.5 * (ends[0] + ends[1])
     signal = profiles - baseline[:, None]
     centre = size // 2
-    window = slice(centre - size // 6, centre + size // 6 + 1)
-    peak_index = window.start + np.argmax(signal[:, window], axis=1)
-    peaks = signal[np.arange(count), peak_index]
+    rows = np.arange(count)
+    if peak == "nearest":
+        peak_index = _climb(signal, np.full(count, centre))
+    else:
+        window = slice(centre - size // 6, centre + size // 6 + 1)
+        peak_index = window.start + np.argmax(signal[:, window], axis=1)
+    peaks = signal[rows, peak_index]
     # Walk in from each side's last sample below 15 % of the peak to the half-maximum crossing:
     # coming from outside, a specular highlight along the shaft's centre cannot be taken for an edge.
     index = np.arange(size)[None, :]
-    rows = np.arange(count)
     low = signal < 0.15 * peaks[:, None]
     # The last low sample before the peak and the first after it (-1, ``size``: none).
     low_before = low & (index < peak_index[:, None])
@@ -198,6 +201,20 @@ def profile_widths(profiles, step_px, *, diameter_level=0.5):
         rise = 0.5 * ((shoulder_left - foot_left) + (foot_right - shoulder_right))
         spreads = np.where(valid, rise * step_px, np.nan)
     return widths, peaks, centres, spreads, diameters
+
+
+def _climb(signal, start):
+    """Index of the local maximum of each row of ``signal`` reached by ascending from ``start``."""
+    rows, size = np.arange(len(signal)), signal.shape[1]
+    at = start.copy()
+    for _ in range(size):
+        left, right = np.maximum(at - 1, 0), np.minimum(at + 1, size - 1)
+        upward = np.where(signal[rows, right] > signal[rows, left], right, left)
+        moving = signal[rows, upward] > signal[rows, at]
+        if not moving.any():
+            break
+        at[moving] = upward[moving]
+    return at
 
 
 class _Edges:

@@ -603,3 +603,37 @@ def test_the_compare_command_line_takes_a_region(tmp_path, capsys):
     changes = pd.read_csv(tmp_path / "out" / "changes.csv", keep_default_na=False)
     assert float(changes.loc[1, "lost_hairs"]) == expected.lost_hairs and changes.loc[1, "error"] == ""
     assert "the region is 640x480 px, the photo 320x240 px" in changes.loc[2, "error"]
+
+
+def test_a_shaft_beside_a_stronger_one_shows_under_its_own_path():
+    """A profile across a hair reaches 2.5 shaft widths to each side, so it also crosses a darker
+    neighbour lying alongside. Read for its strongest peak only, the neighbour's, the hair's own
+    path showed no shaft in most positions, and an unchanged hair was taken for lost. The shaft
+    nearest the path is read too; where no shaft lies under the path (skin beside the pair, or the
+    hair gone) the profile still shows none."""
+    from densitometry.calibration import Calibration
+    from densitometry.compare import _ShaftEvidence
+
+    um_per_px, width_px, gap_px = 5.0, 14.0, 18.0  # 70 µm shafts, centres 90 µm apart
+    rows = np.arange(200.0)[:, None]
+
+    def sharp(offset_px):  # a cylinder's absorption
+        return np.sqrt(np.clip(1.0 - (2.0 * offset_px / width_px) ** 2, 0.0, None))
+
+    def blurred(offset_px):
+        return np.exp(-0.5 * (offset_px / (0.42 * width_px)) ** 2)
+
+    sigma_px = np.full((200, 300), 12.0)  # the ridge filter's scale: the pair read as one wide band
+    path = np.column_stack([np.full(150, 100.0), np.arange(75.0, 225.0)])
+
+    def shows(contrast, line):
+        image = (contrast * np.ones((1, 300))).astype(np.float32)
+        seen = _ShaftEvidence(image, sigma_px, Calibration(um_per_px), 0.05, 10.0)
+        return seen.profiles(line)[0].mean()
+
+    for shape in (sharp, blurred):
+        weak, strong = 0.25 * shape(rows - 100.0), 0.8 * shape(rows - 100.0 - gap_px)
+        assert shows(weak + strong, path) == 1.0
+        assert shows(strong, path) == 0.0  # the hair gone, its neighbour still there
+        assert shows(weak + strong, path - [gap_px, 0.0]) == 0.0  # skin on the far side of the pair
+        assert shows(weak, path) == 1.0

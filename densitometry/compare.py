@@ -752,9 +752,10 @@ class _ShaftEvidence:
     ``low_contrast`` (the contrast the analysis requires of every hair it counts) above the skin at
     its ends, and the path runs inside that shaft: its centre lies within half its width plus
     ``tolerance_um`` of the path. (A profile reaches 2.5 shaft widths to each side, so without the
-    second condition a path along the skin beside a thick shaft would show that shaft.) Where the
-    strongest peak is a neighbour's beside the path, the profile is read again for the shaft the path
-    lies on (the peak reached by climbing from the centre), which may be the weaker of the two.
+    second condition a path along the skin beside a thick shaft would show that shaft.) To judge a
+    hair's presence (``nearest``), a profile whose strongest peak is a neighbour's beside the path is
+    read again for the shaft the path lies on (the peak reached by climbing from the centre), which
+    may be the weaker of the two.
     """
 
     contrast: np.ndarray
@@ -795,11 +796,12 @@ class _ShaftEvidence:
         )
         return cls(contrast, ridge.sigma_px, result.calibration, parameters.low_contrast, tolerance_um)
 
-    def profiles(self, points_rc):
+    def profiles(self, points_rc, *, nearest=False):
         """Profiles across the path through ``points_rc`` (N, 2), one per point.
 
         The profile half-length is 2.5 shaft widths, the width read from the ridge scale along the
-        path, as in `densitometry.measure.measure_hairs`.
+        path, as in `densitometry.measure.measure_hairs`. With ``nearest``, a profile whose strongest
+        shaft is not under the path is read again for the shaft the path lies on.
 
         Returns
         -------
@@ -847,7 +849,7 @@ class _ShaftEvidence:
         shown = self._shown(widths, peaks, centres_px)
         # Where a stronger shaft beside the path took the peak, read again for the shaft under it.
         again = np.flatnonzero(~shown)
-        if len(again):
+        if nearest and len(again):
             reread = profile_widths(sampled[again], steps[again], peak="nearest")[:3]
             found = self._shown(*reread)
             for values, new in zip((widths, peaks, centres_px), reread, strict=True):
@@ -906,20 +908,31 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
     dense = dense_polyline(own_line_rc, 1.0)
     if len(dense) < 3:
         return 0.0, math.nan
-    own_shows, own_centre, own_width, own_step = own.profiles(dense)
-    other_shows, other_centre, other_width, other_step = other.profiles(map_points(transform, dense))
-    inside = _inner(own, dense) & np.isfinite(other_step)
-    inside &= _covered(map_points(transform, dense), other.contrast.shape)
+    mapped = map_points(transform, dense)
+    inside = _inner(own, dense) & _covered(mapped, other.contrast.shape)
     if not inside.any():
         return 0.0, math.nan
+    # Presence is read for the shaft each path lies on; the change as the analysis measures a hair,
+    # for each profile's strongest shaft.
+    agree, _, _ = _alike(
+        own.profiles(dense, nearest=True), other.profiles(mapped, nearest=True), tolerance_um
+    )
+    _, same, change = _alike(own.profiles(dense), other.profiles(mapped), tolerance_um)
+    change = change[inside & same]
+    change = change[np.isfinite(change)]
+    return float(agree[inside].mean()), float(np.median(change)) if len(change) else math.nan
+
+
+def _alike(own_profiles, other_profiles, tolerance_um):
+    """Where two photos' profiles (`_ShaftEvidence.profiles`) at the same positions agree (see
+    `_agreement`), where they show the same shaft, and its width change (other minus own)."""
+    own_shows, own_centre, own_width, own_step = own_profiles
+    other_shows, other_centre, other_width, other_step = other_profiles
     slack = tolerance_um + 0.5 * (own_step + other_step)
     offset = np.abs(own_centre - other_centre)
     same = own_shows & other_shows & (offset <= slack)
     within = own_shows & other_shows & (offset + 0.5 * own_width <= 0.5 * other_width + slack)
-    share = float(((~own_shows & ~other_shows) | same | within)[inside].mean())
-    change = (other_width - own_width)[inside & same]
-    change = change[np.isfinite(change)]
-    return share, float(np.median(change)) if len(change) else math.nan
+    return (~own_shows & ~other_shows) | same | within, same, other_width - own_width
 
 
 def _covered(points_rc, shape) -> np.ndarray:

@@ -800,19 +800,24 @@ class _ShaftEvidence:
         """Profiles across the path through ``points_rc`` (N, 2), one per point.
 
         The profile half-length is 2.5 shaft widths, the width read from the ridge scale along the
-        path, as in `densitometry.measure.measure_hairs`. With ``nearest``, a profile whose strongest
-        shaft is not under the path is read again for the shaft the path lies on.
+        path, as in `densitometry.measure.measure_hairs`.
 
         Returns
         -------
-        shows : ndarray of bool, shape (N,)
-            The profile shows a shaft under the path (False outside the photo).
-        centre_um : ndarray, shape (N,)
-            Signed offset of the shaft's centre from the path, along the path's left normal.
-        width_um : ndarray, shape (N,)
-            Edge-to-edge width (NaN without two edges).
-        step_um : float
-            Spacing of the profile samples.
+        strongest : tuple
+            The profiles read for their strongest shaft, as the analysis reads them:
+
+            shows : ndarray of bool, shape (N,)
+                The profile shows a shaft under the path (False outside the photo).
+            centre_um : ndarray, shape (N,)
+                Signed offset of the shaft's centre from the path, along the path's left normal.
+            width_um : ndarray, shape (N,)
+                Edge-to-edge width (NaN without two edges).
+            step_um : float
+                Spacing of the profile samples.
+        nearest : tuple or None
+            With ``nearest``, the same profiles (sampled once) where those whose strongest shaft is
+            not under the path are read again for the shaft the path lies on; else None.
         """
         points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
         count = len(points)
@@ -829,7 +834,8 @@ class _ShaftEvidence:
             & (norm > 0)
         )
         if not inside.any():
-            return shows, centre_um, width_um, math.nan
+            empty = (shows, centre_um, width_um, math.nan)
+            return empty, (empty if nearest else None)
         rows = np.rint(points[inside, 0]).astype(int)
         cols = np.rint(points[inside, 1]).astype(int)
         width_px = max(2.0, 2.0 * float(np.median(self.sigma_px[rows, cols])))
@@ -847,18 +853,29 @@ class _ShaftEvidence:
         steps = np.full(len(sampled), step_px)
         widths, peaks, centres_px, _, _ = profile_widths(sampled, steps)
         shown = self._shown(widths, peaks, centres_px)
+
+        def reading(shown, widths, centres_px):
+            shows[inside], centre_um[inside], width_um[inside] = (
+                shown,
+                centres_px * um_per_px,
+                widths * um_per_px,
+            )
+            return shows.copy(), centre_um.copy(), width_um.copy(), step_px * um_per_px
+
+        strongest = reading(shown, widths, centres_px)
+        if not nearest:
+            return strongest, None
         # Where a stronger shaft beside the path took the peak, read again for the shaft under it.
         again = np.flatnonzero(~shown)
-        if nearest and len(again):
-            reread = profile_widths(sampled[again], steps[again], peak="nearest")[:3]
-            found = self._shown(*reread)
-            for values, new in zip((widths, peaks, centres_px), reread, strict=True):
-                values[again[found]] = new[found]
+        if len(again):
+            reread_widths, reread_peaks, reread_centres, _, _ = profile_widths(
+                sampled[again], steps[again], peak="nearest"
+            )
+            found = self._shown(reread_widths, reread_peaks, reread_centres)
             shown[again[found]] = True
-        centre_um[inside] = centres_px * um_per_px
-        width_um[inside] = widths * um_per_px
-        shows[inside] = shown
-        return shows, centre_um, width_um, step_px * um_per_px
+            widths[again[found]] = reread_widths[found]
+            centres_px[again[found]] = reread_centres[found]
+        return strongest, reading(shown, widths, centres_px)
 
     def _shown(self, widths_px, peaks, centres_px):
         """Profiles (read by `profile_widths`) that show a shaft under the path."""
@@ -873,7 +890,7 @@ def _on_shaft_share(seen, line_rc) -> float:
     dense = dense_polyline(line_rc, 1.0)
     if len(dense) < 3:
         return 0.0
-    shows = seen.profiles(dense)[0]
+    shows = seen.profiles(dense)[0][0]
     inner = _inner(seen, dense)
     return float(shows[inner].mean()) if inner.any() else 0.0
 
@@ -914,10 +931,10 @@ def _agreement(own, own_line_rc, other, transform, *, tolerance_um) -> tuple[flo
         return 0.0, math.nan
     # Presence is read for the shaft each path lies on; the change as the analysis measures a hair,
     # for each profile's strongest shaft.
-    agree, _, _ = _alike(
-        own.profiles(dense, nearest=True), other.profiles(mapped, nearest=True), tolerance_um
-    )
-    _, same, change = _alike(own.profiles(dense), other.profiles(mapped), tolerance_um)
+    own_strongest, own_nearest = own.profiles(dense, nearest=True)
+    other_strongest, other_nearest = other.profiles(mapped, nearest=True)
+    agree, _, _ = _alike(own_nearest, other_nearest, tolerance_um)
+    _, same, change = _alike(own_strongest, other_strongest, tolerance_um)
     change = change[inside & same]
     change = change[np.isfinite(change)]
     return float(agree[inside].mean()), float(np.median(change)) if len(change) else math.nan

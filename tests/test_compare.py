@@ -629,7 +629,7 @@ def test_a_shaft_beside_a_stronger_one_shows_under_its_own_path():
     def shows(contrast, line):
         image = (contrast * np.ones((1, 300))).astype(np.float32)
         seen = _ShaftEvidence(image, sigma_px, Calibration(um_per_px), 0.05, 10.0)
-        return seen.profiles(line, nearest=True)[0].mean()
+        return seen.profiles(line, nearest=True)[1][0].mean()
 
     for shape in (sharp, blurred):
         weak, strong = 0.25 * shape(rows - 100.0), 0.8 * shape(rows - 100.0 - gap_px)

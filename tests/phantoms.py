@@ -95,3 +95,16 @@ def grid_colour_photo(hair_colours, seed, *, skin=(215, 195, 185), shape=(480, 6
     image = cv2.GaussianBlur(image, (0, 0), 1.0)
     image += rng.normal(0, 10, shape)[..., None] + rng.normal(0, 1, image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def speckled(image, *, share=0.25, level=1.0, radius_px=(1.5, 3.5), seed=0):
+    """``image`` (float32 grey) with bright round specks (dandruff, scale, sebum glints) of the given
+    radii at ``level`` covering about ``share`` of it."""
+    rng = np.random.default_rng(seed)
+    height, width = image.shape
+    specks = np.zeros(image.shape, np.uint8)
+    while specks.mean() < share:
+        for _ in range(200):
+            centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+            cv2.circle(specks, centre, int(round(rng.uniform(*radius_px))), 1, -1)
+    return np.where(specks > 0, np.float32(level), image).astype(np.float32)

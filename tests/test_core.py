@@ -775,3 +775,28 @@ def test_dense_bright_specks_do_not_lift_the_skin_estimate():
     assert abs(np.median(skin) / 0.6 - 1) < 0.07
     # The three shafts, and nothing between the specks.
     assert densitometry.analyze(image, um_per_px=UM_PER_PX).hair_count == 3
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 22.5, 30.0, 45.0, 67.5, 100.0, 160.0])
+def test_speck_removal_keeps_bright_lines_at_any_angle(angle_deg):
+    # Spots 3 px across go; a bright line (the skin between two close hairs, a bright hair) stays
+    # whatever its direction: whole where it is 2 px wide, in long stretches even where it is 1 px wide
+    # (openings along 4 directions only keep none of it at 22.5, 30, 67.5 or 160 degrees).
+    from densitometry.preprocess import _without_specks
+
+    def kept_along_line(width_px):
+        image = np.zeros((80, 80), np.float32)
+        for centre in ((12, 12), (12, 66), (66, 12), (66, 66)):
+            cv2.circle(image, centre, 1, 1.0, -1)
+        dx, dy = 30 * np.cos(np.radians(angle_deg)), 30 * np.sin(np.radians(angle_deg))
+        cv2.line(image, (round(40 - dx), round(40 - dy)), (round(40 + dx), round(40 + dy)), 1.0, width_px)
+        kept = _without_specks(image)
+        for col, row in ((12, 12), (12, 66), (66, 12), (66, 66)):
+            assert kept[row - 2 : row + 3, col - 2 : col + 3].max() == 0.0
+        line = np.zeros_like(image)
+        ends = (round(40 - 0.8 * dx), round(40 - 0.8 * dy)), (round(40 + 0.8 * dx), round(40 + 0.8 * dy))
+        cv2.line(line, *ends, 1.0, 1)
+        return kept[line > 0].mean()
+
+    assert kept_along_line(2) > 0.95
+    assert kept_along_line(1) > 0.25

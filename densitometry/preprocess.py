@@ -188,8 +188,9 @@ def skin_background(
     the skin between them reads as faint dark hair. For dark hair the same estimate is therefore also
     made with such specks taken out (`_without_specks`, at a scale where its lines span
     `_SPECK_WINDOW_UM`), and where the closing stands more than `_SPECK_LIFT` above it (more than skin
-    texture lifts it) it is lowered to that share above it; less and less where it stands more than `_SPECK_MAX_LIFT` above, and not at all from twice that:
-    there dense hair leaves only small openings of skin, and those were taken for specks.
+    texture lifts it) it is lowered to that share above it; less and less where it stands more than
+    `_SPECK_MAX_LIFT` above, and not at all from twice that: there dense hair leaves only small openings
+    of skin, and those were taken for specks.
     """
     height, width = grey.shape[:2]
     diameter_px = calibration.px(max_hair_diameter_um)

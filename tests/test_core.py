@@ -759,7 +759,7 @@ def test_dense_bright_specks_do_not_lift_the_skin_estimate():
     # Specks 15-35 µm across and a third brighter than the skin cover a tenth of it, closer together
     # than the closing's disk: a closing alone lifts the whole skin by ~14 % towards the specks'
     # level, and the skin between them reads as faint dark hair. (Denser specks, which run together
-    # into bright streaks, still lift it: a fifth of the skin, 15 % -> 12 %.)
+    # into bright streaks, still lift it: a fifth of the skin, 19 % -> 13 %.)
     from phantoms import speckled
 
     from densitometry.preprocess import Polarity, skin_background

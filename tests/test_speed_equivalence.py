@@ -7,6 +7,7 @@ from skan import Skeleton
 from skan.csr import skeleton_to_csgraph
 from skimage.morphology import skeletonize
 
+from densitometry import segment
 from densitometry import skeleton as fast
 from densitometry.hairs import group_medians
 from densitometry.measure import _resample
@@ -246,6 +247,38 @@ def test_mask_labelling_matches_numpy_indexing():
         kept[holes[[0, -1], :]] = True
         kept[holes[:, [0, -1]]] = True
         np.testing.assert_array_equal(fill_pinholes(mask, 6.0), mask | ~kept[holes])
+
+
+def _cells(count):
+    """Hair crossing in a mesh, as in dense hair: skin cells of many sizes enclosed between lines, some
+    against the image border, and pinholes (glints) inside the lines."""
+    rng = np.random.default_rng(5)
+    for _ in range(count):
+        mask = np.zeros(rng.integers(60, 240, 2), np.uint8)
+        for _ in range(rng.integers(2, 14)):
+            start, end = rng.integers(-20, 260, (2, 2))
+            cv2.line(mask, tuple(map(int, start)), tuple(map(int, end)), 1, int(rng.integers(2, 16)))
+        mask = mask.astype(bool)
+        mask[rng.random(mask.shape) < 0.02] = False
+        yield mask
+
+
+@pytest.mark.parametrize("windowed", [True, False])
+def test_pinholes_measured_in_windows_match_the_whole_image(monkeypatch, windowed):
+    """Each hole measured in a window around it (sparse hair) is kept or filled exactly as its
+    distances over the whole image decide, for thin and wide holes, next to the border or not."""
+    monkeypatch.setattr(segment, "_WINDOWED_MAX_COMPONENTS", 10**9 if windowed else 0)
+    monkeypatch.setattr(segment, "_WINDOWED_HOLES_AREA", np.inf)
+    for mask in [*_masks(), *_thick_masks(), *_cells(40)]:
+        background = (~mask).astype(np.uint8)
+        count, holes = cv2.connectedComponents(background, connectivity=4)
+        distance = cv2.distanceTransform(background, cv2.DIST_L2, 3)
+        for max_width_px in (1.5, 4.0, 9.0, 20.0):
+            kept = np.zeros(count, bool)
+            kept[holes[distance >= 0.5 * max_width_px]] = True
+            kept[holes[[0, -1], :]] = True
+            kept[holes[:, [0, -1]]] = True
+            np.testing.assert_array_equal(fill_pinholes(mask, max_width_px), mask | ~kept[holes])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

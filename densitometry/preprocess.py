@@ -223,7 +223,7 @@ def skin_background(
         lowered = np.minimum(background, without_specks * np.float32(1.0 + _SPECK_LIFT))
         # Fully lowered up to _SPECK_MAX_LIFT, not at all from twice as much: no step in the skin.
         trust = np.clip((1.0 + 2.0 * _SPECK_MAX_LIFT - lift) / _SPECK_MAX_LIFT, 0.0, 1.0)
-        background += trust.astype(np.float32) * (lowered - background)
+        background += trust * (lowered - background)  # float32 throughout
     return cv2.resize(background, size or (width, height), interpolation=cv2.INTER_LINEAR)
 
 

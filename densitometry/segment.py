@@ -411,7 +411,9 @@ def _kept_holes_by_window(background, holes, count, threshold):
     every mask pixel near enough lies in it: the distances that decide are those over the whole image.
     """
     height, width = holes.shape
-    boxes = np.empty((count, 4), np.int64)  # first row, first column, last row, last column
+    # First row, first column, last row, last column of each component, in one numba pass over the
+    # labels (cv2.connectedComponentsWithStats gives them too, but costs 3x the labelling alone).
+    boxes = np.empty((count, 4), np.int64)
     boxes[:, :2], boxes[:, 2:] = np.iinfo(np.int64).max, -1
     jit(_label_boxes)(holes, boxes)
     first_row, first_col, last_row, last_col = boxes.T

@@ -1013,19 +1013,23 @@ def _working_resolution(rgb, calibration):
 def _split_bundles(rows, centerlines, parameters):
     """Count a traced shaft wider than any single hair as the touching hairs it must be.
 
-    Hairs of one follicular unit, or crossing at a shallow angle, can run side by side so that the
-    mask holds one band as wide as the hairs together. A band whose band width
-    (`densitometry.measure.HairMeasurement.band_width_px`) exceeds ``max_single_diameter_um``, with
-    sharp edges (`_SHARP_BUNDLE_EDGE`), is split into ``k = round(width / typical width)`` hairs (at
-    most 4), each of a k-th of the band's diameter; those rows carry ``bundle_size = k``. The typical
-    width is the median band width of the photo's single shafts, or, where the typical width of all its
-    traced shafts (at least `_MEDIAN_MIN_SHAFTS`; `_typical_width_um`) is itself wider than a single
-    hair, that width: the calibration is then off or the hair unusually thick (real example photos at
-    an assumed 7 µm/px hold whole photos of 130-250 µm shafts), and the photo's own shafts, not scalp
-    hair, say how wide one is. A band less than 1.5 typical widths across stays one hair. A wide band
-    with soft edges is one defocused hair. A narrower band whose width steps along its length
-    (``touching``, see `_find_touching`) is the hairs side by side in it, each with its share of the
-    band's diameter.
+    Hairs of one follicular unit, or crossing at a shallow angle, can run side by side so that the mask
+    holds one band as wide as the hairs together. A band whose band width
+    (`densitometry.measure.HairMeasurement.band_width_px`) exceeds ``max_single_diameter_um``, with sharp
+    edges (`_SHARP_BUNDLE_EDGE`), is ``n = round(width / typical width)`` hairs across (at most 4), each of
+    an n-th of the band's diameter, and is split into ``k = min(n, ceil(length / width))`` such hairs; those
+    rows carry ``bundle_size = k``. The typical width is the median band width of the photo's single shafts,
+    or, where the typical width of all its traced shafts (at least `_MEDIAN_MIN_SHAFTS`;
+    `_typical_width_um`) is itself wider than a single hair, that width: the calibration is then off or the
+    hair unusually thick (real example photos at an assumed 7 µm/px hold whole photos of 130-250 µm shafts),
+    and the photo's own shafts, not scalp hair, say how wide one is. A band less than 1.5 typical widths
+    across stays one hair. A band holds no more hairs than it is long in band widths: a short wide band is
+    the dark plug of a follicle, a hair's blurred end or a blob where several hairs cross, not n hairs side
+    by side (phantoms of every scenario, seeds 1000-1003: bands shorter than twice their diameter held 105
+    true hairs along them and were split into 177 by width alone; the real example photos' follicle plugs
+    made bands of 3-4 at 1.4-1.6 widths long). A wide band with soft edges is one defocused hair. A narrower
+    band whose width steps along its length (``touching``, see `_find_touching`) is the hairs side by side
+    in it, each with its share of the band's diameter.
     """
     limit = parameters.max_single_diameter_um
     singles = [row["band_um"] for row in rows if row["band_um"] <= limit]
@@ -1036,11 +1040,14 @@ def _split_bundles(rows, centerlines, parameters):
             typical = all_shafts
     split_rows, split_centerlines = [], []
     for row, coords in zip(rows, centerlines, strict=True):
-        size = 1
+        widths = 1
         if row["band_um"] > limit and row["edge_share"] < _SHARP_BUNDLE_EDGE:
-            size = int(np.clip(round(row["band_um"] / typical), 1, 4))
-        diameters_um = [row["diameter_um"] / size] * size
-        if size == 1:
+            widths = int(np.clip(round(row["band_um"] / typical), 1, 4))
+        if widths > 1:
+            # No more hairs than the band is long in band widths (see above).
+            size = min(widths, math.ceil(row["length_um"] / row["band_um"]))
+            diameters_um = [row["diameter_um"] / widths] * size
+        else:
             diameters_um = [row["diameter_um"] * share for share in row["touching"]]
         size = len(diameters_um)
         for diameter_um in diameters_um:

@@ -189,7 +189,7 @@ def test_white_mesh_first_read_as_dark_is_read_bright(seed):
     image, visible = white_mesh(seed)
     result = densitometry.analyze(image, um_per_px=UM_PER_PX)
     dark = densitometry.analyze(image, um_per_px=UM_PER_PX, polarity="dark")
-    assert dark.hair_count > 1.3 * visible
+    assert dark.hair_count > 1.25 * visible  # 1.27-1.47 times the visible shafts for these seeds
     assert result.polarity is densitometry.Polarity.BRIGHT
     assert abs(result.hair_count - visible) <= 0.15 * visible
     assert 69 <= result.mean_diameter_um <= 81
@@ -540,6 +540,18 @@ def test_band_is_split_by_the_photos_own_typical_width():
     (warning,) = [warning for warning in result.quality_warnings if "check the calibration" in warning]
     hinted = float(re.search(r"nearer ([0-9.]+) µm per pixel", warning).group(1))
     assert hinted == pytest.approx(75 / 70 * UM_PER_PX, rel=0.1)
+
+
+@pytest.mark.parametrize(("length_px", "expected"), [(70, [2, 2]), (400, [4, 4, 4, 4])])
+def test_short_wide_band_counts_no_more_hairs_than_it_is_long_in_band_widths(length_px, expected):
+    # Five 70 µm hairs and a sharp band four of them wide (280 µm). 2 mm long it is four touching
+    # hairs; 350 µm long (370 µm traced, 1.3 band widths) it is the shape of a follicle's dark plug or
+    # a blob of crossing hairs and counts as at most ceil(1.3) = 2, each still a quarter of the band.
+    singles = [((40 + 70 * k, 60), (50 + 70 * k, 600), 14, 0.7) for k in range(5)]
+    band = [((400 + 14 * j, 300), (400 + 14 * j, 300 + length_px), 14, 0.7) for j in range(4)]
+    result = densitometry.analyze(phantom(singles + band, blur_px=1.5), um_per_px=UM_PER_PX)
+    assert sorted(result.hairs["bundle_size"]) == [1] * 5 + expected
+    np.testing.assert_allclose(result.hairs["diameter_um"], 70, atol=6)
 
 
 def test_short_thin_stubs_do_not_make_long_thick_shafts_bundles():

@@ -251,10 +251,30 @@ def _without_specks(image) -> np.ndarray:
 
 
 def relative_contrast(grey, background, polarity: Polarity) -> np.ndarray:
-    """Relative contrast of hair against skin (positive on hair), float32."""
+    """Relative contrast of hair against skin (positive on hair), float32.
+
+    Two float32 arrays of one shape (the whole-photo case) go through one compiled pass, a third of the
+    memory traffic of numpy's three; the result is the same bit for bit (the same float32 operations).
+    """
+    if (
+        isinstance(grey, np.ndarray)
+        and isinstance(background, np.ndarray)
+        and grey.dtype == background.dtype == np.float32
+        and grey.shape == background.shape
+    ):
+        out = np.empty(grey.shape, np.float32)
+        sign = np.float32(1.0 if polarity is Polarity.DARK else -1.0)
+        jit(_relative_contrast_kernel)(grey.ravel(), background.ravel(), sign, out.ravel())
+        return out
     denominator = np.maximum(background, np.float32(_MIN_BACKGROUND))
     difference = background - grey if polarity is Polarity.DARK else grey - background
     return np.divide(difference, denominator, dtype=np.float32)
+
+
+def _relative_contrast_kernel(grey, background, sign, out):
+    floor = np.float32(_MIN_BACKGROUND)
+    for index in range(grey.size):
+        out[index] = sign * (background[index] - grey[index]) / max(background[index], floor)
 
 
 def preprocess(

@@ -206,6 +206,26 @@ def test_line_response_matches_opencv_derivatives(shape):
         np.testing.assert_allclose(_line_response(image, sigma), expected, rtol=1e-4, atol=rounding)
 
 
+def test_relative_contrast_matches_numpy_formulas():
+    """The compiled pass for two float32 arrays of one shape: bit for bit numpy's float32 formulas,
+    backgrounds under the floor, strided views and colour stacks included; other inputs take numpy."""
+    rng = np.random.default_rng(3)
+    grey = rng.uniform(0.0, 1.0, (60, 70, 3)).astype(np.float32)
+    background = rng.uniform(0.0, 0.2, (60, 70, 3)).astype(np.float32)  # a third under the 0.04 floor
+    for image, skin in [(grey, background), (grey[::2, 1::3, 0], background[::2, 1::3, 0])]:
+        denominator = np.maximum(skin, np.float32(0.04))
+        for polarity, difference in [(Polarity.DARK, skin - image), (Polarity.BRIGHT, image - skin)]:
+            found = relative_contrast(image, skin, polarity)
+            assert found.dtype == np.float32 and found.shape == image.shape
+            np.testing.assert_array_equal(found, np.divide(difference, denominator, dtype=np.float32))
+    # A float64 photo and a single skin value (numpy's path) read the same contrast.
+    np.testing.assert_allclose(
+        relative_contrast(grey[..., 0].astype(np.float64), 0.5, Polarity.DARK),
+        relative_contrast(grey[..., 0], np.full(grey.shape[:2], 0.5, np.float32), Polarity.DARK),
+        rtol=1e-6,
+    )
+
+
 def test_contrasts_match_relative_contrast():
     """`preprocess`'s one-pass contrasts: bit for bit the whole-image formulas."""
     rng = np.random.default_rng(7)

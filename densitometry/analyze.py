@@ -1045,8 +1045,8 @@ def _split_bundles(rows, centerlines, parameters):
             widths = int(np.clip(round(row["band_um"] / typical), 1, 4))
         if widths > 1:
             # No more hairs than the band is long in band widths (see above).
-            size = min(widths, math.ceil(row["length_um"] / row["band_um"]))
-            diameters_um = [row["diameter_um"] / widths] * size
+            counted = min(widths, math.ceil(row["length_um"] / row["band_um"]))
+            diameters_um = [row["diameter_um"] / widths] * counted
         else:
             diameters_um = [row["diameter_um"] * share for share in row["touching"]]
         size = len(diameters_um)

@@ -438,6 +438,46 @@ def test_colour_gain_is_decided_on_the_field_of_view_alone():
     assert 3.0 < _colour_gain(colour, calibration, field) < 5.0
 
 
+def test_glints_down_glossy_blond_shafts_do_not_make_its_colour_lines_two_sided(monkeypatch):
+    # Clipped blond hair with a neutral glint down each shaft: blue shows twice the line structure of
+    # brightness, and without the lines the glints draw in colour the photo is read in colour.
+    from densitometry import preprocess as preprocess_module
+
+    photo = synthetic.generate("clipped", seed=2009)
+    truth = photo.truth()["hair_count"]
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    assert result.colour_gain > 2
+    assert abs(result.hair_count - truth) <= 0.15 * truth
+    monkeypatch.setattr(preprocess_module, "_GLINT_BLUE_FROM", np.inf)
+    with_glints = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    assert with_glints.colour_gain == 0.0
+    assert with_glints.hair_count < 0.8 * truth
+
+
+def test_white_specks_among_blond_hair_are_no_glints():
+    # Blond hair among dense white specks of sebum: the specks are as bright and bluish as glints, but
+    # lie on the skin, not down a yellowish shaft. Left out of the test, they would have the photo read
+    # in colour and the skin between them traced (73 hairs).
+    photo = synthetic.generate("oily_speckle", seed=1014)
+    truth = photo.truth()["hair_count"]
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    assert result.colour_gain == 0.0
+    assert abs(result.hair_count - truth) <= 0.15 * truth
+
+
+@pytest.mark.parametrize("seed", [3000, 3003])
+def test_hairless_skin_whose_blue_outweighs_brightness_is_not_read_in_colour(seed):
+    # Without hair, brightness shows next to no lines and blue a few of its noise: a blue ratio of 5-7,
+    # but no colour lines of either sign stand out, glints or not.
+    photo = synthetic.generate("colour_noise", seed=seed, width_px=960, height_px=720, hair_density_per_cm2=0)
+    calibration = densitometry.Calibration(photo.um_per_px)
+    rgb = photo.image.astype(np.float32) / 255
+    prepared = preprocess(rgb, calibration)
+    assert prepared.blue_ratio > 2
+    assert colour_contrast(rgb, prepared, calibration) is None
+    assert densitometry.analyze(photo.image, um_per_px=photo.um_per_px).hair_count == 0
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hair_that_brightness_and_colour_both_show_counts_once(seed):
     # Every other shaft is light brown, 22 % darker than the skin: both readings find it.

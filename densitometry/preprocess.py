@@ -634,7 +634,8 @@ def colour_contrast(
         or prepared.colour_ratio < _COLOUR_LOOK_FROM
     ):
         return None
-    luma = np.maximum(relative_contrast(prepared.grey, prepared.background, Polarity.DARK), 0.0)
+    signed = relative_contrast(prepared.grey, prepared.background, Polarity.DARK)  # dark positive
+    luma = np.maximum(signed, 0.0)
     if gain is None:
         # Decided on copies reduced to ~1.5 px per typical shaft's scale, as `line_evidence` works, the
         # skin background at ~4 px per thickest hair, as `skin_background` takes it (coarser, it leaves
@@ -654,7 +655,8 @@ def colour_contrast(
             inside = cv2.resize(field[cut].view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         colour = _colour_lines(channels[..., 2], channels[..., 0], small_luma, small, max_hair_diameter_um)
         if prepared.blue_ratio >= _GLINT_BLUE_FROM:
-            _clear_glints(colour, prepared, cut)
+            brighter = cv2.resize(np.maximum(-signed[cut], 0.0), size, interpolation=cv2.INTER_AREA)
+            _clear_glints(colour, brighter)
         gain = _colour_gain(colour, small, inside)
         if gain <= 0.0:
             return None
@@ -692,15 +694,14 @@ def _clear_near_visible_hair(colour, luma, calibration):
     colour[(near_hair > 0) & (colour > 0.0)] = 0.0
 
 
-def _clear_glints(colour, prepared: Preprocessed, cut):
-    """Clear the negative part of a reduced colour contrast (`_reduced_channels`, which cut the photo
-    to ``cut``) where the photo is brighter than the skin by `_GLINT_CONTRAST` beside colour of the
-    hair's sign (`_GLINT_BESIDE`, `_GLINT_REACH_PX`), in place."""
-    brighter = np.maximum(relative_contrast(prepared.grey, prepared.background, Polarity.BRIGHT), 0.0)
-    small = cv2.resize(brighter[cut], colour.shape[::-1], interpolation=cv2.INTER_AREA)
+def _clear_glints(colour, brighter):
+    """Clear the negative part of a reduced colour contrast (`_reduced_channels`) where the photo is
+    brighter than the skin by `_GLINT_CONTRAST` (``brighter``: its relative contrast as bright hair,
+    at least 0, reduced alike) beside colour of the hair's sign (`_GLINT_BESIDE`, `_GLINT_REACH_PX`),
+    in place."""
     side = 2 * _GLINT_REACH_PX + 1
     beside = cv2.dilate(np.maximum(colour, 0.0), np.ones((side, side), np.uint8))
-    colour[(colour < 0.0) & (small > _GLINT_CONTRAST) & (beside > _GLINT_BESIDE)] = 0.0
+    colour[(colour < 0.0) & (brighter > _GLINT_CONTRAST) & (beside > _GLINT_BESIDE)] = 0.0
 
 
 def _colour_gain(colour, calibration, inside=None) -> float:

@@ -105,6 +105,14 @@ _SECOND_LOOK_CONTRAST = 3.0
 #: Relative contrast taken as at most this when finding lines (classic reading): a black shaft on any
 #: skin reaches 1, white hair on dark skin 2-4 (see `_read`).
 _MAX_LINE_CONTRAST = 1.0
+#: A bright reading's grey and white shafts are measured at half their height (`_bright_in_colour`),
+#: unless half height finds only the specular stripe down glossy shafts: the median over the photo's
+#: shafts of their width at half height over that at a quarter below this. A Gaussian profile gives
+#: 0.71, flatter-topped ones more (a blurred bar; a translucent shaft's chord 0.89; a second
+#: renderer's white strokes: photo medians 0.78-0.89), a narrow peak over a wider body less
+#: (the generator's glossy grey hair, grey_hair seed 2002: median 0.51, 24 µm at half height for
+#: shafts of 76 µm).
+_GLINT_WIDTH_RATIO = 0.65
 
 
 def analyze(
@@ -279,7 +287,8 @@ def _read(rgb, calibration, scale, field, parameters, polarity, *, in_colour_onl
 def _bright_in_colour(reading: _Reading, rgb, calibration, scale, parameters) -> _Reading:
     """The classic reading kept for a photo, its shafts measured in colour where it was read as bright
     hair. Bright hair is grey, white or blond: only the first two are measured in colour
-    (`_measured_unpigmented`), at half height, as `_shafts` measured them in brightness. Done once the
+    (`_measured_unpigmented`), at half height, as `_shafts` measured them in brightness, or at a
+    quarter where half height finds only the glints down glossy shafts (`_GLINT_WIDTH_RATIO`). Done once the
     reading is chosen: a second reading that is not kept costs no measurement."""
     if reading.prepared.polarity is not Polarity.BRIGHT or parameters.refine or not reading.shafts:
         return reading
@@ -292,6 +301,7 @@ def _bright_in_colour(reading: _Reading, rgb, calibration, scale, parameters) ->
         parameters,
         diameter_level=0.5,
         min_towards_grey=grey_white.MIN_TOWARDS_GREY,
+        glint_level=grey_white.DIAMETER_LEVEL,
     )
     rows, centerlines = _photo_rows(shafts, scale, parameters, [True] * len(shafts))
     return reading._replace(rows=rows, centerlines=centerlines, shafts=tuple(shafts))
@@ -713,7 +723,16 @@ def _grey_white_shafts(
 
 
 def _measured_unpigmented(
-    shafts, rgb, hair_mask, ridge, calibration, parameters, *, diameter_level, min_towards_grey=None
+    shafts,
+    rgb,
+    hair_mask,
+    ridge,
+    calibration,
+    parameters,
+    *,
+    diameter_level,
+    min_towards_grey=None,
+    glint_level=None,
 ) -> list:
     """Grey and white shafts with the diameters of their bodies in colour.
 
@@ -727,7 +746,9 @@ def _measured_unpigmented(
     (`grey_white.towards_grey`: a bright reading's shafts may be blond hair); the others keep their
     diameters in brightness. The skin's colour is taken outside ``hair_mask`` and twice
     `grey_white.MAX_BAND_UM` around each shaft (a translucent body may stand outside a mask grown on
-    its glint). Lengths, band widths and counts stay as read in brightness.
+    its glint). With ``glint_level``, the shafts are measured at that lower level instead where
+    ``diameter_level`` finds only their glints (`_GLINT_WIDTH_RATIO`). Lengths, band widths and counts
+    stay as read in brightness.
     """
     wide = [(dict(row, band_um=2.0 * grey_white.MAX_BAND_UM), hair) for row, hair in shafts]
     bodies = grey_white.drawn_shafts(wide, hair_mask.shape, calibration)
@@ -739,6 +760,12 @@ def _measured_unpigmented(
     min_peak = grey_white.MIN_OFF_SKIN_SNR * float(np.percentile(contrast[skin], 90))
     hairs = [hair for _, hair in shafts]
     measured = measure_hairs(contrast, hairs, ridge.sigma_px, diameter_level=diameter_level)
+    if glint_level is not None:
+        lower = measure_hairs(contrast, hairs, ridge.sigma_px, diameter_level=glint_level)
+        ratios = [high.diameter_px / low.diameter_px for high, low in zip(measured, lower, strict=True)]
+        ratios = np.asarray(ratios)[np.isfinite(ratios)]
+        if len(ratios) >= _MEDIAN_MIN_SHAFTS and np.median(ratios) < _GLINT_WIDTH_RATIO:
+            measured = lower
     greyish = np.ones(len(hairs), bool)
     if min_towards_grey is not None:
         greyish = (

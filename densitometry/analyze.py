@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 from . import __version__, grey_white
 from .calibration import Calibration, as_calibration
 from .errors import ImageLoadError, ParameterError
-from .hairs import may_be_touching, touching_hairs, trace_hairs, values_at
+from .hairs import group_medians, may_be_touching, touching_hairs, trace_hairs, values_at
 from .io import load_image
 from .measure import measure_hairs
 from .preprocess import (
@@ -113,6 +113,14 @@ _MAX_LINE_CONTRAST = 1.0
 #: (the generator's glossy grey hair, grey_hair seed 2002: median 0.51, 24 µm at half height for
 #: shafts of 76 µm).
 _GLINT_WIDTH_RATIO = 0.65
+#: A photo read as bright hair counts no dark hair. Where its dark reading holds at least
+#: `_UNREAD_DARK_WARNING` traces at least `_UNREAD_DARK_CONTRAST` darker than their background, darker
+#: than the skin between the hairs and not alongside a bright shaft (pigmented hair among grey and white,
+#: not the skin between bright shafts nor their shadows), a quality warning says so. The generator's
+#: grey_hair photos read bright: 1-24 such traces, nearly all on its brown and black hairs; the second
+#: renderer's white hair (no dark hair): none on light skin, a few on dark skin.
+_UNREAD_DARK_CONTRAST = 0.35
+_UNREAD_DARK_WARNING = 3
 
 
 def analyze(
@@ -178,9 +186,11 @@ def analyze(
     if field is not None:
         rgb = fill_outside(rgb, field)
     reading = _read(rgb, working_calibration, scale, field, parameters, parameters.polarity)
+    unread_dark = 0
     if not parameters.refine and _worth_a_bright_look(reading, rgb, working_calibration, parameters):
         bright = _read(rgb, working_calibration, scale, field, parameters, Polarity.BRIGHT)
         if _follows_whole_shafts(bright, reading):
+            unread_dark = _unread_dark_shafts(bright, reading, working_calibration, parameters)
             reading = bright
     elif _worth_a_dark_look(reading, parameters):
         dark = _read(rgb, working_calibration, scale, field, parameters, Polarity.DARK, in_colour_only=True)
@@ -204,7 +214,9 @@ def analyze(
         centerlines_px=tuple(reading.centerlines),
         hair_mask=mask,
         image=loaded.to_uint8(),
-        quality_warnings=tuple(_quality_warnings(prepared, hairs, parameters, calibration.um_per_px)),
+        quality_warnings=tuple(
+            _quality_warnings(prepared, hairs, parameters, calibration.um_per_px, unread_dark=unread_dark)
+        ),
         version=__version__,
         blue_weight=prepared.blue_weight,
         red_weight=prepared.red_weight,
@@ -780,6 +792,34 @@ def _measured_unpigmented(
     return result
 
 
+def _unread_dark_shafts(bright: _Reading, dark: _Reading, calibration, parameters) -> int:
+    """How many of the dark reading's traces are pigmented hair that the bright reading kept for the
+    photo does not count: at least `_UNREAD_DARK_CONTRAST` darker (median) than the photo outside the
+    bright reading's mask (`grey_white.skin_level`: the skin, and the dark hair, thin beside it), and
+    not alongside a bright shaft (`_GREY_WHITE_ALONGSIDE`)."""
+    if not dark.shafts:
+        return 0
+    grey = dark.prepared.grey
+    skin = grey_white.skin_level(grey, bright.mask, calibration, fallback=dark.prepared.background)
+    traces = [hair.coords_px for _, hair in dark.shafts]
+    coords = np.concatenate(traces)
+    owner = np.repeat(np.arange(len(traces)), [len(trace) for trace in traces])
+    darkness = group_medians(
+        relative_contrast(values_at(grey, coords), values_at(skin, coords), Polarity.DARK), owner, len(traces)
+    )
+    kept = [
+        shaft
+        for shaft, dark_enough in zip(dark.shafts, darkness >= _UNREAD_DARK_CONTRAST, strict=True)
+        if dark_enough
+    ]
+    if not kept:
+        return 0
+    shares = _alongside_shares(
+        list(bright.shafts), [hair.coords_px for _, hair in kept], calibration, dark.mask.shape, parameters
+    )
+    return int(np.count_nonzero(shares <= _GREY_WHITE_ALONGSIDE))
+
+
 def _grey_white_reading(dark: _Reading, kept, added, bright_mask, scale, parameters) -> _Reading:
     """``dark`` with its shafts ``kept`` and the grey and white shafts ``added`` (marked so)."""
     rows, centerlines = _photo_rows(kept, scale, parameters, [False] * len(kept))
@@ -1178,7 +1218,7 @@ def _skin_level(prepared: Preprocessed) -> float:
     return float(np.median(prepared.background[::4, ::4]))
 
 
-def _quality_warnings(prepared, hairs, parameters, um_per_px):
+def _quality_warnings(prepared, hairs, parameters, um_per_px, *, unread_dark=0):
     warnings = []
     skin = _skin_level(prepared)
     if skin < _DARK_SKIN:
@@ -1192,6 +1232,11 @@ def _quality_warnings(prepared, hairs, parameters, um_per_px):
         warnings.append(
             "many bright hair-like lines: if some hairs are grey or white, the dark reading does not count "
             "them; analyse again with polarity='bright' (CLI --polarity bright) to count those"
+        )
+    if unread_dark >= _UNREAD_DARK_WARNING:
+        warnings.append(
+            f"read as grey or white hair: {unread_dark} dark (pigmented) shafts seen in the photo are not "
+            "counted, as a bright reading counts no dark hair; check the overlay"
         )
     if len(hairs) < _FEW_HAIRS:
         warnings.append(f"few hairs detected ({len(hairs)}): check focus, calibration and polarity")

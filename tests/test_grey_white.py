@@ -1,6 +1,7 @@
 """Grey and white shafts among sparse dark hair (salt-and-pepper hair): known answers."""
 
 import importlib
+import re
 
 import cv2
 import numpy as np
@@ -360,6 +361,26 @@ def test_glossy_grey_hair_read_bright_is_measured_below_its_glint(monkeypatch):
     monkeypatch.setattr(analyze_module, "_GLINT_WIDTH_RATIO", 0.0)  # always at half height
     at_half = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
     assert np.median(shaft_diameter_errors(at_half.hairs, at_half.centerlines_px, truth)) < -40
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed", "warned"), [("grey_hair", 2008, True), ("colour_noise", 1005, False)]
+)
+def test_a_bright_reading_warns_of_the_dark_hair_it_does_not_count(scenario, seed, warned):
+    """Generator phantoms first read dark, then bright: grey_hair seed 2008 holds 22 black hairs among
+    219 grey and white ones, which a bright reading does not count; colour_noise seed 1005 holds blond,
+    grey and white hair only (blond is pigmented but not dark)."""
+    photo = synthetic.generate(scenario, seed=seed, width_px=1280, height_px=960)
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    assert result.grey_white_count == result.hair_count
+    warnings = [warning for warning in result.quality_warnings if "dark (pigmented) shafts" in warning]
+    assert len(warnings) == int(warned)
+    if warned:
+        unread = int(re.search(r"(\d+) dark \(pigmented\) shafts", warnings[0]).group(1))
+        true_dark = sum(hair["colour"] == "black" for hair in photo.truth()["hairs"] if hair["counted"])
+        assert true_dark == 22
+        assert 10 <= unread <= true_dark
 
 
 def test_towards_grey_tells_white_hair_from_blond_hair_over_darker_skin():

@@ -467,17 +467,24 @@ def darker_than_skin(traces_px, grey, background, skin, *, low_contrast) -> np.n
     """
     if not len(traces_px):
         return np.zeros(0, bool)
+    # The medians of the float32 darkness, compared in float64.
+    against_background, against_skin = median_darkness(traces_px, grey, background, skin)
+    return _keeps_darkness(
+        against_background.astype(np.float64), against_skin.astype(np.float64), low_contrast
+    )
+
+
+def median_darkness(traces_px, grey, *levels) -> tuple:
+    """Each trace's median relative darkness (`densitometry.preprocess.relative_contrast`, dark
+    positive, float32) against each of ``levels`` (float32 (H, W), like ``grey``), taken at the
+    centrelines ``traces_px`` (a non-empty sequence of (N, 2) arrays) only: one array per level."""
     coords = np.concatenate(traces_px)
     owner = np.repeat(np.arange(len(traces_px)), [len(trace) for trace in traces_px])
     luma = values_at(grey, coords)
-    # The medians of the float32 darkness, compared in float64.
-    against_background = group_medians(
-        relative_contrast(luma, values_at(background, coords), Polarity.DARK), owner, len(traces_px)
-    ).astype(np.float64)
-    against_skin = group_medians(
-        relative_contrast(luma, values_at(skin, coords), Polarity.DARK), owner, len(traces_px)
-    ).astype(np.float64)
-    return _keeps_darkness(against_background, against_skin, low_contrast)
+    return tuple(
+        group_medians(relative_contrast(luma, values_at(level, coords), Polarity.DARK), owner, len(traces_px))
+        for level in levels
+    )
 
 
 def _keeps_darkness(against_background, against_skin, low_contrast):

@@ -159,11 +159,20 @@ def ridge_filter(contrast, calibration: Calibration, *, min_diameter_um=15.0, ma
 def _keep_stronger(strength, scale_label, candidate, candidate_label):
     """Where ``candidate`` is strictly stronger, take it and its scale label (in place).
 
-    OpenCV's masked copy: numpy's boolean-mask assignment costs ~20x more on a scattered mask.
+    One compiled pass over the four images: OpenCV's compare, maximum and masked copy took three (and
+    numpy's boolean-mask assignment costs ~20x more on a scattered mask).
     """
-    better = cv2.compare(candidate, strength, cv2.CMP_GT)
-    cv2.max(strength, candidate, dst=strength)
-    cv2.copyTo(candidate_label, better, scale_label)
+    jit(_keep_stronger_pass)(strength, scale_label, candidate, candidate_label)
+
+
+def _keep_stronger_pass(strength, scale_label, candidate, candidate_label):
+    height, width = strength.shape
+    for row in range(height):
+        for col in range(width):
+            value = candidate[row, col]
+            if value > strength[row, col]:
+                strength[row, col] = value
+                scale_label[row, col] = candidate_label[row, col]
 
 
 def along_ridge(contrast, points_rc, sigma_px) -> float:
@@ -249,9 +258,8 @@ def typical_line_response(contrast, calibration, diameter_um=70.0, *, both_signs
     sigma = calibration.px(diameter_um) / 2.0
     factor = max(1, int(sigma // 1.5))
     height, width = contrast.shape
-    small = cv2.resize(
-        contrast, (max(8, width // factor), max(8, height // factor)), interpolation=cv2.INTER_AREA
-    )
+    size = (max(8, width // factor), max(8, height // factor))
+    small = contrast if size == (width, height) else cv2.resize(contrast, size, interpolation=cv2.INTER_AREA)
     small_sigma = sigma * small.shape[1] / width
     return _line_response(small, small_sigma, both_signs=both_signs), small_sigma
 

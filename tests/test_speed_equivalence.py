@@ -318,3 +318,22 @@ def test_group_medians_of_contiguous_groups_match_numpy(dtype):
     for found in (contiguous, scattered):
         assert found.dtype == dtype
         np.testing.assert_array_equal(found, expected)  # bit for bit, NaN where numpy gives NaN
+
+
+def test_keep_stronger_matches_opencv_steps():
+    """The one-pass merge of two scales gives what OpenCV's compare, maximum and masked copy give,
+    ties (kept, not taken) included."""
+    rng = np.random.default_rng(8)
+    for shape in ((1, 1), (3, 5), (120, 90)):
+        strength = rng.random(shape, dtype=np.float32)
+        candidate = np.where(rng.random(shape) < 0.3, strength, rng.random(shape, dtype=np.float32))
+        labels = rng.integers(0, 5, shape, dtype=np.uint8)
+        candidate_labels = rng.integers(5, 9, shape, dtype=np.uint8)
+        expected_strength, expected_labels = strength.copy(), labels.copy()
+        better = cv2.compare(candidate, expected_strength, cv2.CMP_GT)
+        cv2.max(expected_strength, candidate, dst=expected_strength)
+        cv2.copyTo(candidate_labels, better, expected_labels)
+        segment._keep_stronger(strength, labels, candidate, candidate_labels)
+        assert np.array_equal(strength, expected_strength)
+        assert np.array_equal(labels, expected_labels)
+    assert (labels >= 5).any() and (labels < 5).any()  # the large case takes some and keeps some

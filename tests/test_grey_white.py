@@ -383,6 +383,26 @@ def test_a_bright_reading_warns_of_the_dark_hair_it_does_not_count(scenario, see
         assert 10 <= unread <= true_dark
 
 
+@pytest.mark.parametrize(
+    ("scenario", "seed", "warned"), [("colour_noise", 1005, True), ("grey_hair", 2002, False)]
+)
+def test_blond_hair_read_bright_is_warned_of_its_glint_diameters(scenario, seed, warned):
+    """colour_noise seed 1005 is read bright: 190 of its 241 hairs are glossy blond, whose colour does
+    not leave the skin's towards grey, so they keep their widths in brightness, those of the glint
+    along them (hair by hair more than 30 µm thin). The photo is warned, with the count of such shafts.
+    grey_hair seed 2002, read bright too, holds grey and white hair: measured in colour, not warned."""
+    photo = synthetic.generate(scenario, seed=seed, width_px=1280, height_px=960)
+    result = densitometry.analyze(photo.image, um_per_px=photo.um_per_px)
+    assert result.polarity is densitometry.Polarity.BRIGHT
+    warnings = [warning for warning in result.quality_warnings if "not grey or white in colour" in warning]
+    assert len(warnings) == int(warned)
+    if warned:
+        pigmented = int(re.search(r"but (\d+) shafts", warnings[0]).group(1))
+        assert result.hair_count / 2 <= pigmented <= result.hair_count
+        errors_um = shaft_diameter_errors(result.hairs, result.centerlines_px, photo.truth())
+        assert np.median(errors_um) < -30
+
+
 def test_towards_grey_tells_white_hair_from_blond_hair_over_darker_skin():
     """A shaft covering 60 % of its pixels: white over pink skin and over dark skin leaves the skin's
     hue straight towards grey (1); blond over dark skin towards yellow (well below

@@ -20,6 +20,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .compiled import jit
+from .segment import area_resized
 
 #: Rec. 601 luma weights (R, G, B).
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -221,26 +222,18 @@ def skin_background(
         small = cv2.morphologyEx(small, second, kernel, borderType=cv2.BORDER_REFLECT)
         return cv2.GaussianBlur(small, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
 
-    background = skin(_area_resized(grey, small_size))
+    background = skin(area_resized(grey, small_size))
     if polarity is Polarity.DARK:
         # At a resolution where the 5 px lines of `_without_specks` span the speck window.
         reduce = min(factor, max(1, round(calibration.px(_SPECK_WINDOW_UM) / 5)))
-        reduced = _without_specks(_area_resized(grey, (max(1, width // reduce), max(1, height // reduce))))
-        without_specks = skin(_area_resized(reduced, small_size))
+        reduced = _without_specks(area_resized(grey, (max(1, width // reduce), max(1, height // reduce))))
+        without_specks = skin(area_resized(reduced, small_size))
         lift = background / np.maximum(without_specks, np.float32(_MIN_BACKGROUND))
         lowered = np.minimum(background, without_specks * np.float32(1.0 + _SPECK_LIFT))
         # Fully lowered up to _SPECK_MAX_LIFT, not at all from twice as much: no step in the skin.
         trust = np.clip((1.0 + 2.0 * _SPECK_MAX_LIFT - lift) / _SPECK_MAX_LIFT, 0.0, 1.0)
         background += trust * (lowered - background)  # float32 throughout
     return cv2.resize(background, size or (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _area_resized(image, size):
-    """``image`` area-resized to ``size`` (width, height); the image itself where it has that size (the
-    filters it goes to make new images: no copy needed)."""
-    if image.shape[1::-1] == tuple(size):
-        return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _line_element(angle_deg) -> np.ndarray:

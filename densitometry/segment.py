@@ -252,14 +252,21 @@ def polarity_evidence(dark_contrast, calibration: Calibration, *, diameter_um=70
     return tuple(float(np.mean(values)) for values in (dark_above, bright_above, own_dark, own_bright))
 
 
+def area_resized(image, size):
+    """``image`` area-resized to ``size`` (width, height); the image itself where it has that size (the
+    filters it goes to make new images: no copy needed)."""
+    if image.shape[1::-1] == tuple(size):
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def typical_line_response(contrast, calibration, diameter_um=70.0, *, both_signs=False):
     """`_line_response` (with ``both_signs``: its pair) at one shaft width on a copy reduced to ~1.5 px
     per scale; and that scale."""
     sigma = calibration.px(diameter_um) / 2.0
     factor = max(1, int(sigma // 1.5))
     height, width = contrast.shape
-    size = (max(8, width // factor), max(8, height // factor))
-    small = contrast if size == (width, height) else cv2.resize(contrast, size, interpolation=cv2.INTER_AREA)
+    small = area_resized(contrast, (max(8, width // factor), max(8, height // factor)))
     small_sigma = sigma * small.shape[1] / width
     return _line_response(small, small_sigma, both_signs=both_signs), small_sigma
 

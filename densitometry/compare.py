@@ -14,8 +14,10 @@ looked at in the other photo, at the same scalp positions (its centreline mapped
 registration): where both photos show the same thing along it (the same shaft, or no shaft at all) the
 other analysis missed it and it is present at both visits; only where the photos differ is it new or
 lost. A detection whose own photo shows no shaft under its centreline (a path traced along the skin
-beside a shaft) is no hair and is left out. Density change is then (new - lost) / common field, and
-diameter change compares the same hairs.
+beside a shaft) is no hair and is left out. A hair added or removed beside a neighbour it was traced
+with has no traced hair of its own to be new or lost: such hairs are found in the difference of the
+aligned photos (`densitometry.change`) and counted too. Density change is then (new - lost) / common
+field, and diameter change compares the same hairs.
 
 References
 ----------
@@ -37,6 +39,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .analyze import analyze, field_within, region_mask, resolve_parameters
 from .calibration import Calibration, as_calibration, check_positive_finite
+from .change import changed_hairs, continuing
 from .errors import CalibrationError, ParameterError
 from .hairs import values_at
 from .io import load_image
@@ -103,8 +106,10 @@ class Comparison:
     from the joint count: every hair counted in either photo is present at a visit when that photo's
     analysis counted it, or when it was counted in the other photo only and this photo shows the
     same thing along its mapped centreline (``missed_in_*``); detections whose own photo shows no
-    shaft under them (``off_shaft_*``) are left out; so ``delta_density_per_cm2`` is
-    ``(new_hairs - lost_hairs) / overlap_area_cm2``. When the photos are not registered there is no
+    shaft under them (``off_shaft_*``) are left out. Hairs that the aligned photos show appearing or
+    disappearing where no counted hair accounts for them (``new_untraced``, ``lost_untraced``: traced
+    together with a neighbour) are added to the visit that shows them; so ``delta_density_per_cm2``
+    is ``(new_hairs - lost_hairs) / overlap_area_cm2``. When the photos are not registered there is no
     joint count: the changes are those of the independent whole-field analyses.
 
     Attributes
@@ -126,11 +131,22 @@ class Comparison:
     missed_in_before, missed_in_after : int
         Hairs counted by the other photo's analysis only, whose shaft this photo shows at the mapped
         position (the analysis of this photo missed them): present at both visits.
+    extended_before, extended_after : int
+        Stretches counted as hairs in that photo only that continue a hair of the other photo beyond
+        its end, pointing its way (`densitometry.change.continuing`): the hair broke off (before) or
+        grew (after) between the visits; neither lost nor new, and left out of the joint count.
     new_hairs, lost_hairs : int
-        Hairs counted in the after (before) photo only that the before (after) photo does not show.
+        Hairs counted in the after (before) photo only that the before (after) photo does not show,
+        plus ``new_untraced`` (``lost_untraced``).
+    new_untraced, lost_untraced : int
+        Hairs the aligned photos show appearing (disappearing) that no hair counted by the after
+        (before) photo's analysis accounts for: a hair traced together with a neighbour, or cut into
+        short pieces where others cross it (`densitometry.change`; ``untraced_new_px`` and
+        ``untraced_lost_px`` hold their centrelines in the before photo's frame).
     hairs_present_before, hairs_present_after : int
         Hairs present at each visit in the common field: the photo's own count less ``off_shaft_*``
-        plus ``missed_in_*`` (the independent counts when not registered).
+        and ``extended_*``, plus ``missed_in_*`` and ``lost_untraced`` (``new_untraced``) (the
+        independent counts when not registered).
     present_diameters_before_um, present_diameters_after_um : tuple of float
         Diameter of each present hair at that visit; a missed hair's diameter in the photo that
         missed it is its detected diameter plus the change of its profile width between the photos. A
@@ -167,10 +183,16 @@ class Comparison:
     matched_hairs: int = 0
     new_hairs: int = 0
     lost_hairs: int = 0
+    new_untraced: int = 0
+    lost_untraced: int = 0
+    untraced_new_px: tuple = field(default=(), repr=False)
+    untraced_lost_px: tuple = field(default=(), repr=False)
     missed_in_before: int = 0
     missed_in_after: int = 0
     off_shaft_before: int = 0
     off_shaft_after: int = 0
+    extended_before: int = 0
+    extended_after: int = 0
     hairs_present_before: int = 0
     hairs_present_after: int = 0
     present_diameters_before_um: tuple = field(default=(), repr=False)
@@ -295,10 +317,14 @@ class Comparison:
             "matched_hairs": int(self.matched_hairs),
             "new_hairs": int(self.new_hairs),
             "lost_hairs": int(self.lost_hairs),
+            "new_untraced": int(self.new_untraced),
+            "lost_untraced": int(self.lost_untraced),
             "missed_in_before": int(self.missed_in_before),
             "missed_in_after": int(self.missed_in_after),
             "off_shaft_before": int(self.off_shaft_before),
             "off_shaft_after": int(self.off_shaft_after),
+            "extended_before": int(self.extended_before),
+            "extended_after": int(self.extended_after),
             "hairs_present_before": int(self.hairs_present_before),
             "hairs_present_after": int(self.hairs_present_after),
             "vellus_to_terminal": int(self.vellus_to_terminal),
@@ -517,6 +543,9 @@ def compare(
     joint = _joint_presence(
         before_img.rgb, after_rgb, before_res, after_res, registration, after_lines, before_in, after_in
     )
+    untraced_new, untraced_lost = _untraced_changes(
+        joint, before_res, after_res, registration, common, after_lines
+    )
     pairs = joint.pairs
     classify = before_res.parameters.classify
     v2t = sum(
@@ -537,14 +566,28 @@ def compare(
         registration=registration,
         overlap_area_cm2=area_cm2,
         matched_hairs=len(pairs),
-        new_hairs=len(joint.new),
-        lost_hairs=len(joint.lost),
+        new_hairs=len(joint.new) + len(untraced_new),
+        lost_hairs=len(joint.lost) + len(untraced_lost),
+        new_untraced=len(untraced_new),
+        lost_untraced=len(untraced_lost),
+        untraced_new_px=untraced_new,
+        untraced_lost_px=untraced_lost,
         missed_in_before=len(joint.missed_in_before),
         missed_in_after=len(joint.missed_in_after),
         off_shaft_before=len(joint.off_shaft_before),
         off_shaft_after=len(joint.off_shaft_after),
-        hairs_present_before=len(before_in) - len(joint.off_shaft_before) + len(joint.missed_in_before),
-        hairs_present_after=len(after_in) - len(joint.off_shaft_after) + len(joint.missed_in_after),
+        extended_before=len(joint.extended_before),
+        extended_after=len(joint.extended_after),
+        hairs_present_before=len(before_in)
+        - len(joint.off_shaft_before)
+        - len(joint.extended_before)
+        + len(joint.missed_in_before)
+        + len(untraced_lost),
+        hairs_present_after=len(after_in)
+        - len(joint.off_shaft_after)
+        - len(joint.extended_after)
+        + len(joint.missed_in_after)
+        + len(untraced_new),
         present_diameters_before_um=joint.before_diameters_um,
         present_diameters_after_um=joint.after_diameters_um,
         paired_diameter_change_um=joint.paired_change_um,
@@ -570,10 +613,14 @@ class _Joint:
     lost: list  # before hairs the after photo does not show
     off_shaft_before: list  # before hairs whose centreline the before photo shows no shaft under
     off_shaft_after: list  # after hairs whose centreline the after photo shows no shaft under
+    extended_before: list  # before-only stretches continuing an after hair beyond its end (broke off)
+    extended_after: list  # after-only stretches continuing a before hair beyond its end (grew)
     before_diameters_um: tuple
     after_diameters_um: tuple
     persisting_diameters_um: tuple  # (before, after) of every hair present in both visits
     paired_change_um: float
+    before_contrast: np.ndarray  # what each photo shows (`_ShaftEvidence.contrast`)
+    after_contrast: np.ndarray
 
 
 def _joint_presence(
@@ -623,6 +670,27 @@ def _joint_presence(
         transform,
         tolerance_um=tolerance_um,
     )
+    # A stretch counted in one photo only that continues the other photo's hair beyond its end is that
+    # hair grown (or broken off): neither new nor lost, and no hair of its own.
+    um_per_px = before_res.calibration.um_per_px
+    grown = continuing(
+        [after_lines_in_before[a] for a in new],
+        before_lines,
+        before_res.hairs["diameter_um"].to_numpy(dtype=float) / um_per_px,
+        before_res.calibration,
+        residual_px=residual_px,
+    )
+    broken = continuing(
+        [before_lines[b] for b in lost],
+        after_lines_in_before,
+        after_res.hairs["diameter_um"].to_numpy(dtype=float) / um_per_px,
+        before_res.calibration,
+        residual_px=residual_px,
+    )
+    extended_after = [a for a, flag in zip(new, grown, strict=True) if flag]
+    extended_before = [b for b, flag in zip(lost, broken, strict=True) if flag]
+    new = [a for a, flag in zip(new, grown, strict=True) if not flag]
+    lost = [b for b, flag in zip(lost, broken, strict=True) if not flag]
     before_sizes = before_res.hairs["bundle_size"].to_numpy()
     after_sizes = after_res.hairs["bundle_size"].to_numpy()
     for b, a in pairs:
@@ -640,8 +708,10 @@ def _joint_presence(
     persisting += list(zip(before_diam[missed_in_after], remeasured_after, strict=True))
     persisting += list(zip(remeasured_before, after_diam[missed_in_before], strict=True))
     persisting = [(float(b), float(a)) for b, a in persisting if math.isfinite(b) and math.isfinite(a)]
-    before_all = np.concatenate([before_diam[counted_before], remeasured_before])
-    after_all = np.concatenate([after_diam[counted_after], remeasured_after])
+    present_before = [b for b in counted_before if b not in set(extended_before)]
+    present_after = [a for a in counted_after if a not in set(extended_after)]
+    before_all = np.concatenate([before_diam[present_before], remeasured_before])
+    after_all = np.concatenate([after_diam[present_after], remeasured_after])
     return _Joint(
         pairs=pairs,
         missed_in_before=missed_in_before,
@@ -650,11 +720,53 @@ def _joint_presence(
         lost=lost,
         off_shaft_before=off_before,
         off_shaft_after=off_after,
+        extended_before=extended_before,
+        extended_after=extended_after,
         before_diameters_um=tuple(float(d) for d in before_all),
         after_diameters_um=tuple(float(d) for d in after_all),
         persisting_diameters_um=tuple(persisting),
         paired_change_um=float(np.mean([a - b for b, a in persisting])) if persisting else math.nan,
+        before_contrast=before_seen.contrast,
+        after_contrast=after_seen.contrast,
     )
+
+
+def _untraced_changes(joint, before_res, after_res, registration, common, after_lines):
+    """Hairs added or removed that no traced hair accounts for (`densitometry.change`).
+
+    Returns the centrelines (before frame) of the hairs the aligned photos show appearing and
+    disappearing, beyond those the joint count already takes for new or lost.
+    """
+    calibration = before_res.calibration
+    parameters = before_res.parameters
+    height, width = joint.before_contrast.shape
+    after_contrast = cv2.warpPerspective(
+        joint.after_contrast.astype(np.float32),
+        np.asarray(registration.transform, dtype=float),
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=np.nan,
+    )
+    residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
+    changed = changed_hairs(
+        joint.before_contrast,
+        after_contrast,
+        common,
+        calibration,
+        before_lines_px=before_res.centerlines_px,
+        after_lines_px=after_lines,
+        before_widths_px=before_res.hairs["diameter_um"].to_numpy(dtype=float) / calibration.um_per_px,
+        after_widths_px=after_res.hairs["diameter_um"].to_numpy(dtype=float) / calibration.um_per_px,
+        low_contrast=parameters.low_contrast,
+        high_contrast=parameters.high_contrast,
+        min_diameter_um=parameters.min_diameter_um,
+        min_length_um=parameters.min_length_um,
+        residual_px=residual_px,
+        counted_new_px=[after_lines[a] for a in joint.new],
+        counted_lost_px=[before_res.centerlines_px[b] for b in joint.lost],
+    )
+    return changed.new_px, changed.lost_px
 
 
 def _shown_by_other(hairs, seen, lines, diameters_um, other_seen, to_other, *, tolerance_um):

@@ -637,3 +637,17 @@ def test_a_shaft_beside_a_stronger_one_shows_under_its_own_path():
         assert shows(strong, path) == 0.0  # the hair gone, its neighbour still there
         assert shows(weak + strong, path - [gap_px, 0.0]) == 0.0  # skin on the far side of the pair
         assert shows(weak, path) == 1.0
+
+
+def test_hair_removed_beside_a_neighbour_it_was_traced_with_is_lost():
+    """Benchmark pair clean / loss / seed 0: 4 hairs of the common field removed, one of them traced
+    together with a neighbour in the before photo; the difference of the aligned photos shows it gone."""
+    view = dict(rotation_deg=10.585, shift_px=(-82.419, -12.243), scale=0.981, exposure=1.1)
+    before, after, truth = make_pair(
+        "clean", seed=0, width_px=800, height_px=600, change="loss", white_balance=(1.06, 1.01, 0.996), **view
+    )
+    assert truth["before"]["hair_count"] - truth["after"]["hair_count"] == 4
+    cmp = _compare_pair(before, after, truth)
+    assert cmp.lost_hairs == 4 and cmp.new_hairs == 0
+    assert cmp.lost_untraced >= 1 and len(cmp.untraced_lost_px) == cmp.lost_untraced
+    assert cmp.hairs_present_before - cmp.hairs_present_after == 4

@@ -725,8 +725,13 @@ def change_table(before: AnalysisResult, after: AnalysisResult, comparison=None)
     if comparison is not None:
         rows.append(("Field compared (cm²)", _fmt(comparison.overlap_area_cm2, 3), "", "common field"))
         rows.append(("Matched hairs", "", "", str(int(comparison.matched_hairs))))
-        rows.append(("New hairs", "", "", str(int(comparison.new_hairs))))
-        rows.append(("Lost hairs", "", "", str(int(comparison.lost_hairs))))
+        for label, total, untraced in (
+            ("New hairs", comparison.new_hairs, comparison.new_untraced),
+            ("Lost hairs", comparison.lost_hairs, comparison.lost_untraced),
+        ):
+            # Hairs traced with a neighbour show up only in the difference of the aligned photos.
+            note = f" ({int(untraced)} seen only in the difference of the photos)" if untraced else ""
+            rows.append((label, "", "", f"{int(total)}{note}"))
         rows.append(("Vellus → terminal", "", "", str(int(getattr(comparison, "vellus_to_terminal", 0)))))
         growth = getattr(comparison, "growth_um_per_day_median", math.nan)
         if growth is not None and math.isfinite(growth):

@@ -251,11 +251,14 @@ def _result(tmp_path, um_per_px, seed):
 def test_change_table_and_sentence(tmp_path):
     before = _result(tmp_path, 5.0, 1)
     after = _result(tmp_path, 5.0, 2)
-    comparison = types.SimpleNamespace(overlap_area_cm2=0.0123, matched_hairs=20, new_hairs=4, lost_hairs=1)
+    comparison = types.SimpleNamespace(
+        overlap_area_cm2=0.0123, matched_hairs=20, new_hairs=4, lost_hairs=1, new_untraced=1, lost_untraced=0
+    )
     table = h.change_table(before, after, comparison)
     assert list(table.columns) == ["Metric", "Before", "After", "Change"]
     rows = dict(zip(table["Metric"], table["Change"], strict=True))
-    assert rows["Matched hairs"] == "20" and rows["New hairs"] == "4" and rows["Lost hairs"] == "1"
+    assert rows["Matched hairs"] == "20" and rows["Lost hairs"] == "1"
+    assert rows["New hairs"] == "4 (1 seen only in the difference of the photos)"
     sentence = h.change_sentence(before, after, comparison, before_date="2024-01-15", after_date="2024-07-15")
     assert sentence.startswith("From 2024-01-15 to 2024-07-15: density ")
     assert "4 new and 1 lost hairs" in sentence and sentence.endswith(".")
@@ -268,7 +271,7 @@ def test_change_table_uses_the_joint_counts_of_an_aligned_comparison(tmp_path):
     before = _result(tmp_path, 5.0, 1)
     after = _result(tmp_path, 5.0, 2)
     joint = types.SimpleNamespace(
-        overlap_area_cm2=0.01, matched_hairs=30, new_hairs=2, lost_hairs=1,
+        overlap_area_cm2=0.01, matched_hairs=30, new_hairs=2, lost_hairs=1, new_untraced=0, lost_untraced=0,
         hairs_present_before=40, hairs_present_after=41,
         before_density_per_cm2=4000.0, after_density_per_cm2=4100.0,
         before_mean_diameter_um=60.0, after_mean_diameter_um=63.0,

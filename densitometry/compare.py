@@ -672,25 +672,13 @@ def _joint_presence(
     )
     # A stretch counted in one photo only that continues the other photo's hair beyond its end is that
     # hair grown (or broken off): neither new nor lost, and no hair of its own.
-    um_per_px = before_res.calibration.um_per_px
-    grown = continuing(
-        [after_lines_in_before[a] for a in new],
-        before_lines,
-        before_res.hairs["diameter_um"].to_numpy(dtype=float) / um_per_px,
-        before_res.calibration,
-        residual_px=residual_px,
+    calibration = before_res.calibration
+    new, extended_after = _extensions(
+        new, after_lines_in_before, before_lines, before_res, calibration, residual_px
     )
-    broken = continuing(
-        [before_lines[b] for b in lost],
-        after_lines_in_before,
-        after_res.hairs["diameter_um"].to_numpy(dtype=float) / um_per_px,
-        before_res.calibration,
-        residual_px=residual_px,
+    lost, extended_before = _extensions(
+        lost, before_lines, after_lines_in_before, after_res, calibration, residual_px
     )
-    extended_after = [a for a, flag in zip(new, grown, strict=True) if flag]
-    extended_before = [b for b, flag in zip(lost, broken, strict=True) if flag]
-    new = [a for a, flag in zip(new, grown, strict=True) if not flag]
-    lost = [b for b, flag in zip(lost, broken, strict=True) if not flag]
     before_sizes = before_res.hairs["bundle_size"].to_numpy()
     after_sizes = after_res.hairs["bundle_size"].to_numpy()
     for b, a in pairs:
@@ -731,6 +719,27 @@ def _joint_presence(
     )
 
 
+def _extensions(hairs, lines, other_lines, other_res, calibration, residual_px):
+    """Split hairs counted in one photo only into those that are not and those that are extensions
+    (`densitometry.change.continuing`) of a hair of the other photo (lines in one frame)."""
+    flags = continuing(
+        [lines[hair] for hair in hairs],
+        other_lines,
+        _widths_px(other_res, calibration),
+        calibration,
+        residual_px=residual_px,
+    )
+    return (
+        [hair for hair, flag in zip(hairs, flags, strict=True) if not flag],
+        [hair for hair, flag in zip(hairs, flags, strict=True) if flag],
+    )
+
+
+def _widths_px(result, calibration) -> np.ndarray:
+    """Each hair's diameter in pixels of ``calibration``."""
+    return result.hairs["diameter_um"].to_numpy(dtype=float) / calibration.um_per_px
+
+
 def _untraced_changes(joint, before_res, after_res, registration, common, after_lines):
     """Hairs added or removed that no traced hair accounts for (`densitometry.change`).
 
@@ -756,8 +765,8 @@ def _untraced_changes(joint, before_res, after_res, registration, common, after_
         calibration,
         before_lines_px=before_res.centerlines_px,
         after_lines_px=after_lines,
-        before_widths_px=before_res.hairs["diameter_um"].to_numpy(dtype=float) / calibration.um_per_px,
-        after_widths_px=after_res.hairs["diameter_um"].to_numpy(dtype=float) / calibration.um_per_px,
+        before_widths_px=_widths_px(before_res, calibration),
+        after_widths_px=_widths_px(after_res, calibration),
         low_contrast=parameters.low_contrast,
         high_contrast=parameters.high_contrast,
         min_diameter_um=parameters.min_diameter_um,

@@ -17,7 +17,9 @@ of one hair cut by hairs lying over them are joined along their line, and what i
 - it continues a hair of the other photo beyond that hair's end (the hair grew, or broke off);
 - it runs along both sides of a hair of the other photo (the hair thickened, or thinned);
 - the other photo shows a shaft along it after all, fainter (a faint vellus hair that darkened and
-  thickened, a shaft defocused in one photo): at least `SHOWN_SHARE` of its contrast.
+  thickened, a shaft defocused in one photo): at least `SHOWN_SHARE` of its contrast;
+- a hair of the other polarity lies over it in the other photo (a grey or white hair over a dark one),
+  hiding it there.
 
 Removed hairs are found the same way with the photos' roles swapped. What lies along, or on the line
 of, a hair the hair-to-hair count already takes for new (lost) is that hair and is not reported again.
@@ -97,6 +99,8 @@ def changed_hairs(
     residual_px: float = 0.0,
     counted_new_px=(),
     counted_lost_px=(),
+    before_opposite=None,
+    after_opposite=None,
 ) -> ChangedHairs:
     """Hairs one aligned photo shows and the other does not (see the module notes).
 
@@ -124,6 +128,10 @@ def changed_hairs(
         Hairs already counted new (lost), hair to hair (`densitometry.compare`), in the before frame:
         what the difference shows of them, along them or beyond a hair lying over them, is not
         reported again.
+    before_opposite, after_opposite : ndarray of float, shape (H, W), optional
+        Each photo's contrast of the other polarity (bright hair in a reading of dark hair), the
+        after's warped like ``after_contrast``: a hair of the other colour lying over a shaft in one
+        photo hides it there, which is no change.
 
     Returns
     -------
@@ -146,14 +154,19 @@ def changed_hairs(
         min_diameter_um=min_diameter_um,
         min_length_um=min_length_um,
     )
-    new = _appeared(after, before, before_lines_px, before_widths_px, counted_new_px, **settings)
-    lost = _appeared(before, after, after_lines_px, after_widths_px, counted_lost_px, **settings)
+    new = _appeared(
+        after, before, before_opposite, before_lines_px, before_widths_px, counted_new_px, **settings
+    )
+    lost = _appeared(
+        before, after, after_opposite, after_lines_px, after_widths_px, counted_lost_px, **settings
+    )
     return ChangedHairs(new_px=tuple(new), lost_px=tuple(lost))
 
 
 def _appeared(
     shown,
     other,
+    other_opposite,
     other_lines_px,
     other_widths_px,
     counted_px,
@@ -182,12 +195,17 @@ def _appeared(
     pieces = [piece for piece in pieces if piece.length_px >= min_piece_px]
     traced = _Traced.of(other_lines_px, other_widths_px)
     wide = cv2.dilate(mask.astype(np.uint8), disc).astype(bool)
+    covering = None
+    if other_opposite is not None:
+        opposite = np.where(np.isfinite(other_opposite), other_opposite, 0.0).astype(np.float32)
+        covering = cv2.dilate(opposite, disc)
     kept = [
         piece
         for piece in pieces
         if not _continues(piece.coords_px, traced, radius_px, calibration)
         and not _along_both_sides(piece, traced, wide, radius_px, calibration)
         and not _shown_fainter(piece, shown, other)
+        and not (covering is not None and _covered(piece, covering, low_contrast))
     ]
     return _joined(kept, counted_px, other_hair, calibration, min_length_um)
 
@@ -307,6 +325,11 @@ def _shown_fainter(piece: TracedHair, shown, other) -> bool:
     own = float(np.median(values_at(shown, piece.coords_px)))
     there = float(np.median(values_at(other, piece.coords_px)))
     return there >= SHOWN_SHARE * own
+
+
+def _covered(piece: TracedHair, covering, low_contrast) -> bool:
+    """Whether a hair of the other polarity lies over the piece in the other photo (along half of it)."""
+    return float(np.median(values_at(covering, piece.coords_px))) >= low_contrast
 
 
 def _joined(pieces, counted_px, other_hair, calibration, min_length_um):

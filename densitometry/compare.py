@@ -619,8 +619,8 @@ class _Joint:
     after_diameters_um: tuple
     persisting_diameters_um: tuple  # (before, after) of every hair present in both visits
     paired_change_um: float
-    before_contrast: np.ndarray  # what each photo shows (`_ShaftEvidence.contrast`)
-    after_contrast: np.ndarray
+    before_seen: _ShaftEvidence  # what each photo shows
+    after_seen: _ShaftEvidence
 
 
 def _joint_presence(
@@ -714,8 +714,8 @@ def _joint_presence(
         after_diameters_um=tuple(float(d) for d in after_all),
         persisting_diameters_um=tuple(persisting),
         paired_change_um=float(np.mean([a - b for b, a in persisting])) if persisting else math.nan,
-        before_contrast=before_seen.contrast,
-        after_contrast=after_seen.contrast,
+        before_seen=before_seen,
+        after_seen=after_seen,
     )
 
 
@@ -748,19 +748,22 @@ def _untraced_changes(joint, before_res, after_res, registration, common, after_
     """
     calibration = before_res.calibration
     parameters = before_res.parameters
-    height, width = joint.before_contrast.shape
-    after_contrast = cv2.warpPerspective(
-        joint.after_contrast.astype(np.float32),
-        np.asarray(registration.transform, dtype=float),
-        (width, height),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=np.nan,
-    )
+    height, width = joint.before_seen.contrast.shape
+
+    def aligned(after_image):
+        return cv2.warpPerspective(
+            after_image.astype(np.float32),
+            np.asarray(registration.transform, dtype=float),
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=np.nan,
+        )
+
     residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
     changed = changed_hairs(
-        joint.before_contrast,
-        after_contrast,
+        joint.before_seen.contrast,
+        aligned(joint.after_seen.contrast),
         common,
         calibration,
         before_lines_px=before_res.centerlines_px,
@@ -774,6 +777,8 @@ def _untraced_changes(joint, before_res, after_res, registration, common, after_
         residual_px=residual_px,
         counted_new_px=[after_lines[a] for a in joint.new],
         counted_lost_px=[before_res.centerlines_px[b] for b in joint.lost],
+        before_opposite=joint.before_seen.opposite,
+        after_opposite=None if joint.after_seen.opposite is None else aligned(joint.after_seen.opposite),
     )
     return changed.new_px, changed.lost_px
 
@@ -884,6 +889,7 @@ class _ShaftEvidence:
     calibration: Calibration
     min_contrast: float
     tolerance_um: float
+    opposite: np.ndarray | None = None  # contrast of the other polarity (`Preprocessed.opposite_contrast`)
 
     @classmethod
     def of(cls, rgb, result: AnalysisResult, *, tolerance_um: float) -> _ShaftEvidence:
@@ -915,7 +921,14 @@ class _ShaftEvidence:
             min_diameter_um=parameters.min_diameter_um,
             max_diameter_um=parameters.max_diameter_um,
         )
-        return cls(contrast, ridge.sigma_px, result.calibration, parameters.low_contrast, tolerance_um)
+        return cls(
+            contrast,
+            ridge.sigma_px,
+            result.calibration,
+            parameters.low_contrast,
+            tolerance_um,
+            prepared.opposite_contrast,
+        )
 
     def profiles(self, points_rc, *, nearest=False):
         """Profiles across the path through ``points_rc`` (N, 2), one per point.

@@ -106,3 +106,30 @@ def test_stretch_continuing_a_hair_beyond_its_end_is_told_apart():
         [_line(tip), _line(beside), _line(across)], [_line(old)], [12.0], Calibration(UM_PER_PX)
     )
     assert flags == [True, False, False]
+
+
+def test_dark_hair_hidden_under_a_white_one_is_not_lost():
+    """At the second visit a white hair lies over a dark one along its length: hidden, not lost."""
+    dark = ((200, 40), (230, 380), 60.0, 0.5)
+    white_over_it = _contrast(((200, 40), (230, 380), 70.0, 0.4))
+    arguments = dict(
+        before_lines_px=[_line(hair) for hair in (*STAYING, dark)],
+        after_lines_px=[_line(hair) for hair in STAYING],
+        before_widths_px=[14.0, 12.0, 12.0],
+        after_widths_px=[14.0, 12.0],
+        low_contrast=0.05,
+        high_contrast=0.12,
+        min_diameter_um=15.0,
+        min_length_um=150.0,
+    )
+    images = (
+        _contrast(*STAYING, dark),
+        _contrast(*STAYING),
+        np.ones(SHAPE, dtype=bool),
+        Calibration(UM_PER_PX),
+    )
+    assert len(changed_hairs(*images, **arguments).lost_px) == 1  # without the other polarity: lost
+    hidden = changed_hairs(
+        *images, **arguments, after_opposite=white_over_it, before_opposite=np.zeros(SHAPE)
+    )
+    assert hidden.lost_px == () and hidden.new_px == ()

@@ -142,7 +142,7 @@ def changed_hairs(
     after = np.asarray(after_contrast, dtype=np.float32)
     valid = np.asarray(common, dtype=bool) & np.isfinite(after)
     after = np.where(np.isfinite(after), after, 0.0).astype(np.float32)
-    radius = int(math.ceil(TOLERANCE_PX + max(float(residual_px), 0.0)))
+    radius = _radius_px(residual_px)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     settings = dict(
         calibration=calibration,
@@ -161,6 +161,11 @@ def changed_hairs(
         before, after, after_opposite, after_lines_px, after_widths_px, counted_lost_px, **settings
     )
     return ChangedHairs(new_px=tuple(new), lost_px=tuple(lost))
+
+
+def _radius_px(residual_px) -> int:
+    """How far (whole pixels) a shaft present at both visits may stand apart in the aligned photos."""
+    return int(math.ceil(TOLERANCE_PX + max(float(residual_px), 0.0)))
 
 
 def _appeared(
@@ -283,7 +288,7 @@ def continuing(lines_px, other_lines_px, other_widths_px, calibration: Calibrati
     -------
     list of bool
     """
-    radius = int(math.ceil(TOLERANCE_PX + max(float(residual_px), 0.0)))
+    radius = _radius_px(residual_px)
     traced = _Traced.of(other_lines_px, other_widths_px)
     return [
         len(line) >= 3 and _continues(np.asarray(line, dtype=float), traced, radius, calibration)

@@ -637,7 +637,7 @@ def _joint_presence(
     """
     transform = np.asarray(registration.transform, dtype=float)
     inverse = np.linalg.inv(transform)
-    residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
+    residual_px = _residual_px(registration)
     tolerance_um = before_res.calibration.um(_PRESENCE_ROUNDING_PX + residual_px)
     before_seen = _ShaftEvidence.of(before_rgb, before_res, tolerance_um=tolerance_um)
     after_seen = _ShaftEvidence.of(after_rgb, after_res, tolerance_um=tolerance_um)
@@ -696,8 +696,9 @@ def _joint_presence(
     persisting += list(zip(before_diam[missed_in_after], remeasured_after, strict=True))
     persisting += list(zip(remeasured_before, after_diam[missed_in_before], strict=True))
     persisting = [(float(b), float(a)) for b, a in persisting if math.isfinite(b) and math.isfinite(a)]
-    present_before = [b for b in counted_before if b not in set(extended_before)]
-    present_after = [a for a in counted_after if a not in set(extended_after)]
+    extended_before_set, extended_after_set = set(extended_before), set(extended_after)
+    present_before = [b for b in counted_before if b not in extended_before_set]
+    present_after = [a for a in counted_after if a not in extended_after_set]
     before_all = np.concatenate([before_diam[present_before], remeasured_before])
     after_all = np.concatenate([after_diam[present_after], remeasured_after])
     return _Joint(
@@ -717,6 +718,11 @@ def _joint_presence(
         before_seen=before_seen,
         after_seen=after_seen,
     )
+
+
+def _residual_px(registration: Registration) -> float:
+    """The registration's residual in pixels (0 where it has none to give)."""
+    return float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
 
 
 def _extensions(hairs, lines, other_lines, other_res, calibration, residual_px):
@@ -760,7 +766,7 @@ def _untraced_changes(joint, before_res, after_res, registration, common, after_
             borderValue=np.nan,
         )
 
-    residual_px = float(registration.residual_px) if math.isfinite(registration.residual_px) else 0.0
+    residual_px = _residual_px(registration)
     changed = changed_hairs(
         joint.before_seen.contrast,
         aligned(joint.after_seen.contrast),

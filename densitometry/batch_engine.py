@@ -17,7 +17,7 @@ from .allocator import keep_freed_memory
 from .analyze import analyze
 from .calibration import Calibration
 from .errors import CalibrationError, DensitometryError, ImageLoadError, ParameterError
-from .io import load_image
+from .io import encode_png, load_image
 from .results import AnalysisParameters
 
 #: Error types that a rerun would reproduce exactly (same file, same settings): kept on resume.
@@ -91,7 +91,7 @@ def analyze_task(task: Task) -> tuple[dict, bytes | None]:
         result = analyze(
             loaded.rgb, calibration=calibration, parameters=parameters, name=task.image, region=task.region
         )
-        overlay_png = _encode_png(result.overlay()) if task.overlay else None
+        overlay_png = encode_png(result.overlay()) if task.overlay else None
     except Exception as error:  # the batch boundary: one bad photo must not stop the others
         return error_record(task, error, elapsed_s=time.perf_counter() - started), None
     hairs = result.hairs
@@ -131,15 +131,6 @@ def error_record(task: Task, error: BaseException | str, *, elapsed_s: float = 0
 
 def _record_head(task: Task) -> dict:
     return {"key": task.key, "image": task.image, "path": task.path, "densitometry_version": __version__}
-
-
-def _encode_png(rgb) -> bytes:
-    import cv2
-
-    ok, encoded = cv2.imencode(".png", rgb[..., ::-1])
-    if not ok:  # pragma: no cover - only fails for impossible shapes
-        raise ValueError("could not encode the overlay as PNG")
-    return encoded.tobytes()
 
 
 def worker_version() -> str:

@@ -143,6 +143,12 @@ class Comparison:
         (before) photo's analysis accounts for: a hair traced together with a neighbour, or cut into
         short pieces where others cross it (`densitometry.change`; ``untraced_new_px`` and
         ``untraced_lost_px`` hold their centrelines in the before photo's frame).
+    new_hair_ids, lost_hair_ids : tuple of int
+        ``hair_id`` of the traced new hairs in ``after_result`` and of the traced lost hairs in
+        ``before_result`` (the untraced ones have no id; see ``untraced_new_px``).
+    common_field_mask : ndarray of bool, shape (H, W)
+        The common field where hairs are counted, in the before photo's frame (None when not
+        registered).
     hairs_present_before, hairs_present_after : int
         Hairs present at each visit in the common field: the photo's own count less ``off_shaft_*``
         and ``extended_*``, plus ``missed_in_*`` and ``lost_untraced`` (``new_untraced``) (the
@@ -187,6 +193,9 @@ class Comparison:
     lost_untraced: int = 0
     untraced_new_px: tuple = field(default=(), repr=False)
     untraced_lost_px: tuple = field(default=(), repr=False)
+    new_hair_ids: tuple = field(default=(), repr=False)
+    lost_hair_ids: tuple = field(default=(), repr=False)
+    common_field_mask: np.ndarray | None = field(default=None, repr=False)
     missed_in_before: int = 0
     missed_in_after: int = 0
     off_shaft_before: int = 0
@@ -334,6 +343,8 @@ class Comparison:
             "anagen_fraction": self.anagen_fraction,
         }
         values["after_gain"] = [float(g) for g in self.after_gain]
+        values["new_hair_ids"] = [int(i) for i in self.new_hair_ids]
+        values["lost_hair_ids"] = [int(i) for i in self.lost_hair_ids]
         values = {k: _json_number(v) for k, v in values.items()}
         values["before"] = self.before.summary()
         values["after"] = self.after.summary()
@@ -358,6 +369,13 @@ class Comparison:
             right = cv2.resize(right, (width, height), interpolation=cv2.INTER_AREA)
         gap = np.full((height, int(gap_px), 3), 255, dtype=np.uint8)
         return np.hstack([left, gap, right])
+
+    def change_map(self, *, line_width_px: int | None = None) -> np.ndarray:
+        """RGB uint8 in the before photo's frame: the aligned after photo with the new hairs drawn
+        solid and the lost ones dashed where they were (`densitometry.overlay.draw_change_map`)."""
+        from .overlay import draw_change_map
+
+        return draw_change_map(self, line_width_px=line_width_px)
 
 
 def compare(
@@ -572,6 +590,9 @@ def compare(
         lost_untraced=len(untraced_lost),
         untraced_new_px=untraced_new,
         untraced_lost_px=untraced_lost,
+        new_hair_ids=tuple(int(a) for a in joint.new),
+        lost_hair_ids=tuple(int(b) for b in joint.lost),
+        common_field_mask=common,
         missed_in_before=len(joint.missed_in_before),
         missed_in_after=len(joint.missed_in_after),
         off_shaft_before=len(joint.off_shaft_before),

@@ -186,3 +186,11 @@ def _check_shape(rgb: np.ndarray, label: str) -> np.ndarray:
     if height * width > MAX_IMAGE_PIXELS:
         raise ImageLoadError(f"{label}: {width} x {height} px exceeds the {MAX_IMAGE_PIXELS:,} px limit")
     return rgb
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """PNG bytes of an RGB uint8 image (overlays, change maps)."""
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:  # pragma: no cover - only fails for impossible shapes
+        raise ValueError("could not encode the image as PNG")
+    return encoded.tobytes()

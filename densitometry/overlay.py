@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .registration import map_points
 from .results import AnalysisResult, ThicknessClass
 
 #: RGB colour per thickness class (colour-blind safe: Okabe-Ito orange / sky blue / bluish green).
@@ -16,6 +17,9 @@ CLASS_COLOURS_RGB = {
 
 #: RGB colour of the ring around an empty follicular opening, per kind.
 OPENING_COLOURS_RGB = {"dark": (204, 121, 167), "yellow": (240, 228, 66)}
+
+#: RGB colours of the change map (Okabe-Ito sky blue and vermillion: told apart with any colour vision).
+CHANGE_COLOURS_RGB = {"new": (86, 180, 233), "lost": (213, 94, 0), "present": (235, 235, 235)}
 
 
 def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) -> np.ndarray:
@@ -42,9 +46,8 @@ def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) ->
         )
         cv2.drawContours(canvas, contours, -1, (255, 255, 255), stroke, cv2.LINE_AA)
     for coords, hair_class in zip(result.centerlines_px, result.hairs["thickness_class"], strict=True):
-        points = np.round(coords[:, ::-1] * 4).astype(np.int32).reshape(-1, 1, 2)
         colour = CLASS_COLOURS_RGB.get(hair_class, (255, 255, 255))
-        cv2.polylines(canvas, [points], False, colour, stroke, cv2.LINE_AA, shift=2)
+        _polyline(canvas, coords, colour, stroke)
         start = tuple(int(v) for v in np.round(coords[0, ::-1]))
         cv2.circle(canvas, start, stroke + 1, colour, -1, cv2.LINE_AA)
     # Follicular units: a white ring around the roots of each unit, wider for more hairs.
@@ -62,41 +65,117 @@ def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) ->
     return canvas
 
 
-def _legend(canvas, result: AnalysisResult):
+def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarray:
+    """Draw what changed between the visits on the after photo, aligned to the before photo.
+
+    New hairs are drawn solid, lost hairs dashed where they were, and the hairs present at both
+    visits (matched) thin and pale; outside the common field, where nothing is compared, the photo
+    is dimmed. When the photos could not be aligned, the before photo is returned with a note and no
+    hair-by-hair change.
+
+    Parameters
+    ----------
+    comparison : densitometry.compare.Comparison
+    line_width_px : int, optional
+        Stroke width; by default it scales with the image size.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+        In the before photo's frame.
+    """
+    if not comparison.registered:
+        canvas = comparison.before_result.image.copy()
+        _text_box(canvas, [("photos not aligned: no hair-by-hair change", (255, 255, 255))])
+        return canvas
+    canvas = comparison.aligned_after()
+    height, width = canvas.shape[:2]
+    stroke = line_width_px or max(1, round(min(height, width) / 400))
+    common = comparison.common_field_mask
+    if common is not None:
+        canvas[~common] = (canvas[~common] * 0.45).astype(np.uint8)
+        contours, _ = cv2.findContours(common.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(canvas, contours, -1, (255, 255, 255), stroke, cv2.LINE_AA)
+    before_lines = comparison.before_result.centerlines_px
+    after_lines = comparison.after_result.centerlines_px
+    transform = comparison.transform
+    for before_id, _ in comparison.hair_pairs:
+        _polyline(canvas, before_lines[before_id], CHANGE_COLOURS_RGB["present"], max(1, stroke - 1))
+    lost = [before_lines[i] for i in comparison.lost_hair_ids] + list(comparison.untraced_lost_px)
+    for line in lost:
+        _dashed(canvas, line, CHANGE_COLOURS_RGB["lost"], stroke + 1, dash_px=6 * (stroke + 1))
+    new = [map_points(transform, after_lines[i]) for i in comparison.new_hair_ids]
+    for line in new + list(comparison.untraced_new_px):
+        _polyline(canvas, line, CHANGE_COLOURS_RGB["new"], stroke + 1)
+    delta = comparison.delta_density_per_cm2
+    _text_box(
+        canvas,
+        [
+            (
+                f"{comparison.new_hairs} new, {comparison.lost_hairs} lost hairs: {delta:+.0f}/cm2",
+                (255, 255, 255),
+            ),
+            ("new hair", CHANGE_COLOURS_RGB["new"]),
+            ("- - lost hair (where it was)", CHANGE_COLOURS_RGB["lost"]),
+            ("present at both visits", CHANGE_COLOURS_RGB["present"]),
+        ],
+    )
+    return canvas
+
+
+def _polyline(canvas, points_rc, colour, stroke):
+    points = np.round(np.asarray(points_rc)[:, ::-1] * 4).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(canvas, [points], False, colour, stroke, cv2.LINE_AA, shift=2)
+
+
+def _dashed(canvas, points_rc, colour, stroke, *, dash_px):
+    """A polyline drawn in dashes of ``dash_px`` with gaps of the same length."""
+    points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
+    if len(points) < 2:
+        return
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    dense = np.arange(0.0, along[-1] + 0.5, 0.5)
+    dense_rc = np.column_stack([np.interp(dense, along, points[:, i]) for i in range(2)])
+    on = (dense // dash_px) % 2 == 0
+    # Runs of "on" samples, each drawn as one stroke.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start >= 2:
+            _polyline(canvas, dense_rc[start:stop], colour, stroke)
+
+
+def _text_box(canvas, lines):
+    """Lines of (text, RGB colour) on a black box in the top left corner."""
     height, width = canvas.shape[:2]
     scale = max(0.35, min(height, width) / 1200)
     thickness = max(1, round(scale * 2))
+    line_height = int(28 * scale) + 4
+    box_width = max(
+        cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0] for text, _ in lines
+    )
+    cv2.rectangle(canvas, (4, 4), (16 + box_width, 8 + line_height * len(lines)), (0, 0, 0), -1)
+    for index, (text, colour) in enumerate(lines):
+        y = 4 + line_height * (index + 1)
+        cv2.putText(
+            canvas, text, (10, y - 6), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA
+        )
+
+
+def _legend(canvas, result: AnalysisResult):
     params = result.parameters
-    labels = [
-        (f"vellus < {params.vellus_max_um:g} um", CLASS_COLOURS_RGB[ThicknessClass.VELLUS.value]),
-        ("intermediate", CLASS_COLOURS_RGB[ThicknessClass.INTERMEDIATE.value]),
-        (f"terminal >= {params.terminal_min_um:g} um", CLASS_COLOURS_RGB[ThicknessClass.TERMINAL.value]),
-        ("o empty opening", OPENING_COLOURS_RGB["dark"]),
-        ("o yellow dot", OPENING_COLOURS_RGB["yellow"]),
-    ]
     title = (
         f"{result.hair_count} hairs, {result.density_per_cm2:.0f}/cm2, {result.follicular_unit_count} FU, "
         f"{result.empty_opening_count} empty"
     )
-    line_height = int(28 * scale) + 4
-    box_width = max(
-        cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0]
-        for text, _ in [(title, None), *labels]
+    _text_box(
+        canvas,
+        [
+            (title, (255, 255, 255)),
+            (f"vellus < {params.vellus_max_um:g} um", CLASS_COLOURS_RGB[ThicknessClass.VELLUS.value]),
+            ("intermediate", CLASS_COLOURS_RGB[ThicknessClass.INTERMEDIATE.value]),
+            (f"terminal >= {params.terminal_min_um:g} um", CLASS_COLOURS_RGB[ThicknessClass.TERMINAL.value]),
+            ("o empty opening", OPENING_COLOURS_RGB["dark"]),
+            ("o yellow dot", OPENING_COLOURS_RGB["yellow"]),
+        ],
     )
-    cv2.rectangle(canvas, (4, 4), (16 + box_width, 8 + line_height * (len(labels) + 1)), (0, 0, 0), -1)
-    y = 4 + line_height
-    cv2.putText(
-        canvas, title, (10, y - 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA
-    )
-    for text, colour in labels:
-        y += line_height
-        cv2.putText(
-            canvas,
-            text,
-            (10, y - 6),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            scale,
-            colour,
-            thickness,
-            cv2.LINE_AA,
-        )

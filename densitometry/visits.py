@@ -1,6 +1,7 @@
 """``densitometry compare``: before/after of two photos, or change over many visits from a table.
 
-``densitometry compare BEFORE AFTER --um-per-px 5`` prints the comparison as JSON.
+``densitometry compare BEFORE AFTER --um-per-px 5`` prints the comparison as JSON (``--change-map
+PNG`` also draws the new and lost hairs on the aligned after photo).
 ``densitometry compare --visits visits.csv --output DIR`` reads columns ``subject, site, visit, date,
 image, um_per_px`` (image paths relative to the table), compares every visit with the subject's and
 site's first visit (by date), and writes ``changes.csv`` (one row per subject, site and follow-up
@@ -28,6 +29,12 @@ def add_arguments(parser) -> None:
         "--after-um-per-px", type=float, help="micrometres per pixel of the after photo, if different"
     )
     parser.add_argument("--interval-days", type=float, help="days between the photos (growth per hair)")
+    parser.add_argument(
+        "--change-map",
+        type=Path,
+        metavar="PNG",
+        help="also write the new (solid) and lost (dashed) hairs drawn on the aligned after photo",
+    )
     parser.add_argument("--visits", type=Path, help=f"CSV table with columns {', '.join(VISIT_COLUMNS)}")
     parser.add_argument(
         "--region",
@@ -64,6 +71,15 @@ def run(args) -> int:
     except DensitometryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.change_map is not None:
+        from .batch_journal import atomic_write_bytes
+        from .io import encode_png
+
+        try:
+            atomic_write_bytes(args.change_map, encode_png(comparison.change_map()))
+        except OSError as error:
+            print(f"error: cannot write the change map {args.change_map}: {error}", file=sys.stderr)
+            return EXIT_USAGE
     print(json.dumps(comparison.to_dict(), indent=2))
     return EXIT_OK
 

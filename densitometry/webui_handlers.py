@@ -475,6 +475,7 @@ class CompareOutput:
 
     comparison: object
     slider: tuple[np.ndarray, np.ndarray]
+    change_map: np.ndarray | None
     changes: pd.DataFrame
     figure: object
     sentence: str
@@ -566,9 +567,11 @@ def compare_photos(
     before_result, after_result = comparison.before, comparison.after
     if comparison.registered:
         slider = (before_result.overlay(), _aligned_after_overlay(comparison))
+        change_map = comparison.change_map()
         scope = f"common field of {_fmt(comparison.overlap_area_cm2, 3)} cm²"
     else:
         slider = (before_result.overlay(), _fit_to(after_result.overlay(), before_result.image.shape))
+        change_map = None
         scope = "whole photos (not aligned)"
     changes = change_table(before_result, after_result, comparison if comparison.registered else None)
     sentence = change_sentence(
@@ -595,10 +598,11 @@ def compare_photos(
     )
     output_dir = Path(output_dir) if output_dir is not None else new_output_dir()
     payload = comparison_payload(comparison, before_result, after_result, sentence, before_date, after_date)
-    files = write_comparison_files(changes, payload, slider, output_dir)
+    files = write_comparison_files(changes, payload, slider, output_dir, change_map=change_map)
     return CompareOutput(
         comparison=comparison,
         slider=slider,
+        change_map=change_map,
         changes=changes,
         figure=comparison_histogram_figure(
             before_result,
@@ -889,8 +893,11 @@ def _json_safe(value):
     return value
 
 
-def write_comparison_files(changes: pd.DataFrame, payload: dict, slider, output_dir: Path) -> list[str]:
-    """Change table CSV, JSON and the aligned before/after overlays as PNGs."""
+def write_comparison_files(
+    changes: pd.DataFrame, payload: dict, slider, output_dir: Path, *, change_map=None
+) -> list[str]:
+    """Change table CSV, JSON, the aligned before/after overlays and the change map (when the photos
+    were aligned) as PNGs."""
     output_dir = Path(output_dir)
     csv_path = output_dir / "densitometry_comparison.csv"
     changes.to_csv(csv_path, index=False)
@@ -898,7 +905,10 @@ def write_comparison_files(changes: pd.DataFrame, payload: dict, slider, output_
     json_path.write_text(json.dumps(payload, indent=1, allow_nan=False), encoding="utf-8")
     before_png = write_png(output_dir / "before_overlay.png", slider[0])
     after_png = write_png(output_dir / "after_overlay_aligned.png", slider[1])
-    return [str(csv_path), str(json_path), str(before_png), str(after_png)]
+    files = [str(csv_path), str(json_path), str(before_png), str(after_png)]
+    if change_map is not None:
+        files.append(str(write_png(output_dir / "change_map.png", change_map)))
+    return files
 
 
 def parameter_error_message(error: Exception) -> str:

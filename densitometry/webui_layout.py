@@ -352,6 +352,14 @@ def _compare_tab(refiner_ok, refiner_reason):
                 max_height=520,
                 elem_id="compare-slider",
             )
+            change_map = gr.Image(
+                label="What changed: new hairs solid, lost hairs dashed (on the aligned after photo)",
+                type="numpy",
+                format="png",
+                interactive=False,
+                height=520,
+                elem_id="compare-change-map",
+            )
             changes = gr.Dataframe(
                 value=h.empty_change_table(),
                 label="Change",
@@ -363,7 +371,9 @@ def _compare_tab(refiner_ok, refiner_reason):
             plot = gr.Plot(label="Shaft diameters before and after", show_label=False, format="png")
             notes = gr.Markdown(elem_id="compare-notes")
             downloads = gr.File(
-                label="Downloads (change CSV, JSON, aligned overlays)", file_count="multiple", height=130
+                label="Downloads (change CSV, JSON, aligned overlays, change map)",
+                file_count="multiple",
+                height=130,
             )
             with gr.Accordion("Numbers as JSON", open=False):
                 payload = gr.JSON(show_label=False)
@@ -387,7 +397,7 @@ def _compare_tab(refiner_ok, refiner_reason):
         progress=gr.Progress(),  # noqa: B008 - how Gradio detects a progress tracker
     ):
         started = time.perf_counter()
-        empty = (None, "", None, None, "", None, None)
+        empty = ("", None, None, None, None, "", None, None)  # sentence, slider, map, table, ...: cleared
         try:
             out = h.compare_photos(
                 before_path,
@@ -414,6 +424,7 @@ def _compare_tab(refiner_ok, refiner_reason):
             _status(text),
             out.sentence,
             out.slider,
+            out.change_map,
             out.changes,
             out.figure,
             out.warnings_markdown,
@@ -424,7 +435,7 @@ def _compare_tab(refiner_ok, refiner_reason):
     _working(run, status).then(
         on_compare,
         inputs=[before, after, before_date, after_date, *cal, after_um, *advanced, region],
-        outputs=[status, sentence, slider, changes, plot, notes, downloads, payload],
+        outputs=[status, sentence, slider, change_map, changes, plot, notes, downloads, payload],
         api_visibility="private",
         concurrency_id="analysis",
     )

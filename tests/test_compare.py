@@ -12,7 +12,8 @@ from phantoms import grid_colour_photo, white_mesh
 
 import densitometry
 from densitometry import CalibrationError, synthetic
-from densitometry.compare import compare
+from densitometry.compare import compare, dense_polyline
+from densitometry.overlay import CHANGE_COLOURS_RGB
 from densitometry.registration import map_points, register
 from densitometry.synthetic_pairs import make_pair
 from densitometry.visits import add_arguments, run
@@ -102,34 +103,74 @@ def _straight_hairs(template, rows_cols):
     ]
 
 
-def test_added_and_removed_hairs_are_new_and_lost():
+@pytest.fixture(scope="module")
+def added_and_removed():
+    """Twelve straight hairs; the first two removed and one added at (100, 100) in the after photo."""
     photo = synthetic.generate("clean", seed=4, width_px=W, height_px=H)
     spots = [(r, c) for r in (40.0, 150.0, 260.0) for c in (40.0, 160.0, 280.0, 400.0)]
     hairs = _straight_hairs(photo.hairs[0], spots)
     before = synthetic.render(photo.params, seed=4, width_px=W, height_px=H, hairs=hairs)
-    # Remove two hairs, add one elsewhere.
     changed = hairs[2:] + _straight_hairs(photo.hairs[0], [(100.0, 100.0)])
     after = synthetic.render(photo.params, seed=4, width_px=W, height_px=H, hairs=changed)
-    cmp = compare(before.image, after.image, um_per_px=photo.um_per_px)
+    return compare(before.image, after.image, um_per_px=photo.um_per_px), spots
+
+
+def _near(result, row, col):
+    """Hairs of ``result`` whose centre lies at the centre of the straight hair drawn at (row, col)."""
+    return [
+        i
+        for i in range(result.hair_count)
+        if np.hypot(*(result.centerlines_px[i].mean(axis=0) - (row + 30, col + 12.5))) < 8
+    ]
+
+
+def test_added_and_removed_hairs_are_new_and_lost(added_and_removed):
+    cmp, spots = added_and_removed
     assert cmp.registered
     matched_before = {b for b, _ in cmp.hair_pairs}
     matched_after = {a for _, a in cmp.hair_pairs}
-
-    def near(result, row, col, ids):
-        return [
-            i for i in ids if np.hypot(*(result.centerlines_px[i].mean(axis=0) - (row + 30, col + 12.5))) < 8
-        ]
-
     for row, col in spots[:2]:  # the removed hairs are lost
-        found = near(cmp.before_result, row, col, range(cmp.before_result.hair_count))
+        found = _near(cmp.before_result, row, col)
         assert found and not set(found) & matched_before
-    found = near(cmp.after_result, 100.0, 100.0, range(cmp.after_result.hair_count))
+        assert set(found) <= set(cmp.lost_hair_ids)
+    found = _near(cmp.after_result, 100.0, 100.0)
     assert found and not set(found) & matched_after  # the added hair is new
+    assert set(found) <= set(cmp.new_hair_ids)
     for row, col in spots[2:]:  # the others are matched
-        assert set(near(cmp.before_result, row, col, range(cmp.before_result.hair_count))) & matched_before
+        assert set(_near(cmp.before_result, row, col)) & matched_before
     # (An artefact the analysis finds beside a removed hair goes with it, so lost may exceed 2.)
     assert cmp.lost_hairs >= 2 and cmp.new_hairs >= 1
+    assert cmp.lost_hairs == len(cmp.lost_hair_ids) + cmp.lost_untraced
+    assert cmp.new_hairs == len(cmp.new_hair_ids) + cmp.new_untraced
     assert cmp.hairs_present_after - cmp.hairs_present_before == cmp.new_hairs - cmp.lost_hairs
+
+
+def _drawn_share(canvas, line_rc, colour, *, reach_px=2):
+    """Share of a centreline's points with a pixel of ``colour`` (anti-aliased: within 40) in reach."""
+    close = np.abs(canvas.astype(int) - np.array(colour)).max(axis=2) <= 40
+    size = 2 * reach_px + 1
+    close = cv2.dilate(close.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)
+    points = np.rint(dense_polyline(line_rc, 1.0)).astype(int)
+    return float(close[points[:, 0], points[:, 1]].mean())
+
+
+def test_change_map_draws_new_hairs_solid_and_lost_hairs_dashed(added_and_removed):
+    cmp, spots = added_and_removed
+    canvas = cmp.change_map()
+    assert canvas.shape == cmp.before_result.image.shape and canvas.dtype == np.uint8
+    new, lost = CHANGE_COLOURS_RGB["new"], CHANGE_COLOURS_RGB["lost"]
+    (added,) = _near(cmp.after_result, 100.0, 100.0)
+    added_line = map_points(cmp.transform, cmp.after_result.centerlines_px[added])
+    assert _drawn_share(canvas, added_line, new) > 0.9
+    for row, col in spots[:2]:
+        for hair in _near(cmp.before_result, row, col):
+            line = cmp.before_result.centerlines_px[hair]
+            assert 0.3 < _drawn_share(canvas, line, lost) < 0.9  # dashes
+            assert _drawn_share(canvas, line, new) == 0.0
+    for row, col in spots[2:]:  # persisting hairs carry neither colour
+        for hair in _near(cmp.before_result, row, col):
+            line = cmp.before_result.centerlines_px[hair]
+            assert _drawn_share(canvas, line, new) < 0.1 and _drawn_share(canvas, line, lost) < 0.1
 
 
 def test_unrelated_photos_are_not_registered():
@@ -145,6 +186,9 @@ def test_unrelated_photos_are_not_registered():
         cmp.after_result.density_per_cm2 - cmp.before_result.density_per_cm2
     )
     assert cmp.matched_hairs == cmp.new_hairs == cmp.lost_hairs == 0
+    canvas = cmp.change_map()  # the before photo, with a note that nothing was compared hair by hair
+    assert canvas.shape == a.image.shape
+    np.testing.assert_array_equal(canvas[100:], a.image[100:])
 
 
 def test_both_visits_take_the_baselines_grey_white_choice():
@@ -186,6 +230,8 @@ def test_to_dict_is_json_serialisable(shifted_pair):
     assert values["registered"] is True
     assert len(values["transform"]) == 3
     assert {"delta_density_per_cm2", "matched_hairs", "before", "after", "warnings"} <= set(values)
+    assert values["new_hair_ids"] == list(cmp.new_hair_ids)
+    assert len(values["lost_hair_ids"]) == cmp.lost_hairs - cmp.lost_untraced
 
 
 def test_map_points_round_trip():
@@ -225,15 +271,17 @@ def test_visits_cli_writes_tables_and_plot(tmp_path, shifted_pair):
 
 
 def test_pair_cli_prints_json(tmp_path, capsys):
-    import cv2
-
     photo = synthetic.generate("clean", seed=5, width_px=160, height_px=120)
     cv2.imwrite(str(tmp_path / "a.png"), photo.image[..., ::-1])
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    code = run(parser.parse_args([str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--um-per-px", "5"]))
+    change_map = tmp_path / "maps" / "change.png"
+    arguments = [str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--um-per-px", "5"]
+    code = run(parser.parse_args([*arguments, "--change-map", str(change_map)]))
     assert code == 0
-    assert "delta_density_per_cm2" in json.loads(capsys.readouterr().out)
+    values = json.loads(capsys.readouterr().out)
+    assert "delta_density_per_cm2" in values
+    assert cv2.imread(str(change_map)).shape == photo.image.shape
 
 
 def _phantom_pair(after_hair, before_hair=lambda i, hair: hair):

@@ -353,7 +353,9 @@ def test_compare_synthetic_pair(tmp_path):
     assert first.shape == second.shape
     assert out.sentence.startswith("From 2024-01-15 to 2024-07-15: ")
     assert json.dumps(out.payload, allow_nan=False)
-    assert [Path(p).suffix for p in out.files] == [".csv", ".json", ".png", ".png"]
+    assert [Path(p).name for p in out.files][-1] == "change_map.png"
+    assert [Path(p).suffix for p in out.files] == [".csv", ".json", ".png", ".png", ".png"]
+    assert out.change_map.shape == first.shape
 
 
 @needs_compare
@@ -382,6 +384,7 @@ def test_compare_unrelated_photos_falls_back_to_whole_fields(tmp_path):
     if out.comparison.registered:
         pytest.skip("the comparison module aligned two unrelated photos")
     assert "Alignment failed" in out.warnings_markdown
+    assert out.change_map is None and not any(p.endswith("change_map.png") for p in out.files)
     assert "whole photos" in out.changes["Change"].tolist()
 
 

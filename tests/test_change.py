@@ -87,6 +87,21 @@ def test_hair_that_grew_or_thickened_is_no_new_hair():
     assert changes.new_px == () and changes.lost_px == ()
 
 
+@pytest.mark.parametrize(
+    "staying, added",
+    [
+        # Added to a unit: it leaves its neighbour's side at 20 degrees.
+        (((150, 10), (150, 390), 70.0, 0.5), ((150, 100), (218, 288), 60.0, 0.5)),
+        # Its tip lies under a thick hair it meets at 30 degrees: on that hair's shaft beyond its end,
+        # but not along it.
+        (((150, 10), (150, 390), 150.0, 0.5), ((45, 18.1), (160, 217.3), 30.0, 0.5)),
+    ],
+)
+def test_new_hair_ending_in_line_with_another_hair_is_new(staying, added):
+    changes = _changes([staying], [staying, added], before_traced=[])
+    assert len(changes.new_px) == 1 and changes.lost_px == ()
+
+
 @pytest.mark.parametrize("before_contrast", [0.3, 0.08])
 def test_hair_shown_fainter_is_no_change(before_contrast):
     """A vellus hair that darkened, or a shaft defocused in one photo, is the same hair at both visits."""

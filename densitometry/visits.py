@@ -5,7 +5,8 @@ PNG`` also draws the new and lost hairs on the aligned after photo).
 ``densitometry compare --visits visits.csv --output DIR`` reads columns ``subject, site, visit, date,
 image, um_per_px`` (image paths relative to the table), compares every visit with the subject's and
 site's first visit (by date), and writes ``changes.csv`` (one row per subject, site and follow-up
-visit) and ``trend_<subject>.png`` (density and mean diameter over time per site).
+visit), ``trend_<subject>.png`` (density and mean diameter over time per site) and
+``change_<subject>_<site>_<visit>.png`` (the new and lost hairs of each aligned follow-up visit).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def compare_visits(table, *, base_dir=None, region=None):
+def compare_visits(table, *, base_dir=None, region=None, change_map_dir=None):
     """Compare each follow-up visit with the first visit of the same subject and site.
 
     Parameters
@@ -94,6 +95,9 @@ def compare_visits(table, *, base_dir=None, region=None):
     region : str, os.PathLike or ndarray, optional
         The part of every photo to analyse (``region`` of `densitometry.compare`); a photo of another
         size fails its row with the reason.
+    change_map_dir : str or os.PathLike, optional
+        Write each aligned follow-up visit's change map (`densitometry.compare.Comparison.change_map`)
+        here as ``change_<subject>_<site>_<visit>.png`` (column ``change_map``), as it is computed.
 
     Returns
     -------
@@ -105,8 +109,10 @@ def compare_visits(table, *, base_dir=None, region=None):
     """
     import pandas as pd
 
+    from .batch_journal import atomic_write_bytes
     from .compare import compare
     from .errors import DensitometryError, ParameterError
+    from .io import encode_png
 
     missing = [c for c in VISIT_COLUMNS if c not in table.columns]
     if missing:
@@ -159,7 +165,15 @@ def compare_visits(table, *, base_dir=None, region=None):
                 missed_in_visit=result.missed_in_after,
                 vellus_to_terminal=result.vellus_to_terminal,
                 warnings="; ".join(result.warnings),
+                change_map="",
             )
+            if change_map_dir is not None and result.registered and visit["visit"] != baseline["visit"]:
+                name = f"change_{_safe(subject)}_{_safe(site)}_{_safe(visit['visit'])}.png"
+                try:
+                    atomic_write_bytes(Path(change_map_dir) / name, encode_png(result.change_map()))
+                    row["change_map"] = name
+                except OSError as error:  # the numbers are kept; the row says why the picture is not
+                    row["error"] = f"change map not written: {error}"
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -191,16 +205,19 @@ def _run_visits(table_path: Path, output: Path, *, region=None) -> int:
 
     try:
         table = pd.read_csv(table_path)
-        changes = compare_visits(table, base_dir=table_path.parent, region=region)
+        changes = compare_visits(table, base_dir=table_path.parent, region=region, change_map_dir=output)
     except (OSError, ValueError, DensitometryError) as error:
         print(f"error: cannot use visits table {table_path}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    from .batch_journal import atomic_writer
+
     output.mkdir(parents=True, exist_ok=True)
-    changes.to_csv(output / "changes.csv", index=False)
+    with atomic_writer(output / "changes.csv", newline="", encoding="utf-8") as handle:
+        changes.to_csv(handle, index=False)
     for subject in changes["subject"].unique():
         plot_trends(changes, output / f"trend_{_safe(subject)}.png", subject=subject)
     failed = int((changes["error"] != "").sum())
-    print(f"wrote {output / 'changes.csv'} ({len(changes)} rows, {failed} failed) and trend plots")
+    print(f"wrote {output / 'changes.csv'} ({len(changes)} rows, {failed} failed), trend plots, change maps")
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 

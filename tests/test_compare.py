@@ -268,6 +268,8 @@ def test_visits_cli_writes_tables_and_plot(tmp_path, shifted_pair):
     assert bool(changes.loc[1, "registered"])
     assert changes.loc[0, "delta_density_per_cm2"] == 0
     assert (tmp_path / "out" / "trend_s1.png").stat().st_size > 1000
+    assert changes["change_map"].fillna("").tolist() == ["", "change_s1_vertex_month3.png"]
+    assert cv2.imread(str(tmp_path / "out" / "change_s1_vertex_month3.png")).shape == before.image.shape
 
 
 def test_pair_cli_prints_json(tmp_path, capsys):

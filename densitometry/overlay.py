@@ -119,6 +119,7 @@ def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarr
             ("- - lost hair (where it was)", CHANGE_COLOURS_RGB["lost"]),
             ("present at both visits", CHANGE_COLOURS_RGB["present"]),
         ],
+        bottom=True,  # clear of the web UI's label in the top left corner
     )
     return canvas
 
@@ -145,8 +146,8 @@ def _dashed(canvas, points_rc, colour, stroke, *, dash_px):
             _polyline(canvas, dense_rc[start:stop], colour, stroke)
 
 
-def _text_box(canvas, lines):
-    """Lines of (text, RGB colour) on a black box in the top left corner."""
+def _text_box(canvas, lines, *, bottom: bool = False):
+    """Lines of (text, RGB colour) on a black box in the top (or bottom) left corner."""
     height, width = canvas.shape[:2]
     scale = max(0.35, min(height, width) / 1200)
     thickness = max(1, round(scale * 2))
@@ -154,9 +155,11 @@ def _text_box(canvas, lines):
     box_width = max(
         cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0] for text, _ in lines
     )
-    cv2.rectangle(canvas, (4, 4), (16 + box_width, 8 + line_height * len(lines)), (0, 0, 0), -1)
+    box_height = 4 + line_height * len(lines)
+    top = height - 4 - box_height if bottom else 4
+    cv2.rectangle(canvas, (4, top), (16 + box_width, top + box_height), (0, 0, 0), -1)
     for index, (text, colour) in enumerate(lines):
-        y = 4 + line_height * (index + 1)
+        y = top + line_height * (index + 1)
         cv2.putText(
             canvas, text, (10, y - 6), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA
         )

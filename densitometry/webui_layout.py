@@ -353,7 +353,7 @@ def _compare_tab(refiner_ok, refiner_reason):
                 elem_id="compare-slider",
             )
             change_map = gr.Image(
-                label="What changed: new hairs solid, lost hairs dashed (on the aligned after photo)",
+                label="What changed: new hairs solid, lost hairs dashed",
                 type="numpy",
                 format="png",
                 interactive=False,

@@ -146,6 +146,9 @@ class Comparison:
     new_hair_ids, lost_hair_ids : tuple of int
         ``hair_id`` of the traced new hairs in ``after_result`` and of the traced lost hairs in
         ``before_result`` (the untraced ones have no id; see ``untraced_new_px``).
+    missed_in_before_ids, missed_in_after_ids : tuple of int
+        ``hair_id`` of the hairs counted ``missed_in_before`` (in ``after_result``) and
+        ``missed_in_after`` (in ``before_result``): present at both visits.
     common_field_mask : ndarray of bool, shape (H, W)
         The common field where hairs are counted, in the before photo's frame (None when not
         registered).
@@ -195,6 +198,8 @@ class Comparison:
     untraced_lost_px: tuple = field(default=(), repr=False)
     new_hair_ids: tuple = field(default=(), repr=False)
     lost_hair_ids: tuple = field(default=(), repr=False)
+    missed_in_before_ids: tuple = field(default=(), repr=False)
+    missed_in_after_ids: tuple = field(default=(), repr=False)
     common_field_mask: np.ndarray | None = field(default=None, repr=False)
     missed_in_before: int = 0
     missed_in_after: int = 0
@@ -592,6 +597,8 @@ def compare(
         untraced_lost_px=untraced_lost,
         new_hair_ids=tuple(int(a) for a in joint.new),
         lost_hair_ids=tuple(int(b) for b in joint.lost),
+        missed_in_before_ids=tuple(int(a) for a in joint.missed_in_before),
+        missed_in_after_ids=tuple(int(b) for b in joint.missed_in_after),
         common_field_mask=common,
         missed_in_before=len(joint.missed_in_before),
         missed_in_after=len(joint.missed_in_after),

@@ -69,9 +69,9 @@ def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarr
     """Draw what changed between the visits on the after photo, aligned to the before photo.
 
     New hairs are drawn solid, lost hairs dashed where they were, and the hairs present at both
-    visits (matched) thin and pale; outside the common field, where nothing is compared, the photo
-    is dimmed. When the photos could not be aligned, the before photo is returned with a note and no
-    hair-by-hair change.
+    visits (matched, or counted by one analysis and shown by both photos) thin and pale; outside the
+    common field, where nothing is compared, the photo is dimmed. When the photos could not be aligned,
+    the before photo is returned with a note and no hair-by-hair change.
 
     Parameters
     ----------
@@ -99,8 +99,12 @@ def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarr
     before_lines = comparison.before_result.centerlines_px
     after_lines = comparison.after_result.centerlines_px
     transform = comparison.transform
-    for before_id, _ in comparison.hair_pairs:
-        _polyline(canvas, before_lines[before_id], CHANGE_COLOURS_RGB["present"], max(1, stroke - 1))
+    # Present at both visits: matched, or counted by one analysis only and shown by both photos.
+    present = [before_lines[b] for b, _ in comparison.hair_pairs]
+    present += [before_lines[b] for b in comparison.missed_in_after_ids]
+    present += [map_points(transform, after_lines[a]) for a in comparison.missed_in_before_ids]
+    for line in present:
+        _polyline(canvas, line, CHANGE_COLOURS_RGB["present"], max(1, stroke - 1))
     lost = [before_lines[i] for i in comparison.lost_hair_ids] + list(comparison.untraced_lost_px)
     for line in lost:
         _dashed(canvas, line, CHANGE_COLOURS_RGB["lost"], stroke + 1, dash_px=6 * (stroke + 1))

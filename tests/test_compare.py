@@ -167,10 +167,11 @@ def test_change_map_draws_new_hairs_solid_and_lost_hairs_dashed(added_and_remove
             line = cmp.before_result.centerlines_px[hair]
             assert 0.3 < _drawn_share(canvas, line, lost) < 0.9  # dashes
             assert _drawn_share(canvas, line, new) == 0.0
-    for row, col in spots[2:]:  # persisting hairs carry neither colour
+    for row, col in spots[2:]:  # persisting hairs are drawn pale, in neither colour
         for hair in _near(cmp.before_result, row, col):
             line = cmp.before_result.centerlines_px[hair]
             assert _drawn_share(canvas, line, new) < 0.1 and _drawn_share(canvas, line, lost) < 0.1
+            assert _drawn_share(canvas, line, CHANGE_COLOURS_RGB["present"]) > 0.6
 
 
 def test_unrelated_photos_are_not_registered():
@@ -422,6 +423,11 @@ def test_hair_missed_by_one_analysis_but_visible_in_both_photos_is_unchanged(mon
     assert cmp.registered
     assert cmp.after.hair_count == cmp.before.hair_count - 1  # the independent counts differ
     assert cmp.missed_in_after == 1 and cmp.missed_in_before == 0
+    assert cmp.missed_in_after_ids == (3,) and cmp.missed_in_before_ids == ()
+    assert (
+        _drawn_share(cmp.change_map(), cmp.before_result.centerlines_px[3], CHANGE_COLOURS_RGB["present"])
+        > 0.6
+    )
     assert cmp.new_hairs == cmp.lost_hairs == 0
     assert cmp.hairs_present_before == cmp.hairs_present_after == cmp.before.hair_count - cmp.off_shaft_before
     # The phantom's twelve hairs; the twelfth runs mostly under a dandruff flake (a short piece of it

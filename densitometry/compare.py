@@ -149,6 +149,9 @@ class Comparison:
     missed_in_before_ids, missed_in_after_ids : tuple of int
         ``hair_id`` of the hairs counted ``missed_in_before`` (in ``after_result``) and
         ``missed_in_after`` (in ``before_result``): present at both visits.
+    extended_after_ids, extended_before_ids : tuple of int
+        ``hair_id`` of the stretches counted ``extended_after`` (in ``after_result``: grown) and
+        ``extended_before`` (in ``before_result``: broken off).
     common_field_mask : ndarray of bool, shape (H, W)
         The common field where hairs are counted, in the before photo's frame (None when not
         registered).
@@ -200,6 +203,8 @@ class Comparison:
     lost_hair_ids: tuple = field(default=(), repr=False)
     missed_in_before_ids: tuple = field(default=(), repr=False)
     missed_in_after_ids: tuple = field(default=(), repr=False)
+    extended_after_ids: tuple = field(default=(), repr=False)
+    extended_before_ids: tuple = field(default=(), repr=False)
     common_field_mask: np.ndarray | None = field(default=None, repr=False)
     missed_in_before: int = 0
     missed_in_after: int = 0
@@ -599,6 +604,8 @@ def compare(
         lost_hair_ids=tuple(int(b) for b in joint.lost),
         missed_in_before_ids=tuple(int(a) for a in joint.missed_in_before),
         missed_in_after_ids=tuple(int(b) for b in joint.missed_in_after),
+        extended_after_ids=tuple(int(a) for a in joint.extended_after),
+        extended_before_ids=tuple(int(b) for b in joint.extended_before),
         common_field_mask=common,
         missed_in_before=len(joint.missed_in_before),
         missed_in_after=len(joint.missed_in_after),

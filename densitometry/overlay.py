@@ -19,7 +19,12 @@ CLASS_COLOURS_RGB = {
 OPENING_COLOURS_RGB = {"dark": (204, 121, 167), "yellow": (240, 228, 66)}
 
 #: RGB colours of the change map (Okabe-Ito sky blue and vermillion: told apart with any colour vision).
-CHANGE_COLOURS_RGB = {"new": (86, 180, 233), "lost": (213, 94, 0), "present": (235, 235, 235)}
+CHANGE_COLOURS_RGB = {
+    "new": (86, 180, 233),
+    "lost": (213, 94, 0),
+    "grown": (240, 228, 66),  # Okabe-Ito yellow: a hair's stretch that grew (solid) or broke off (dashed)
+    "present": (235, 235, 235),
+}
 
 
 def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) -> np.ndarray:
@@ -68,8 +73,9 @@ def draw_overlay(result: AnalysisResult, *, line_width_px: int | None = None) ->
 def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarray:
     """Draw what changed between the visits on the after photo, aligned to the before photo.
 
-    New hairs are drawn solid, lost hairs dashed where they were, and the hairs present at both
-    visits (matched, or counted by one analysis and shown by both photos) thin and pale; outside the
+    New hairs are drawn solid, lost hairs dashed where they were, a hair's stretch that grew solid in
+    another colour (broken off: dashed), and the hairs present at both visits (matched, or counted by
+    one analysis and shown by both photos) thin and pale; outside the
     common field, where nothing is compared, the photo is dimmed. When the photos could not be aligned,
     the before photo is returned with a note and no hair-by-hair change.
 
@@ -111,6 +117,10 @@ def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarr
     new = [map_points(transform, after_lines[i]) for i in comparison.new_hair_ids]
     for line in new + list(comparison.untraced_new_px):
         _polyline(canvas, line, CHANGE_COLOURS_RGB["new"], stroke + 1)
+    for i in comparison.extended_after_ids:
+        _polyline(canvas, map_points(transform, after_lines[i]), CHANGE_COLOURS_RGB["grown"], stroke + 1)
+    for i in comparison.extended_before_ids:
+        _dashed(canvas, before_lines[i], CHANGE_COLOURS_RGB["grown"], stroke + 1, dash_px=6 * (stroke + 1))
     delta = comparison.delta_density_per_cm2
     _text_box(
         canvas,
@@ -121,6 +131,7 @@ def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarr
             ),
             ("new hair", CHANGE_COLOURS_RGB["new"]),
             ("- - lost hair (where it was)", CHANGE_COLOURS_RGB["lost"]),
+            ("grown stretch (- - broken off)", CHANGE_COLOURS_RGB["grown"]),
             ("present at both visits", CHANGE_COLOURS_RGB["present"]),
         ],
         bottom=True,  # clear of the web UI's label in the top left corner

@@ -146,11 +146,15 @@ def test_added_and_removed_hairs_are_new_and_lost(added_and_removed):
 
 
 def _drawn_share(canvas, line_rc, colour, *, reach_px=2):
-    """Share of a centreline's points with a pixel of ``colour`` (anti-aliased: within 40) in reach."""
+    """Share of a centreline's points with a pixel of ``colour`` (anti-aliased: within 40) in reach;
+    points that may lie under the legend (five lines in the bottom left quarter) are left out."""
     close = np.abs(canvas.astype(int) - np.array(colour)).max(axis=2) <= 40
     size = 2 * reach_px + 1
     close = cv2.dilate(close.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)
+    height, width = canvas.shape[:2]
+    legend_top = height - 8 - 5 * (int(28 * max(0.35, min(height, width) / 1200)) + 4) - reach_px
     points = np.rint(dense_polyline(line_rc, 1.0)).astype(int)
+    points = points[(points[:, 0] < legend_top) | (points[:, 1] > width // 2)]
     return float(close[points[:, 0], points[:, 1]].mean())
 
 
@@ -172,6 +176,29 @@ def test_change_map_draws_new_hairs_solid_and_lost_hairs_dashed(added_and_remove
             line = cmp.before_result.centerlines_px[hair]
             assert _drawn_share(canvas, line, new) < 0.1 and _drawn_share(canvas, line, lost) < 0.1
             assert _drawn_share(canvas, line, CHANGE_COLOURS_RGB["present"]) > 0.6
+
+
+def test_change_map_draws_grown_stretches():
+    """Benchmark pair clean / growth / seed 0: stretches counted in the after photo only that continue a
+    hair of the before photo beyond its end are drawn as grown, not as new hairs."""
+    view = dict(rotation_deg=10.585, shift_px=(-82.419, -12.243), scale=0.981, exposure=1.1)
+    before, after, truth = make_pair(
+        "clean",
+        seed=0,
+        width_px=800,
+        height_px=600,
+        change="growth",
+        white_balance=(1.06, 1.01, 0.996),
+        **view,
+    )
+    cmp = _compare_pair(before, after, truth)
+    assert cmp.extended_after == len(cmp.extended_after_ids) >= 1
+    assert not set(cmp.extended_after_ids) & set(cmp.new_hair_ids)
+    canvas = cmp.change_map()
+    for hair in cmp.extended_after_ids:
+        line = map_points(cmp.transform, cmp.after_result.centerlines_px[hair])
+        assert _drawn_share(canvas, line, CHANGE_COLOURS_RGB["grown"]) > 0.8
+        assert _drawn_share(canvas, line, CHANGE_COLOURS_RGB["new"]) < 0.2
 
 
 def test_unrelated_photos_are_not_registered():

@@ -382,7 +382,8 @@ class Comparison:
 
     def change_map(self, *, line_width_px: int | None = None) -> np.ndarray:
         """RGB uint8 in the before photo's frame: the aligned after photo with the new hairs drawn
-        solid and the lost ones dashed where they were (`densitometry.overlay.draw_change_map`)."""
+        solid, the lost ones dashed where they were, grown stretches and the hairs present at both
+        visits (`densitometry.overlay.draw_change_map`)."""
         from .overlay import draw_change_map
 
         return draw_change_map(self, line_width_px=line_width_px)

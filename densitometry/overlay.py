@@ -75,9 +75,9 @@ def draw_change_map(comparison, *, line_width_px: int | None = None) -> np.ndarr
 
     New hairs are drawn solid, lost hairs dashed where they were, a hair's stretch that grew solid in
     another colour (broken off: dashed), and the hairs present at both visits (matched, or counted by
-    one analysis and shown by both photos) thin and pale; outside the
-    common field, where nothing is compared, the photo is dimmed. When the photos could not be aligned,
-    the before photo is returned with a note and no hair-by-hair change.
+    one analysis and shown by both photos) thin and pale; outside the common field, where nothing is
+    compared, the photo is dimmed. When the photos could not be aligned, the before photo is returned
+    with a note and no hair-by-hair change.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """``densitometry compare``: before/after of two photos, or change over many visits from a table.
 
 ``densitometry compare BEFORE AFTER --um-per-px 5`` prints the comparison as JSON (``--change-map
-PNG`` also draws the new and lost hairs on the aligned after photo).
+PNG`` also draws the new, lost and grown hairs on the aligned after photo).
 ``densitometry compare --visits visits.csv --output DIR`` reads columns ``subject, site, visit, date,
 image, um_per_px`` (image paths relative to the table), compares every visit with the subject's and
 site's first visit (by date), and writes ``changes.csv`` (one row per subject, site and follow-up
@@ -34,7 +34,8 @@ def add_arguments(parser) -> None:
         "--change-map",
         type=Path,
         metavar="PNG",
-        help="also write the new (solid) and lost (dashed) hairs drawn on the aligned after photo",
+        help="also write the change map: new hairs (solid), lost hairs (dashed) and grown stretches drawn "
+        "on the aligned after photo",
     )
     parser.add_argument("--visits", type=Path, help=f"CSV table with columns {', '.join(VISIT_COLUMNS)}")
     parser.add_argument(
@@ -72,6 +73,7 @@ def run(args) -> int:
     except DensitometryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    print(json.dumps(comparison.to_dict(), indent=2))  # first: the numbers are kept whatever follows
     if args.change_map is not None:
         from .batch_journal import atomic_write_bytes
         from .io import encode_png
@@ -80,8 +82,7 @@ def run(args) -> int:
             atomic_write_bytes(args.change_map, encode_png(comparison.change_map()))
         except OSError as error:
             print(f"error: cannot write the change map {args.change_map}: {error}", file=sys.stderr)
-            return EXIT_USAGE
-    print(json.dumps(comparison.to_dict(), indent=2))
+            return EXIT_SOME_FAILED
     return EXIT_OK
 
 

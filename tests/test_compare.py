@@ -312,6 +312,11 @@ def test_pair_cli_prints_json(tmp_path, capsys):
     values = json.loads(capsys.readouterr().out)
     assert "delta_density_per_cm2" in values
     assert cv2.imread(str(change_map)).shape == photo.image.shape
+    (tmp_path / "a_file").write_text("not a folder")
+    code = run(parser.parse_args([*arguments, "--change-map", str(tmp_path / "a_file" / "change.png")]))
+    output = capsys.readouterr()
+    assert code == 1 and "cannot write the change map" in output.err
+    assert "delta_density_per_cm2" in json.loads(output.out)  # the numbers are not lost
 
 
 def _phantom_pair(after_hair, before_hair=lambda i, hair: hair):

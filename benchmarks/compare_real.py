@@ -5,10 +5,10 @@
     python benchmarks/compare_real.py --folder my_photos/ --um-per-px 4
 
 Nothing changed between the two "visits", so every hair called new or lost is a false change. The
-copy is taken as a second visit would be: the scene rotated (up to 6 degrees), magnified (up to 3 %),
-shifted (up to 15 px), with another exposure and white balance and saved as JPEG (quality 85); both
-photos are then cropped from that one scene, 13 % off each side, so that neither shows made-up content
-at its edges. Prints per photo the matched, new and lost hairs (of which seen only in the photos'
+copy is taken as a second visit would be (`densitometry.synthetic_pairs.reshot_pair`): the scene
+rotated (up to 6 degrees), magnified (up to 3 %), shifted (up to 15 px), with another exposure and
+white balance and saved as JPEG (quality 85); both photos are then cropped from that one scene, 13 %
+off each side, so that neither shows made-up content at its edges. Prints per photo the matched, new and lost hairs (of which seen only in the photos'
 difference) and the delta density, and the totals. The photos of ``--folder`` default to the real
 example photos (``../shared/data/scalp-microscope-ccby``, unlabelled, analysed at an assumed 5 µm/px).
 """
@@ -19,28 +19,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 REAL_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "scalp-microscope-ccby"
-#: Share of the scene cropped off each side of both photos.
-CROP_FRACTION = 0.13
-
-
-def reshot_pair(rgb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The photo (RGB uint8) and a re-shot copy of it (see the module docstring), both cropped from one
-    scene."""
-    rng = np.random.default_rng(seed)
-    height, width = rgb.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-6, 6), rng.uniform(1.0, 1.03))
-    matrix[:, 2] += rng.uniform(-15, 15, 2)
-    copy = cv2.warpAffine(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR)
-    copy = np.clip(copy * rng.uniform(0.9, 1.1, 3) * rng.uniform(0.85, 1.1), 0, 255).astype(np.uint8)
-    _, encoded = cv2.imencode(".jpg", copy[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
-    copy = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
-    margin = int(CROP_FRACTION * min(height, width))
-    crop = (slice(margin, height - margin), slice(margin, width - margin))
-    return np.ascontiguousarray(rgb[crop]), np.ascontiguousarray(copy[crop])
 
 
 def main(argv=None) -> int:
@@ -53,6 +34,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from densitometry import compare
     from densitometry.io import is_image_path, load_image
+    from densitometry.synthetic_pairs import reshot_pair
 
     photos = sorted(p for p in args.folder.glob("*") if is_image_path(p))[:: max(1, args.every)]
     if not photos:

@@ -4,6 +4,9 @@ The scene is rendered on a canvas larger than the photo. The before photo is its
 is the same scene with hairs added, removed or thickened, rendered with the same skin (same seed), then
 seen through a similarity transform (shift, rotation, scale), with another exposure and white balance,
 so the two photos overlap only partly.
+
+`reshot_pair` makes an unchanged pair from any photo, a real one included: the photo and a copy taken as
+a second visit would be, to measure the false changes a comparison reads where nothing changed.
 """
 
 from __future__ import annotations
@@ -228,3 +231,53 @@ def _field_truth(hairs, common, margin, um_per_px, area_cm2, min_length_um=150.0
         "vellus_fraction": float(np.mean(d < 30.0)) if n else math.nan,
         "terminal_fraction": float(np.mean(d >= 60.0)) if n else math.nan,
     }
+
+
+def reshot_pair(
+    rgb,
+    *,
+    seed: int = 0,
+    max_rotation_deg: float = 6.0,
+    max_shift_px: float = 15.0,
+    crop_fraction: float = 0.13,
+    jpeg_quality: int = 85,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A photo and a re-shot copy of it: the same scalp site, nothing changed.
+
+    The copy sees the scene rotated (up to ``max_rotation_deg``), magnified (up to 3 %) and shifted (up
+    to ``max_shift_px``), with another exposure (0.85-1.1) and white balance (0.9-1.1 per channel), saved
+    as JPEG. Both are then cropped from the one scene, ``crop_fraction`` off each side, so that neither
+    shows made-up content at its edges (keep the rotation and shift within the crop).
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (H, W, 3)
+    seed : int
+        Seeds the view and the exposure.
+
+    Returns
+    -------
+    before, after : ndarray of uint8, shape (H', W', 3)
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ParameterError(f"reshot_pair needs an RGB uint8 image, got {rgb.dtype} of shape {rgb.shape}")
+    if not 0.0 <= crop_fraction < 0.5:
+        raise ParameterError(f"crop_fraction must be in [0, 0.5), got {crop_fraction!r}")
+    rng = np.random.default_rng(seed)
+    height, width = rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D(
+        (width / 2, height / 2),
+        float(rng.uniform(-max_rotation_deg, max_rotation_deg)),
+        float(rng.uniform(1.0, 1.03)),
+    )
+    matrix[:, 2] += rng.uniform(-max_shift_px, max_shift_px, 2)
+    copy = cv2.warpAffine(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR)
+    copy = np.clip(copy * rng.uniform(0.9, 1.1, 3) * rng.uniform(0.85, 1.1), 0, 255).astype(np.uint8)
+    _, encoded = cv2.imencode(
+        ".jpg", np.ascontiguousarray(copy[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+    )
+    copy = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    margin = int(crop_fraction * min(height, width))
+    crop = (slice(margin, height - margin), slice(margin, width - margin))
+    return np.ascontiguousarray(rgb[crop]), np.ascontiguousarray(copy[crop])

@@ -15,7 +15,7 @@ from densitometry import CalibrationError, synthetic
 from densitometry.compare import compare, dense_polyline
 from densitometry.overlay import CHANGE_COLOURS_RGB
 from densitometry.registration import map_points, register
-from densitometry.synthetic_pairs import make_pair
+from densitometry.synthetic_pairs import make_pair, reshot_pair
 from densitometry.visits import add_arguments, run
 
 W, H = 480, 360
@@ -199,6 +199,20 @@ def test_change_map_draws_grown_stretches():
         line = map_points(cmp.transform, cmp.after_result.centerlines_px[hair])
         assert _drawn_share(canvas, line, CHANGE_COLOURS_RGB["grown"]) > 0.8
         assert _drawn_share(canvas, line, CHANGE_COLOURS_RGB["new"]) < 0.2
+
+
+def test_a_reshot_copy_of_a_photo_shows_no_change():
+    photo = synthetic.generate("clinical", seed=3, width_px=640, height_px=480)
+    before, after = reshot_pair(photo.image, seed=1)
+    margin = int(0.13 * 480)
+    assert before.shape == after.shape == (480 - 2 * margin, 640 - 2 * margin, 3) and after.dtype == np.uint8
+    np.testing.assert_array_equal(before, photo.image[margin:-margin, margin:-margin])
+    assert not np.array_equal(before, after)
+    cmp = compare(before, after, um_per_px=photo.um_per_px)
+    assert cmp.registered and cmp.matched_hairs > 5
+    assert cmp.new_hairs == cmp.lost_hairs == 0 and cmp.delta_density_per_cm2 == 0
+    with pytest.raises(densitometry.ParameterError, match="uint8"):
+        reshot_pair(photo.image.astype(float))
 
 
 def test_unrelated_photos_are_not_registered():

@@ -54,6 +54,23 @@ def test_every_real_photo_analyses_with_plausible_numbers():
     assert flagged <= len(PHOTOS) // 3
 
 
+@pytest.mark.skipif(not PHOTOS, reason=f"real photos not present at {REAL_PHOTOS}")
+def test_real_photos_against_reshot_copies_show_almost_no_change():
+    """An unchanged site photographed twice (`densitometry.synthetic_pairs.reshot_pair`): every hair
+    called new or lost is a false change (`benchmarks/compare_real.py`: 2 of 31 photos' hairs)."""
+    from densitometry.synthetic_pairs import reshot_pair
+
+    false_changes, matched = 0, 0
+    for index, path in enumerate(PHOTOS[::6]):
+        before, after = reshot_pair(densitometry.load_image(path).to_uint8(), seed=index)
+        cmp = densitometry.compare(before, after, um_per_px=5.0)
+        assert cmp.registered, path.name
+        assert cmp.new_untraced == cmp.lost_untraced == 0, path.name  # the photos' difference shows none
+        false_changes += cmp.new_hairs + cmp.lost_hairs
+        matched += cmp.matched_hairs
+    assert false_changes <= 0.02 * matched
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not PHOTOS, reason=f"real photos not present at {REAL_PHOTOS}")
 def test_the_shipped_refiner_does_not_trace_real_skin_as_hair():

@@ -8,8 +8,9 @@ Nothing changed between the two "visits", so every hair called new or lost is a 
 copy is taken as a second visit would be (`densitometry.synthetic_pairs.reshot_pair`): the scene
 rotated (up to 6 degrees), magnified (up to 3 %), shifted (up to 15 px), with another exposure and
 white balance and saved as JPEG (quality 85); both photos are then cropped from that one scene, 13 %
-off each side, so that neither shows made-up content at its edges. Prints per photo the matched, new and lost hairs (of which seen only in the photos'
-difference) and the delta density, and the totals. The photos of ``--folder`` default to the real
+off each side, so that neither shows made-up content at its edges. Prints per photo the matched, new
+and lost hairs (of which seen only in the photos' difference), the delta density and the delta mean
+diameter, and the totals. The photos of ``--folder`` default to the real
 example photos (``../shared/data/scalp-microscope-ccby``, unlabelled, analysed at an assumed 5 µm/px).
 """
 
@@ -40,19 +41,25 @@ def main(argv=None) -> int:
     if not photos:
         print(f"no photos in {args.folder}", file=sys.stderr)
         return 2
-    totals = np.zeros(4, dtype=int)
+    totals, diameter_changes_um = np.zeros(4, dtype=int), []
     for index, path in enumerate(photos):
         before, after = reshot_pair(load_image(path).to_uint8(), seed=index)
         cmp = compare(before, after, um_per_px=args.um_per_px)
         row = (cmp.new_hairs, cmp.lost_hairs, cmp.new_untraced, cmp.lost_untraced)
         totals += row
+        diameter_changes_um.append(cmp.delta_mean_diameter_um)
         print(
             f"{path.name:<12} registered {cmp.registered!s:<5} matched {cmp.matched_hairs:>3}  new {row[0]} "
             f"({row[2]} untraced)  lost {row[1]} ({row[3]} untraced)  delta density "
-            f"{cmp.delta_density_percent:+.1f} %"
+            f"{cmp.delta_density_percent:+.1f} %  delta mean diameter {cmp.delta_mean_diameter_um:+.1f} µm"
         )
     changed = "new {} ({} untraced), lost {} ({} untraced)".format(*totals[[0, 2, 1, 3]])
     print(f"\n{len(photos)} unchanged sites: {changed} false changes in all")
+    changes_um = np.abs(np.array(diameter_changes_um, dtype=float))
+    print(
+        f"|delta mean diameter|: median {np.nanmedian(changes_um):.1f} µm, within 2 µm in "
+        f"{int(np.sum(changes_um <= 2.0))} of {len(photos)}"
+    )
     return 0
 
 

@@ -75,7 +75,7 @@ class ChangedHairs:
     ----------
     new_px, lost_px : tuple of ndarray, shape (N, 2)
         One centreline per hair as (row, col) points in the before photo's frame (a hair joined across
-        gaps is a list of its pieces' points in order of their pieces).
+        gaps: its pieces' points, one piece after the other).
     """
 
     new_px: tuple

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .compare import dense_polyline
 from .registration import map_points
 from .results import AnalysisResult, ThicknessClass
 
@@ -146,14 +147,11 @@ def _polyline(canvas, points_rc, colour, stroke):
 
 def _dashed(canvas, points_rc, colour, stroke, *, dash_px):
     """A polyline drawn in dashes of ``dash_px`` with gaps of the same length."""
-    points = np.asarray(points_rc, dtype=float).reshape(-1, 2)
-    if len(points) < 2:
+    dense_rc = dense_polyline(points_rc, 0.5)
+    if len(dense_rc) < 2:
         return
-    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    along = np.concatenate([[0.0], np.cumsum(steps)])
-    dense = np.arange(0.0, along[-1] + 0.5, 0.5)
-    dense_rc = np.column_stack([np.interp(dense, along, points[:, i]) for i in range(2)])
-    on = (dense // dash_px) % 2 == 0
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense_rc, axis=0).T))])
+    on = (along // dash_px) % 2 == 0
     # Runs of "on" samples, each drawn as one stroke.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):

@@ -22,6 +22,7 @@ from .calibration import check_positive_finite
 from .compare import FIELD_MARGIN_UM, inside_length_px
 from .errors import ParameterError
 from .registration import common_field
+from .synthetic._render import _jpeg
 
 #: Kinds of change between the visits.
 CHANGES = ("none", "growth", "loss", "thickening")
@@ -274,10 +275,7 @@ def reshot_pair(
     matrix[:, 2] += rng.uniform(-max_shift_px, max_shift_px, 2)
     copy = cv2.warpAffine(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR)
     copy = np.clip(copy * rng.uniform(0.9, 1.1, 3) * rng.uniform(0.85, 1.1), 0, 255).astype(np.uint8)
-    _, encoded = cv2.imencode(
-        ".jpg", np.ascontiguousarray(copy[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
-    )
-    copy = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    copy, _ = _jpeg(copy, jpeg_quality)
     margin = int(crop_fraction * min(height, width))
     crop = (slice(margin, height - margin), slice(margin, width - margin))
     return np.ascontiguousarray(rgb[crop]), np.ascontiguousarray(copy[crop])

@@ -29,6 +29,12 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--after-um-per-px", type=float, help="micrometres per pixel of the after photo, if different"
     )
+    parser.add_argument(
+        "--keep-calibration",
+        action="store_true",
+        help="analyse the after photo at its given pixel size even where the alignment measures another "
+        "magnification (by default the after photo's pixel size is taken from the alignment)",
+    )
     parser.add_argument("--interval-days", type=float, help="days between the photos (growth per hair)")
     parser.add_argument(
         "--change-map",
@@ -55,7 +61,12 @@ def run(args) -> int:
         if args.before or args.after:
             print("give either BEFORE AFTER or --visits, not both", file=sys.stderr)
             return EXIT_USAGE
-        return _run_visits(args.visits, args.output, region=args.region)
+        return _run_visits(
+            args.visits,
+            args.output,
+            region=args.region,
+            scale_from_alignment=not args.keep_calibration,
+        )
     if not (args.before and args.after):
         print("give BEFORE and AFTER photos, or --visits TABLE", file=sys.stderr)
         return EXIT_USAGE
@@ -63,9 +74,9 @@ def run(args) -> int:
     from .errors import DensitometryError
 
     um_per_px = args.um_per_px
-    kwargs = {"um_per_px": um_per_px}
+    kwargs = {"um_per_px": um_per_px, "scale_from_alignment": not args.keep_calibration}
     if args.after_um_per_px is not None:
-        kwargs = {"before_um_per_px": um_per_px, "after_um_per_px": args.after_um_per_px}
+        kwargs.update(um_per_px=None, before_um_per_px=um_per_px, after_um_per_px=args.after_um_per_px)
     try:
         comparison = compare(
             args.before, args.after, interval_days=args.interval_days, region=args.region, **kwargs
@@ -86,7 +97,7 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def compare_visits(table, *, base_dir=None, region=None, change_map_dir=None):
+def compare_visits(table, *, base_dir=None, region=None, change_map_dir=None, scale_from_alignment=True):
     """Compare each follow-up visit with the first visit of the same subject and site.
 
     Parameters
@@ -99,6 +110,9 @@ def compare_visits(table, *, base_dir=None, region=None, change_map_dir=None):
     change_map_dir : str or os.PathLike, optional
         Write each aligned follow-up visit's change map (`densitometry.compare.Comparison.change_map`)
         here as ``change_<subject>_<site>_<visit>.png`` (column ``change_map``), as it is computed.
+    scale_from_alignment : bool, optional
+        As `densitometry.compare.compare`: each visit's pixel size relative to the baseline's is taken
+        from the alignment (column ``um_per_px_used``); False keeps the table's ``um_per_px``.
 
     Returns
     -------
@@ -143,6 +157,7 @@ def compare_visits(table, *, base_dir=None, region=None, change_map_dir=None):
                     after_um_per_px=float(visit["um_per_px"]),
                     interval_days=max(1, row["days"]) if row["days"] > 0 else None,
                     region=region,
+                    scale_from_alignment=scale_from_alignment,
                 )
             except (DensitometryError, OSError, ValueError) as error:  # one bad photo: reported per row
                 row["error"] = f"{type(error).__name__}: {error}"
@@ -151,6 +166,7 @@ def compare_visits(table, *, base_dir=None, region=None, change_map_dir=None):
             row.update(
                 registered=result.registered,
                 overlap_area_cm2=result.overlap_area_cm2,
+                um_per_px_used=result.after_result.um_per_px,
                 baseline_density_per_cm2=result.before_density_per_cm2,
                 density_per_cm2=result.after_density_per_cm2,
                 delta_density_per_cm2=result.delta_density_per_cm2,
@@ -199,14 +215,20 @@ def plot_trends(changes, path, *, subject) -> None:
     plt.close(figure)
 
 
-def _run_visits(table_path: Path, output: Path, *, region=None) -> int:
+def _run_visits(table_path: Path, output: Path, *, region=None, scale_from_alignment=True) -> int:
     import pandas as pd
 
     from .errors import DensitometryError
 
     try:
         table = pd.read_csv(table_path)
-        changes = compare_visits(table, base_dir=table_path.parent, region=region, change_map_dir=output)
+        changes = compare_visits(
+            table,
+            base_dir=table_path.parent,
+            region=region,
+            change_map_dir=output,
+            scale_from_alignment=scale_from_alignment,
+        )
     except (OSError, ValueError, DensitometryError) as error:
         print(f"error: cannot use visits table {table_path}: {error}", file=sys.stderr)
         return EXIT_USAGE

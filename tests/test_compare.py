@@ -296,7 +296,8 @@ def test_visits_cli_writes_tables_and_plot(tmp_path, shifted_pair):
             "visit": ["baseline", "month3"],
             "date": ["2024-01-10", "2024-04-10"],
             "image": ["v0.png", "v1.png"],
-            "um_per_px": [truth["before_um_per_px"], truth["after_um_per_px"]],
+            # One device, one pixel size: the after photo's 3 % magnification is the alignment's to find.
+            "um_per_px": [truth["before_um_per_px"], truth["before_um_per_px"]],
         }
     )
     table.to_csv(tmp_path / "visits.csv", index=False)
@@ -309,6 +310,8 @@ def test_visits_cli_writes_tables_and_plot(tmp_path, shifted_pair):
     assert changes.loc[1, "days"] == 91
     assert bool(changes.loc[1, "registered"])
     assert changes.loc[0, "delta_density_per_cm2"] == 0
+    assert changes.loc[0, "um_per_px_used"] == pytest.approx(truth["before_um_per_px"])
+    assert changes.loc[1, "um_per_px_used"] == pytest.approx(truth["after_um_per_px"], rel=0.005)
     assert (tmp_path / "out" / "trend_s1.png").stat().st_size > 1000
     assert changes["change_map"].fillna("").tolist() == ["", "change_s1_vertex_month3.png"]
     assert cv2.imread(str(tmp_path / "out" / "change_s1_vertex_month3.png")).shape == before.image.shape
@@ -331,6 +334,27 @@ def test_pair_cli_prints_json(tmp_path, capsys):
     output = capsys.readouterr()
     assert code == 1 and "cannot write the change map" in output.err
     assert "delta_density_per_cm2" in json.loads(output.out)  # the numbers are not lost
+
+
+def test_pair_cli_keeps_the_given_calibration_on_request(tmp_path, capsys, shifted_pair):
+    before, after, truth = shifted_pair
+    cv2.imwrite(str(tmp_path / "b.png"), before.image[..., ::-1])
+    cv2.imwrite(str(tmp_path / "a.png"), after[..., ::-1])
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    arguments = [
+        str(tmp_path / "b.png"),
+        str(tmp_path / "a.png"),
+        "--um-per-px",
+        str(truth["before_um_per_px"]),
+    ]
+    for extra, expected in (
+        ([], truth["after_um_per_px"]),
+        (["--keep-calibration"], truth["before_um_per_px"]),
+    ):
+        assert run(parser.parse_args([*arguments, *extra])) == 0
+        values = json.loads(capsys.readouterr().out)
+        assert values["after"]["um_per_px"] == pytest.approx(expected, rel=0.005)
 
 
 def _phantom_pair(after_hair, before_hair=lambda i, hair: hair):
@@ -529,6 +553,30 @@ def test_reshot_site_keeps_a_hair_whose_profiles_the_view_spoils_in_part():
     assert cmp.new_hairs == cmp.lost_hairs == 0
     assert cmp.hairs_present_before == cmp.hairs_present_after
     assert cmp.delta_density_percent == 0
+
+
+def test_a_magnified_after_photo_is_measured_at_the_pixel_size_the_alignment_finds():
+    """One calibration given for two visits whose second photo is magnified 5 % (a hand-held
+    microscope held nearer): the after photo is analysed at the pixel size the alignment measures, so
+    an unchanged clipped site shows no diameter change and no growth; at the given pixel size every
+    shaft reads 5 % wider and every hair 5 % longer."""
+    before, after, truth = make_pair(
+        "clipped", seed=0, width_px=W, height_px=H, rotation_deg=5, shift_px=(10, -15), scale=1.05
+    )
+    um_per_px = truth["before_um_per_px"]
+    cmp = compare(before.image, after, um_per_px=um_per_px, interval_days=30)
+    assert cmp.registered and cmp.matched_hairs >= 5
+    assert cmp.after_result.um_per_px == pytest.approx(truth["after_um_per_px"], rel=0.003)
+    assert any("magnified +5.0%" in w for w in cmp.warnings)
+    assert cmp.new_hairs == cmp.lost_hairs == 0
+    assert abs(cmp.delta_mean_diameter_um) < 1.0
+    assert abs(cmp.growth_um_per_day_median) < 1.0
+
+    given = compare(before.image, after, um_per_px=um_per_px, interval_days=30, scale_from_alignment=False)
+    assert given.after_result.um_per_px == um_per_px
+    assert not any("magnified" in w for w in given.warnings)
+    assert given.delta_mean_diameter_um > 3.0
+    assert given.growth_um_per_day_median > 1.5
 
 
 def test_matched_hairs_change_as_measured_alike_in_both_photos():

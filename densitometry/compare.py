@@ -372,15 +372,21 @@ class Comparison:
         height, width = self.before.image.shape[:2]
         return cv2.warpPerspective(self.after.image, self.transform, (width, height), flags=cv2.INTER_LINEAR)
 
+    def aligned_after_overlay(self) -> np.ndarray:
+        """The after overlay (common-field hairs) in the before photo's frame: warped onto it when the
+        photos are aligned, else resized to the before photo's size (RGB uint8)."""
+        height, width = self.before.image.shape[:2]
+        overlay = self.after.overlay()
+        if self.registered:
+            return cv2.warpPerspective(overlay, self.transform, (width, height), flags=cv2.INTER_LINEAR)
+        if overlay.shape[:2] != (height, width):
+            return cv2.resize(overlay, (width, height), interpolation=cv2.INTER_AREA)
+        return overlay
+
     def side_by_side(self, *, gap_px: int = 8) -> np.ndarray:
         """RGB uint8: the before overlay next to the aligned after overlay (common-field hairs only)."""
-        left = self.before.overlay()
-        height, width = left.shape[:2]
-        right = self.after.overlay()
-        if self.registered:
-            right = cv2.warpPerspective(right, self.transform, (width, height), flags=cv2.INTER_LINEAR)
-        elif right.shape[:2] != (height, width):
-            right = cv2.resize(right, (width, height), interpolation=cv2.INTER_AREA)
+        left, right = self.before.overlay(), self.aligned_after_overlay()
+        height = left.shape[0]
         gap = np.full((height, int(gap_px), 3), 255, dtype=np.uint8)
         return np.hstack([left, gap, right])
 

@@ -565,12 +565,11 @@ def compare_photos(
     _report(progress, 0.8, "Preparing the slider, tables and histogram")
     # Restricted to the common field when aligned; the whole fields when not.
     before_result, after_result = comparison.before, comparison.after
+    slider = (before_result.overlay(), comparison.aligned_after_overlay())
     if comparison.registered:
-        slider = (before_result.overlay(), _aligned_after_overlay(comparison))
         change_map = comparison.change_map()
         scope = f"common field of {_fmt(comparison.overlap_area_cm2, 3)} cm²"
     else:
-        slider = (before_result.overlay(), _fit_to(after_result.overlay(), before_result.image.shape))
         change_map = None
         scope = "whole photos (not aligned)"
     changes = change_table(before_result, after_result, comparison if comparison.registered else None)
@@ -636,24 +635,6 @@ def days_between(before_date: str, after_date: str) -> float | None:
     if end <= start:
         raise ParameterError(f"the after date ({end}) must be later than the before date ({start})")
     return float((end - start).days)
-
-
-def _fit_to(rgb: np.ndarray, shape) -> np.ndarray:
-    """Resize ``rgb`` to the (H, W) of ``shape`` so the slider can lay the two images on each other."""
-    height, width = shape[:2]
-    if rgb.shape[:2] == (height, width):
-        return rgb
-    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def _aligned_after_overlay(comparison) -> np.ndarray:
-    """The after photo's overlay warped into the before photo's frame."""
-    height, width = comparison.before.image.shape[:2]
-    overlay = comparison.after.overlay()
-    if overlay.shape[:2] == (height, width) and np.allclose(np.asarray(comparison.transform), np.eye(3)):
-        return overlay
-    matrix = np.asarray(comparison.transform, dtype=float)
-    return cv2.warpPerspective(overlay, matrix, (width, height), flags=cv2.INTER_LINEAR)
 
 
 def _delta(after, before):

@@ -503,7 +503,8 @@ def api_compare(
     refine=False,
     progress=gr.Progress(),  # noqa: B008 - how Gradio detects a progress tracker
 ):
-    """Compare two photos: returns (numbers as JSON, aligned before overlay, aligned after overlay)."""
+    """Compare two photos: returns (numbers as JSON, before overlay, after overlay aligned to it, change
+    map: new hairs solid, lost hairs dashed on the aligned after photo; None when not aligned)."""
     try:
         options = h.analysis_options(
             min_length_um=min_length_um,
@@ -524,7 +525,7 @@ def api_compare(
         )
     except DensitometryError as error:
         raise gr.Error(_message(error), print_exception=False) from None
-    return out.payload, out.slider[0], out.slider[1]
+    return out.payload, out.slider[0], out.slider[1], out.change_map
 
 
 def _api_endpoints():
@@ -548,6 +549,7 @@ def _api_endpoints():
         overlay = gr.Image(label="overlay", type="numpy", format="png")
         before_overlay = gr.Image(label="before_overlay", type="numpy", format="png")
         after_overlay = gr.Image(label="after_overlay_aligned", type="numpy", format="png")
+        change_map = gr.Image(label="change_map", type="numpy", format="png")
         analyze_trigger = gr.Button("api-analyze")
         compare_trigger = gr.Button("api-compare")
     advanced = [min_length, vellus_max, terminal_min, polarity, refine]
@@ -563,10 +565,11 @@ def _api_endpoints():
     compare_trigger.click(
         api_compare,
         inputs=[before, after, um, after_um, fov, device, before_date, after_date, *advanced],
-        outputs=[numbers, before_overlay, after_overlay],
+        outputs=[numbers, before_overlay, after_overlay, change_map],
         api_name="compare",
         api_description="Compare a before and an after photo of the same site. Returns the numbers "
-        "(changes, matched/new/lost hairs, summary sentence) and both overlays aligned to the before photo.",
+        "(changes, matched/new/lost hairs, summary sentence), both overlays aligned to the before photo and "
+        "the change map (none when the photos could not be aligned).",
         concurrency_id="analysis",
     )
 

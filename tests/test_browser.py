@@ -215,7 +215,7 @@ def test_compare_two_photos(page, app_url):
     assert status.inner_text().startswith("Done"), status.inner_text()
 
     # The numbers in the page are those the API gives for the same pair.
-    numbers, _, _ = Client(app_url, verbose=False).predict(
+    numbers, *_ = Client(app_url, verbose=False).predict(
         before=handle_file(str(before)), after=handle_file(str(after)), um_per_px=6.0, api_name="/compare"
     )
     sentence = page.locator("#compare-sentence").inner_text().strip()

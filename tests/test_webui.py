@@ -9,6 +9,7 @@ import socket
 import types
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -591,7 +592,7 @@ def test_api_compare(client):
     from gradio_client import handle_file
 
     before, after, um_per_px = webui.synthetic_pair()
-    numbers, before_overlay, after_overlay = client.predict(
+    numbers, before_overlay, after_overlay, change_map = client.predict(
         before=handle_file(str(before)),
         after=handle_file(str(after)),
         um_per_px=um_per_px,
@@ -600,3 +601,5 @@ def test_api_compare(client):
     assert numbers["registered"] is True
     assert numbers["summary_sentence"].startswith("Density")
     assert Path(before_overlay).is_file() and Path(after_overlay).is_file()
+    shape = cv2.imread(before_overlay).shape
+    assert cv2.imread(change_map).shape == shape  # the change map, in the before photo's frame

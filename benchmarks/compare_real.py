@@ -10,7 +10,9 @@ rotated (up to 6 degrees), magnified (up to 3 %), shifted (up to 15 px), with an
 white balance and saved as JPEG (quality 85); both photos are then cropped from that one scene, 13 %
 off each side, so that neither shows made-up content at its edges. Prints per photo the matched, new
 and lost hairs (of which seen only in the photos' difference), the delta density and the delta mean
-diameter, and the totals. The photos of ``--folder`` default to the real
+diameter, and the totals; and, for contrast, how far the two photos' independent analyses in the
+common field differ (``independent``: |after count - before count| / before count, what comparing two
+separate analyses would have reported as a change). The photos of ``--folder`` default to the real
 example photos (``../shared/data/scalp-microscope-ccby``, unlabelled, analysed at an assumed 5 µm/px).
 """
 
@@ -41,17 +43,20 @@ def main(argv=None) -> int:
     if not photos:
         print(f"no photos in {args.folder}", file=sys.stderr)
         return 2
-    totals, diameter_changes_um = np.zeros(4, dtype=int), []
+    totals, diameter_changes_um, independent = np.zeros(4, dtype=int), [], []
     for index, path in enumerate(photos):
         before, after = reshot_pair(load_image(path).to_uint8(), seed=index)
         cmp = compare(before, after, um_per_px=args.um_per_px)
         row = (cmp.new_hairs, cmp.lost_hairs, cmp.new_untraced, cmp.lost_untraced)
         totals += row
         diameter_changes_um.append(cmp.delta_mean_diameter_um)
+        counts = cmp.before.hair_count, cmp.after.hair_count
+        independent.append(abs(counts[1] - counts[0]) / counts[0] if counts[0] else np.nan)
         print(
             f"{path.name:<12} registered {cmp.registered!s:<5} matched {cmp.matched_hairs:>3}  new {row[0]} "
             f"({row[2]} untraced)  lost {row[1]} ({row[3]} untraced)  delta density "
-            f"{cmp.delta_density_percent:+.1f} %  delta mean diameter {cmp.delta_mean_diameter_um:+.1f} µm"
+            f"{cmp.delta_density_percent:+.1f} %  delta mean diameter {cmp.delta_mean_diameter_um:+.1f} µm  "
+            f"independent {counts[0]} -> {counts[1]}"
         )
     changed = "new {} ({} untraced), lost {} ({} untraced)".format(*totals[[0, 2, 1, 3]])
     print(f"\n{len(photos)} unchanged sites: {changed} false changes in all")
@@ -59,6 +64,11 @@ def main(argv=None) -> int:
     print(
         f"|delta mean diameter|: median {np.nanmedian(changes_um):.1f} µm, within 2 µm in "
         f"{int(np.sum(changes_um <= 2.0))} of {len(photos)}"
+    )
+    independent = np.array(independent, dtype=float)
+    print(
+        "independent analyses in the common field: |count change| median "
+        f"{100 * np.nanmedian(independent):.1f} %, over 1 % in {int(np.sum(independent > 0.01))} of {len(photos)}"
     )
     return 0
 

@@ -357,8 +357,15 @@ class Comparison:
             "anagen_fraction": self.anagen_fraction,
         }
         values["after_gain"] = [float(g) for g in self.after_gain]
-        values["new_hair_ids"] = [int(i) for i in self.new_hair_ids]
-        values["lost_hair_ids"] = [int(i) for i in self.lost_hair_ids]
+        for name in (
+            "new_hair_ids",
+            "lost_hair_ids",
+            "missed_in_before_ids",
+            "missed_in_after_ids",
+            "extended_after_ids",
+            "extended_before_ids",
+        ):
+            values[name] = [int(i) for i in getattr(self, name)]
         values = {k: _json_number(v) for k, v in values.items()}
         values["before"] = self.before.summary()
         values["after"] = self.after.summary()

@@ -194,6 +194,7 @@ def test_change_map_draws_grown_stretches():
     cmp = _compare_pair(before, after, truth)
     assert cmp.extended_after == len(cmp.extended_after_ids) >= 1
     assert not set(cmp.extended_after_ids) & set(cmp.new_hair_ids)
+    assert cmp.to_dict()["extended_after_ids"] == list(cmp.extended_after_ids)
     canvas = cmp.change_map()
     for hair in cmp.extended_after_ids:
         line = map_points(cmp.transform, cmp.after_result.centerlines_px[hair])
@@ -274,6 +275,8 @@ def test_to_dict_is_json_serialisable(shifted_pair):
     assert {"delta_density_per_cm2", "matched_hairs", "before", "after", "warnings"} <= set(values)
     assert values["new_hair_ids"] == list(cmp.new_hair_ids)
     assert len(values["lost_hair_ids"]) == cmp.lost_hairs - cmp.lost_untraced
+    assert len(values["missed_in_before_ids"]) == cmp.missed_in_before
+    assert len(values["missed_in_after_ids"]) == cmp.missed_in_after
 
 
 def test_map_points_round_trip():

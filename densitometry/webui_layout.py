@@ -317,6 +317,8 @@ def _compare_tab(refiner_ok, refiner_reason):
                 after_um = gr.Number(
                     value=None,
                     label="After photo: µm per pixel (leave empty to use the calibration above)",
+                    info="For another magnification setting (e.g. 20x, then 50x). Small differences "
+                    "(a hand-held microscope held nearer) are measured by the alignment and corrected.",
                     minimum=0,
                 )
             region = _region_control("compare")

@@ -11,6 +11,11 @@ delta mean diameter (µm) measured vs true (in the common field), the independen
 lost hairs and the hairs one analysis missed but the other photo shows (miss b/a). Targets:
 registration < 2 px, delta density within 2 percentage points, delta diameter within 2 µm, and
 |delta density| <= 1 % when nothing changed.
+
+Each photo is given its true pixel size (the after photo's differs by the view's scale); with
+``--one-calibration`` both are given the before photo's, as a clinic with one device would, and the
+after photo's magnification is the alignment's to find (`densitometry.compare`'s
+``scale_from_alignment``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=800)
     parser.add_argument("--height", type=int, default=600)
     parser.add_argument("--refine", action="store_true", help="analyse with the CNN refiner (refine=True)")
+    parser.add_argument(
+        "--one-calibration",
+        action="store_true",
+        help="give both photos the before photo's pixel size (the alignment finds the after's)",
+    )
     args = parser.parse_args(argv)
     header = (
         f"{'scenario':<10} {'change':<10} {'seed':>4} {'reg':>3} {'err_px':>6} {'dD%':>6} {'true':>6} "
@@ -73,7 +83,7 @@ def main(argv=None) -> int:
                     before.image,
                     after,
                     before_um_per_px=truth["before_um_per_px"],
-                    after_um_per_px=truth["after_um_per_px"],
+                    after_um_per_px=truth["before_um_per_px" if args.one_calibration else "after_um_per_px"],
                     refine=args.refine,
                 )
                 seconds = time.perf_counter() - start

@@ -130,8 +130,11 @@ def register(
         after_grey = cv2.resize(after_grey, size, interpolation=cv2.INTER_AREA)
         if after_mask is not None:
             after_mask = cv2.resize(after_mask, size, interpolation=cv2.INTER_NEAREST)
-        # cv2.resize maps pixel centres: x' = (x + 0.5) * s - 0.5.
-        prescale[:2, 2] = 0.5 * scale - 0.5
+        # cv2.resize maps pixel centres x' = (x + 0.5) * s - 0.5 with the factor of the whole pixels it
+        # was given per axis (761 / 800, not 0.952: 0.4 px at the far edge).
+        factors = np.array(size, dtype=float) / (width, height)
+        prescale = np.diag([*factors, 1.0])
+        prescale[:2, 2] = 0.5 * factors - 0.5
 
     sift = cv2.SIFT_create(nfeatures=4000)
     before_mask = None if before_field is None else np.asarray(before_field, dtype=np.uint8)

@@ -51,6 +51,26 @@ def test_registration_recovers_known_similarity(shifted_pair):
     assert found.scale == pytest.approx(1.0, abs=0.02)
 
 
+def test_registration_at_another_pixel_size_is_sub_pixel():
+    """The after photo is resampled to the before's pixel size before features are matched; the
+    transform must use the factor of the whole pixels it was resized to (815 of 800 px, not 815.25:
+    0.43 px off at the far corner where it did not)."""
+    width, height = 800, 600
+    before, after, truth = make_pair(
+        "clinical",
+        seed=0,
+        width_px=width,
+        height_px=height,
+        rotation_deg=-7,
+        shift_px=(20, -30),
+        scale=0.9813,
+    )
+    found = register(before.image, after, scale=truth["after_um_per_px"] / truth["before_um_per_px"])
+    corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], float)
+    error = np.abs(corners @ found.transform.T - corners @ np.asarray(truth["transform"]).T)[:, :2]
+    assert found.registered and error.max() < 0.3
+
+
 def test_compare_registers_and_reports_quality(shifted_pair):
     before, after, truth = shifted_pair
     cmp = _compare_pair(before, after, truth)

@@ -121,7 +121,8 @@ class Comparison:
     before, after : FieldResult
         Each photo's independent analysis in the common field (the whole field when not registered).
     before_result, after_result : AnalysisResult
-        The full analyses of both photos.
+        The full analyses of both photos (the after photo's at the pixel size the alignment measured,
+        ``after_result.um_per_px``, unless ``scale_from_alignment=False``).
     registration : Registration
     overlap_area_cm2 : float
         Area of the common field where hairs are counted, i.e. the overlap of the photos less a

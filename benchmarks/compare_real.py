@@ -14,6 +14,9 @@ diameter, and the totals; and, for contrast, how far the two photos' independent
 common field differ (``independent``: |after count - before count| / before count, what comparing two
 separate analyses would have reported as a change). The photos of ``--folder`` default to the real
 example photos (``../shared/data/scalp-microscope-ccby``, unlabelled, analysed at an assumed 5 µm/px).
+One pixel size is given for both photos, and the alignment finds the copy's magnification
+(``--keep-calibration``: the copy is analysed at the given pixel size, `densitometry.compare`'s
+``scale_from_alignment=False``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ def main(argv=None) -> int:
     parser.add_argument("--folder", type=Path, default=REAL_PHOTOS, help="photos (*.jpg, *.png)")
     parser.add_argument("--every", type=int, default=2, help="take every N-th photo (default 2)")
     parser.add_argument("--um-per-px", type=float, default=5.0, help="assumed pixel size (default 5)")
+    parser.add_argument(
+        "--keep-calibration",
+        action="store_true",
+        help="analyse the copy at the given pixel size, not at the one the alignment measures",
+    )
     args = parser.parse_args(argv)
     from densitometry import compare
     from densitometry.io import is_image_path, load_image
@@ -46,7 +54,7 @@ def main(argv=None) -> int:
     totals, diameter_changes_um, independent = np.zeros(4, dtype=int), [], []
     for index, path in enumerate(photos):
         before, after = reshot_pair(load_image(path).to_uint8(), seed=index)
-        cmp = compare(before, after, um_per_px=args.um_per_px)
+        cmp = compare(before, after, um_per_px=args.um_per_px, scale_from_alignment=not args.keep_calibration)
         row = (cmp.new_hairs, cmp.lost_hairs, cmp.new_untraced, cmp.lost_untraced)
         totals += row
         diameter_changes_um.append(cmp.delta_mean_diameter_um)

@@ -57,11 +57,13 @@ def test_every_real_photo_analyses_with_plausible_numbers():
 @pytest.mark.skipif(not PHOTOS, reason=f"real photos not present at {REAL_PHOTOS}")
 def test_real_photos_against_reshot_copies_show_almost_no_change():
     """An unchanged site photographed twice (`densitometry.synthetic_pairs.reshot_pair`): every hair
-    called new or lost is a false change (`benchmarks/compare_real.py`: 2 of 31 photos' hairs)."""
+    called new or lost is a false change (`benchmarks/compare_real.py --every 1`: 6 of 1188 matched
+    hairs). On every 3rd photo: 1 of 442; every 6th gave 5 of 225, four of them one band of touching
+    hairs split differently, too few photos for a rate."""
     from densitometry.synthetic_pairs import reshot_pair
 
     false_changes, matched = 0, 0
-    for index, path in enumerate(PHOTOS[::6]):
+    for index, path in enumerate(PHOTOS[::3]):
         before, after = reshot_pair(densitometry.load_image(path).to_uint8(), seed=index)
         cmp = densitometry.compare(before, after, um_per_px=5.0)
         assert cmp.registered, path.name

@@ -530,7 +530,8 @@ def compare(
             warnings.append(
                 f"the after photo is magnified {1.0 / registration.scale - 1.0:+.1%} against its given "
                 f"calibration; analysed at the pixel size the alignment measures, "
-                f"{after_cal.um_per_px:.3g} µm (check the calibration, or scale_from_alignment=False)"
+                f"{after_cal.um_per_px:.3g} µm (check the calibration; to keep the given one: "
+                "scale_from_alignment=False, command line --keep-calibration)"
             )
     after_rgb, gain = after_img.rgb, np.ones(3)
     if registration.registered:

@@ -211,12 +211,8 @@ class Comparison:
     extended_after_ids: tuple = field(default=(), repr=False)
     extended_before_ids: tuple = field(default=(), repr=False)
     common_field_mask: np.ndarray | None = field(default=None, repr=False)
-    missed_in_before: int = 0
-    missed_in_after: int = 0
     off_shaft_before: int = 0
     off_shaft_after: int = 0
-    extended_before: int = 0
-    extended_after: int = 0
     hairs_present_before: int = 0
     hairs_present_after: int = 0
     present_diameters_before_um: tuple = field(default=(), repr=False)
@@ -234,6 +230,22 @@ class Comparison:
     @property
     def registered(self) -> bool:
         return bool(self.registration.registered)
+
+    @property
+    def missed_in_before(self) -> int:
+        return len(self.missed_in_before_ids)
+
+    @property
+    def missed_in_after(self) -> int:
+        return len(self.missed_in_after_ids)
+
+    @property
+    def extended_before(self) -> int:
+        return len(self.extended_before_ids)
+
+    @property
+    def extended_after(self) -> int:
+        return len(self.extended_after_ids)
 
     @property
     def transform(self) -> np.ndarray:
@@ -645,12 +657,8 @@ def compare(
         extended_after_ids=tuple(int(a) for a in joint.extended_after),
         extended_before_ids=tuple(int(b) for b in joint.extended_before),
         common_field_mask=common,
-        missed_in_before=len(joint.missed_in_before),
-        missed_in_after=len(joint.missed_in_after),
         off_shaft_before=len(joint.off_shaft_before),
         off_shaft_after=len(joint.off_shaft_after),
-        extended_before=len(joint.extended_before),
-        extended_after=len(joint.extended_after),
         hairs_present_before=len(before_in)
         - len(joint.off_shaft_before)
         - len(joint.extended_before)

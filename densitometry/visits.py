@@ -73,13 +73,19 @@ def run(args) -> int:
     from .compare import compare
     from .errors import DensitometryError
 
-    um_per_px = args.um_per_px
-    kwargs = {"um_per_px": um_per_px, "scale_from_alignment": not args.keep_calibration}
-    if args.after_um_per_px is not None:
-        kwargs.update(um_per_px=None, before_um_per_px=um_per_px, after_um_per_px=args.after_um_per_px)
+    calibration = (
+        {"um_per_px": args.um_per_px}
+        if args.after_um_per_px is None
+        else {"before_um_per_px": args.um_per_px, "after_um_per_px": args.after_um_per_px}
+    )
     try:
         comparison = compare(
-            args.before, args.after, interval_days=args.interval_days, region=args.region, **kwargs
+            args.before,
+            args.after,
+            interval_days=args.interval_days,
+            region=args.region,
+            scale_from_alignment=not args.keep_calibration,
+            **calibration,
         )
     except DensitometryError as error:
         print(f"error: {error}", file=sys.stderr)
